@@ -1,0 +1,72 @@
+/* The two IM endpoints: the checks every call goes through, in the old
+ * server's order, and each endpoint's work. Talks to httpd only through
+ * the callbacks in wcim_ctx_t. */
+#ifndef WCIM_API_H
+#define WCIM_API_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <jansson.h>
+
+#include "wcim_config.h"
+#include "wcim_store.h"
+
+typedef enum {
+    WCIM_API_GET_TOKEN,
+    WCIM_API_GROUP_CHAT_LIST
+} wcim_api_t;
+
+typedef void wcim_log_fn(void *baton, const char *file, int line, int level,
+                         apr_status_t rv, const char *msg);
+typedef apr_status_t wcim_store_open_fn(wcim_store_t **pstore,
+                                        const char **perr, void *baton);
+
+typedef struct wcim_ctx_t {
+    apr_pool_t *pool;
+    const wcim_config_t *conf;
+    apr_time_t now;
+    int log_level;                  /* highest level the log accepts */
+    wcim_log_fn *log;
+    void *log_baton;
+    wcim_store_open_fn *store_open;
+    void *store_baton;
+    /* filled in as the call proceeds */
+    const char *caller;
+    const char *user_id;
+    const char *rc_user_id;         /* im_user_id_<user_id> */
+    apr_array_header_t *sync_groups;/* wcim_rc_group_t; set when a group
+                                       sync is due after the answer */
+} wcim_ctx_t;
+
+typedef struct wcim_reply_t {
+    int result_code;
+    const char *result_msg;         /* NULL: the code's standard message */
+    json_t *data;                   /* NULL: JSON null */
+} wcim_reply_t;
+
+#define WCIM_LOG(ctx, level, rv, ...)                                      \
+    do {                                                                   \
+        if ((level) <= (ctx)->log_level) {                                 \
+            (ctx)->log((ctx)->log_baton, __FILE__, __LINE__, (level), (rv),\
+                       apr_psprintf((ctx)->pool, __VA_ARGS__));            \
+        }                                                                  \
+    } while (0)
+
+/* The endpoint named by the last path segment; APR_NOTFOUND if none. */
+apr_status_t wcim_api_find(wcim_api_t *papi, const char *name);
+
+/* Check a request body and do the endpoint's work. Always fills *reply. */
+void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
+                   const char *body, apr_size_t len);
+
+/* Push the group set found by get_group_chat_list to RongCloud, if one is
+ * due (ctx->sync_groups). Meant to run after the answer has been sent; a
+ * failure is logged and never reaches the client. */
+apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx);
+
+/* The answer's bytes: {"result_code":…,"result_msg":…,"sys_time":…,"data":…} */
+apr_status_t wcim_reply_render(const char **pbody, apr_size_t *plen,
+                               const wcim_reply_t *reply, apr_time_t now,
+                               apr_pool_t *p);
+
+#endif

@@ -1,0 +1,24 @@
+/* Hex digests and constant-time comparison, on APR's own SHA1 and MD5. */
+#ifndef WCIM_DIGEST_H
+#define WCIM_DIGEST_H
+
+#include <apr.h>
+
+#define WCIM_SHA1_HEX_LEN 40
+#define WCIM_MD5_HEX_LEN  32
+
+/* Lowercase (or uppercase) hex SHA1 of buf, NUL-terminated. */
+void wcim_sha1_hex(char out[WCIM_SHA1_HEX_LEN + 1], const void *buf,
+                   apr_size_t len, int upper);
+
+/* Lowercase hex MD5 of buf, NUL-terminated. */
+void wcim_md5_hex(char out[WCIM_MD5_HEX_LEN + 1], const void *buf,
+                  apr_size_t len);
+
+/* 1 when a and b hold the same bytes. The time taken depends on neither
+ * the contents nor where they differ: both sides are hashed first and the
+ * digests compared with apr_crypto_equals, so lengths do not leak either. */
+int wcim_secret_equals(const void *a, apr_size_t alen,
+                       const void *b, apr_size_t blen);
+
+#endif

@@ -1,0 +1,20 @@
+/* jansson values owned by APR pools. */
+#ifndef WCIM_JSON_H
+#define WCIM_JSON_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+/* Hand a reference to the pool: it is released when the pool is cleared. */
+json_t *wcim_json_own(apr_pool_t *p, json_t *json);
+
+/* Parse a complete JSON object or array from a buffer; duplicate keys and
+ * trailing bytes are errors. *perr (optional) gets jansson's message. */
+apr_status_t wcim_json_parse(json_t **pjson, const char **perr,
+                             const char *buf, apr_size_t len, apr_pool_t *p);
+
+/* Compact serialisation (UTF-8 kept raw, '/' not escaped) into the pool. */
+apr_status_t wcim_json_dump(const char **ptext, apr_size_t *plen,
+                            const json_t *json, apr_pool_t *p);
+
+#endif

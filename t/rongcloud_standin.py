@@ -1,0 +1,553 @@
+#!/usr/bin/python3
+"""Stand-in for the parts of the RongCloud server API that mod_weclubs_im uses.
+
+Serves POST /user/getToken.json, /user/refresh.json and /group/sync.json with
+RongCloud-style signature checks and a deliberately strict form parser (so the
+module's encoding bugs show up), plus a control API under /_control for the
+test suite: fault injection, and a record of every API call received.
+
+Python 3 standard library only (runs with Debian 12's /usr/bin/python3).
+
+    rongcloud_standin.py --listen 127.0.0.1:0 --port-file PATH
+        [--app-key testappkey] [--app-secret testappsecret]
+        [--tls-cert CERT --tls-key KEY] [--log FILE]
+"""
+
+import argparse
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+
+API_PATHS = ("/user/getToken.json", "/user/refresh.json", "/group/sync.json")
+
+MODES = ("ok", "slow", "hang", "e500", "e503", "e401", "rate", "code",
+         "garbage", "notoken", "huge", "close")
+DEFAULT_DELAY = {"slow": 2.0, "hang": 60.0}
+
+TIMESTAMP_WINDOW = 300          # seconds either side of now
+NONCE_MAX = 18
+USER_ID_RE = re.compile(r"^[A-Za-z0-9+=_-]{1,64}$")
+GROUP_KEY_RE = re.compile(r"^group\[(.+)\]$", re.S)
+GROUP_ID_RE = re.compile(r"^[A-Za-z0-9+=_-]{1,64}$")
+HEX = frozenset(b"0123456789abcdefABCDEF")
+HUGE_SIZE = 5 * 1024 * 1024
+
+MAX_BODY = 16 * 1024 * 1024     # refuse absurd request bodies instead of buffering them
+
+
+class State:
+    """Everything shared between handler threads, behind one lock."""
+
+    def __init__(self, app_key, app_secret, log):
+        self.app_key = app_key
+        self.app_secret = app_secret
+        self.log_file = log
+        self.lock = threading.Lock()
+        self.calls = []
+        self.seq = 0            # monotonic across resets, like the token counter
+        self.tokens_issued = 0  # never reset: tokens stay distinct over a whole run
+        self._set_ok()
+
+    def _set_ok(self):
+        self.mode = "ok"
+        self.delay = None
+        self.count = None       # None = unlimited
+        self.code = 1005
+        self.mode_path = None
+
+    def set_mode(self, mode, delay, count, code, path):
+        with self.lock:
+            self._set_ok()
+            self.mode = mode
+            self.delay = delay
+            self.count = count
+            self.code = code
+            self.mode_path = path
+
+    def mode_info(self):
+        with self.lock:
+            return {"mode": self.mode, "delay": self.delay, "count": self.count,
+                    "code": self.code, "path": self.mode_path}
+
+    def take_fault(self, path):
+        """Return (mode, delay, code) applying to this API call; consumes one
+        unit of a count-limited mode."""
+        with self.lock:
+            if self.mode == "ok" or (self.mode_path and self.mode_path != path):
+                return "ok", None, None
+            mode, delay, code = self.mode, self.delay, self.code
+            if self.count is not None:
+                self.count -= 1
+                if self.count <= 0:
+                    self._set_ok()
+            if delay is None:
+                delay = DEFAULT_DELAY.get(mode, 0.0)
+            return mode, delay, code
+
+    def next_token_number(self):
+        with self.lock:
+            self.tokens_issued += 1
+            return self.tokens_issued
+
+    def record(self, call):
+        with self.lock:
+            self.seq += 1
+            call["seq"] = self.seq
+            self.calls.append(call)
+
+    def select(self, path=None, since=0):
+        with self.lock:
+            return [c for c in self.calls
+                    if (path is None or c["path"] == path) and c["seq"] > since]
+
+    def reset(self):
+        with self.lock:
+            self.calls = []
+            self._set_ok()
+
+    def log(self, line):
+        # One line per API call; the app secret never goes into it.
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with self.lock:
+            try:
+                self.log_file.write("%s rongcloud-standin: %s\n" % (stamp, line))
+                self.log_file.flush()
+            except (OSError, ValueError):
+                pass
+
+
+class FormError(Exception):
+    pass
+
+
+def parse_form(body):
+    """Strict application/x-www-form-urlencoded parser.
+
+    Returns (pairs, errors). Anything a correct percent-encoder would never
+    produce is an error, so that a module which forgets to encode a value is
+    caught even where a lenient server would have guessed right.
+    """
+    pairs, errors = [], []
+    if body == b"":
+        return pairs, errors
+    for index, part in enumerate(body.split(b"&"), 1):
+        if b"=" not in part:
+            errors.append("field %d has no '=' (unencoded '&' in a value?)" % index)
+            continue
+        raw_key, raw_value = part.split(b"=", 1)
+        try:
+            key = _decode_component(raw_key, "name of field %d" % index)
+            if b"=" in raw_value:
+                raise FormError("value of field %d (%s) contains a raw '='" % (index, key))
+            value = _decode_component(raw_value, "value of field %d (%s)" % (index, key))
+        except FormError as exc:
+            errors.append(str(exc))
+            continue
+        if key == "":
+            errors.append("field %d has an empty name" % index)
+            continue
+        pairs.append([key, value])
+    return pairs, errors
+
+
+def _decode_component(raw, what):
+    out = bytearray()
+    i, n = 0, len(raw)
+    while i < n:
+        b = raw[i]
+        if b == 0x25:  # '%'
+            if i + 2 >= n:
+                raise FormError("truncated percent-escape in %s" % what)
+            if raw[i + 1] not in HEX or raw[i + 2] not in HEX:
+                raise FormError("bad percent-escape %r in %s"
+                                % (raw[i:i + 3].decode("latin-1"), what))
+            out.append(int(raw[i + 1:i + 3], 16))
+            i += 3
+            continue
+        if b == 0x2B:  # '+'
+            out.append(0x20)
+        elif b == 0x20:
+            raise FormError("raw space in %s" % what)
+        elif b >= 0x80:
+            raise FormError("raw non-ASCII byte 0x%02X in %s" % (b, what))
+        elif b < 0x20 or b == 0x7F:
+            raise FormError("raw control byte 0x%02X in %s" % (b, what))
+        else:
+            out.append(b)
+        i += 1
+    try:
+        return out.decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        raise FormError("invalid UTF-8 in %s" % what) from None
+
+
+def check_auth(headers, app_key, app_secret):
+    """RongCloud's header signature check; returns a list of problems."""
+    def get(name):
+        value = headers.get(name)
+        if value is None:
+            value = headers.get("RC-" + name)
+        return value
+
+    key, nonce, stamp, sig = get("App-Key"), get("Nonce"), get("Timestamp"), get("Signature")
+    problems = []
+    if key is None or nonce is None or stamp is None or sig is None:
+        missing = [n for n, v in (("App-Key", key), ("Nonce", nonce),
+                                  ("Timestamp", stamp), ("Signature", sig)) if v is None]
+        return ["auth: missing header(s) %s" % ", ".join(missing)]
+    if key != app_key:
+        problems.append("auth: wrong App-Key")
+    if nonce == "" or len(nonce) > NONCE_MAX:
+        problems.append("auth: Nonce must be 1..%d characters" % NONCE_MAX)
+    if not stamp.isascii() or not stamp.isdigit():
+        problems.append("auth: Timestamp is not decimal Unix seconds")
+    elif abs(int(stamp) - time.time()) > TIMESTAMP_WINDOW:
+        problems.append("auth: Timestamp more than %d s from now" % TIMESTAMP_WINDOW)
+    expected = hashlib.sha1((app_secret + nonce + stamp).encode("utf-8")).hexdigest()
+    if not hmac.compare_digest(sig.encode("utf-8", "replace"), expected.encode("ascii")):
+        problems.append("auth: Signature is not lowercase hex SHA1(secret+nonce+timestamp)")
+    return problems
+
+
+def check_fields(path, form):
+    """Field rules per endpoint. Returns (rongcloud_code, message) or None."""
+    fields = {}
+    for key, value in form:
+        if key in fields:
+            return 1002, "duplicate field %s" % key
+        fields[key] = value
+
+    user_id = fields.get("userId")
+    if user_id is None or user_id == "":
+        return 1002, "userId is required"
+    if len(user_id.encode()) > 64:
+        return 1005, "userId longer than 64 bytes"
+    if not USER_ID_RE.match(user_id):
+        return 1002, "userId has characters outside [A-Za-z0-9+=_-]"
+
+    if path in ("/user/getToken.json", "/user/refresh.json"):
+        if path == "/user/getToken.json" and "name" not in fields:
+            return 1002, "name is required"
+        if len(fields.get("name", "").encode()) > 128:
+            return 1005, "name longer than 128 bytes"
+        if len(fields.get("portraitUri", "").encode()) > 1024:
+            return 1005, "portraitUri longer than 1024 bytes"
+    elif path == "/group/sync.json":
+        groups = 0
+        for key, value in form:
+            m = GROUP_KEY_RE.match(key)
+            if not m:
+                continue
+            groups += 1
+            if not GROUP_ID_RE.match(m.group(1)):
+                return 1005, "bad groupId %r" % m.group(1)
+            if len(value.encode()) > 128:
+                return 1005, "group name longer than 128 bytes"
+        if groups > 500:
+            return 1005, "more than 500 groups"
+    return None
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # libcurl reuses connections
+    server_version = "RongCloudStandin/1.0"
+    timeout = 120                   # drop idle keep-alive connections eventually
+
+    def setup(self):
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            # The listening socket defers the handshake so a slow client cannot
+            # stall the accept loop; do it here, in this connection's thread.
+            self.connection.do_handshake()
+
+    def log_message(self, fmt, *args):
+        pass  # API calls get their own log line; control calls are noise
+
+    # --- plumbing -------------------------------------------------------
+
+    @property
+    def state(self):
+        return self.server.state
+
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks, total = [], 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY:
+                    raise ValueError("request body too large")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        length = int(length)
+        if length < 0 or length > MAX_BODY:
+            raise ValueError("bad Content-Length")
+        return self.rfile.read(length)
+
+    def send_json(self, status, obj, content_type="application/json; charset=utf-8"):
+        body = obj if isinstance(obj, bytes) else json.dumps(
+            obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def drop_connection(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def dispatch(self):
+        path = urllib.parse.urlsplit(self.path).path
+        try:
+            body = self.read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            self.send_json(400, {"code": 1002, "errorMessage": "unreadable request body"})
+            return
+        if path == "/_control" or path.startswith("/_control/"):
+            self.control(path)
+        else:
+            self.api(path, body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = dispatch
+
+    # --- RongCloud API --------------------------------------------------
+
+    def api(self, path, body):
+        st = self.state
+        arrived = time.time()
+        headers = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            headers[name] = headers[name] + ", " + value if name in headers else value
+
+        # Validation always runs so the record shows auth/encoding problems
+        # even for calls answered by a fault mode.
+        auth_errors = check_auth(self.headers, st.app_key, st.app_secret)
+        errors = list(auth_errors)
+        ctype = self.headers.get("Content-Type", "")
+        ctype_error = None
+        if ctype.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+            ctype_error = "Content-Type is %r, not application/x-www-form-urlencoded" % ctype
+            errors.append(ctype_error)
+        form, form_errors = parse_form(body)
+        errors.extend(form_errors)
+
+        known = path in API_PATHS
+        mode, delay, code = st.take_fault(path) if known else ("ok", None, None)
+        user_id = next((v for k, v in form if k == "userId"), "")
+
+        status, reply, reply_type = None, None, None
+        if mode in ("ok", "slow"):
+            status, reply = self.normal_reply(path, known, auth_errors, ctype_error,
+                                              form, form_errors, errors)
+        elif mode == "e500":
+            status, reply = 500, {"code": 500, "errorMessage": "internal error"}
+        elif mode == "e503":
+            status, reply = 503, {"code": 500, "errorMessage": "internal error"}
+        elif mode == "e401":
+            status, reply = 401, {"code": 1004, "errorMessage": "signature error"}
+        elif mode == "rate":
+            status, reply = 429, {"code": 1008, "errorMessage": "rate limit exceeded"}
+        elif mode == "code":
+            status, reply = 200, {"code": code, "errorMessage": "error %d" % code}
+        elif mode == "garbage":
+            status, reply, reply_type = 200, b"<html>not json</html>", "application/json"
+        elif mode == "notoken":
+            status, reply = 200, {"code": 200, "userId": user_id}
+        elif mode == "huge":
+            # Looks like a success, so only a response size cap stops a client.
+            status, reply = 200, {"code": 200, "userId": user_id,
+                                  "token": "huge-" + user_id, "padding": "x" * HUGE_SIZE}
+        # hang and close: status stays None (no answer is sent)
+
+        call = {"path": path, "method": self.command, "headers": headers,
+                "raw_body": body.decode("utf-8", "backslashreplace"),
+                "form": form, "auth_ok": not auth_errors, "errors": errors,
+                "status": status, "mode": mode, "time": arrived}
+        st.record(call)   # before any sleep, so tests can see a hanging call
+        st.log("seq=%d %s %s status=%s mode=%s auth_ok=%s errors=%d"
+               % (call["seq"], self.command, path, status if status else "-",
+                  mode, call["auth_ok"], len(errors)))
+
+        if mode in ("slow", "hang") and delay:
+            time.sleep(delay)
+        if mode in ("hang", "close"):
+            self.drop_connection()
+            return
+        if reply_type:
+            self.send_json(status, reply, reply_type)
+        else:
+            self.send_json(status, reply)
+
+    def normal_reply(self, path, known, auth_errors, ctype_error, form, form_errors, errors):
+        if not known:
+            return 404, {"code": 404, "errorMessage": "not found"}
+        if self.command != "POST":
+            return 405, {"code": 405, "errorMessage": "method not allowed"}
+        if auth_errors:
+            return 401, {"code": 1004, "errorMessage": "signature error"}
+        if ctype_error:
+            return 400, {"code": 1002, "errorMessage": ctype_error}
+        if form_errors:
+            return 400, {"code": 1002, "errorMessage": "; ".join(form_errors)}
+        problem = check_fields(path, form)
+        if problem:
+            errors.append(problem[1])
+            return 400, {"code": problem[0], "errorMessage": problem[1]}
+        if path == "/user/getToken.json":
+            user_id = dict(form)["userId"]
+            # The '+/=' suffix makes JSON/escaping bugs in the client visible.
+            token = "tok-%s-%d+/=" % (user_id, self.state.next_token_number())
+            return 200, {"code": 200, "userId": user_id, "token": token}
+        return 200, {"code": 200}
+
+    # --- control API ----------------------------------------------------
+
+    def control(self, path):
+        st = self.state
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query,
+                                      keep_blank_values=True)
+
+        def arg(name, default=None):
+            return query[name][0] if name in query else default
+
+        try:
+            if path == "/_control/ping":
+                return self.send_json(200, {"ok": True})
+            if path == "/_control/reset":
+                st.reset()
+                return self.send_json(200, {"ok": True})
+            if path == "/_control/mode":
+                mode = arg("set")
+                if mode is None:
+                    return self.send_json(200, st.mode_info())
+                if mode not in MODES:
+                    return self.send_json(400, {"ok": False, "error": "unknown mode %r" % mode})
+                delay = float(arg("delay")) if arg("delay") not in (None, "") else None
+                count = int(arg("count")) if arg("count") not in (None, "") else None
+                code = int(arg("code")) if arg("code") not in (None, "") else 1005
+                mpath = arg("path") or None
+                if delay is not None and not 0 <= delay <= 3600:
+                    raise ValueError("delay out of range")
+                if count is not None and count < 1:
+                    raise ValueError("count must be >= 1")
+                if mpath is not None and mpath not in API_PATHS:
+                    raise ValueError("path must be one of %s" % ", ".join(API_PATHS))
+                st.set_mode(mode, delay, count, code, mpath)
+                return self.send_json(200, {"ok": True})
+            if path == "/_control/calls":
+                calls = st.select(arg("path"), int(arg("since", "0")))
+                return self.send_json(200, {"total": len(calls), "calls": calls})
+            if path == "/_control/count":
+                return self.send_json(200, {"count": len(st.select(arg("path")))})
+        except ValueError as exc:
+            return self.send_json(400, {"ok": False, "error": str(exc)})
+        return self.send_json(404, {"ok": False, "error": "no such control endpoint"})
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True       # a handler asleep in "hang" must not block exit
+    block_on_close = False
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # Clients dropping connections (the module's time-outs, TLS probes)
+        # are routine here: one line, not a traceback.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (OSError, ssl.SSLError, ValueError)):
+            self.state.log("connection from %s:%s ended: %s"
+                           % (client_address[0], client_address[1], exc))
+        else:
+            super().handle_error(request, client_address)
+
+
+def parse_listen(text):
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError("--listen wants HOST:PORT, e.g. 127.0.0.1:0")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop(signum, frame):
+    raise _Stop()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="RongCloud server-API stand-in for tests")
+    ap.add_argument("--listen", type=parse_listen, required=True, metavar="HOST:PORT")
+    ap.add_argument("--port-file", required=True, metavar="PATH")
+    ap.add_argument("--app-key", default="testappkey")
+    ap.add_argument("--app-secret", default="testappsecret")
+    ap.add_argument("--tls-cert", metavar="CERT")
+    ap.add_argument("--tls-key", metavar="KEY")
+    ap.add_argument("--log", metavar="FILE")
+    args = ap.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
+
+    log = open(args.log, "a", encoding="utf-8") if args.log else sys.stderr
+    host, port = args.listen
+    Server.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    server = Server((host, port), Handler)
+    server.state = State(args.app_key, args.app_secret, log)
+    scheme = "http"
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
+        scheme = "https"
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+    actual_port = server.server_address[1]
+    tmp = "%s.tmp.%d" % (args.port_file, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % actual_port)
+    os.replace(tmp, args.port_file)   # atomic: a poller never sees a partial file
+    server.state.log("listening on %s://%s:%d" % (scheme, host, actual_port))
+
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except _Stop:
+        pass
+    finally:
+        server.state.log("stopping")
+        server.server_close()
+        try:
+            os.unlink(args.port_file)
+        except OSError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+/* Unit tests of the core (modules/): the parts with exact answers that are
+ * cheaper to pin down here than through httpd. Prints "N passed, N failed". */
+#include <stdio.h>
+#include <string.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "../modules/wcim_api.h"
+#include "../modules/wcim_envelope.h"
+#include "../modules/wcim_json.h"
+#include "../modules/wcim_result.h"
+#include "../modules/wcim_sign.h"
+#include "../modules/wcim_token.h"
+
+static int passed, failed;
+
+#define CHECK(cond, what)                                                 \
+    do {                                                                  \
+        if (cond) { ++passed; }                                           \
+        else { ++failed; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__,   \
+                                 __LINE__, what); }                       \
+    } while (0)
+
+#define SECRET "8924d49e61e1dc9e1618d3bae21ea493"
+#define SEED_TOKEN \
+    "NmQ1NTY2MjY2MTUxZDM4ZjE0YTM5ZWJhYmE5NTIwMDRfZGF0ZT0xNDkxODk4NzM5MDk4"
+
+static json_t *data_of(apr_pool_t *p, const char *text)
+{
+    json_t *j;
+    wcim_json_parse(&j, NULL, text, strlen(text), p);
+    return j;
+}
+
+static void check_sign_vector(apr_pool_t *p, const char *data, int form,
+                              const char *expected)
+{
+    const char *sign;
+    json_t *d = data_of(p, data);
+
+    wcim_sign_compute(&sign, form, d, SECRET, strlen(SECRET), p);
+    CHECK(sign && strcmp(sign, expected) == 0,
+          apr_psprintf(p, "sign of %s: %s, expected %s", data, sign,
+                       expected));
+    CHECK(wcim_sign_verify(d, expected, strlen(expected), SECRET,
+                           strlen(SECRET), WCIM_SIGN_FORMS_ALL, p)
+          == APR_SUCCESS, "vector verifies");
+    CHECK(wcim_sign_verify(d, expected, strlen(expected), SECRET,
+                           strlen(SECRET),
+                           WCIM_SIGN_FORMS_ALL & ~form, p)
+          == WCIM_STATUS(3003), "form switched off is refused");
+}
+
+static void test_sign(apr_pool_t *p)
+{
+    const char *v = "{\"user_id\":\"38\",\"token\":\"" SEED_TOKEN "\"}";
+    json_t *d;
+    char upper[41];
+    const char *text;
+    apr_size_t len;
+    int i;
+
+    /* the vectors of protocol.md section 3 */
+    check_sign_vector(p, "{\"student_id\":\"2\",\"size\":\"20\",\"type\":\"1\"}",
+                      WCIM_SIGN_FORM_SHA1,
+                      "59056cc1f4666dfc21e519cf0e74061d4a437550");
+    check_sign_vector(p, "{\"student_id\":\"2\",\"size\":\"20\",\"type\":\"1\"}",
+                      WCIM_SIGN_FORM_MD5_SHA1,
+                      "307abb960a5a54a05abb1da9d491b45a");
+    check_sign_vector(p, "{\"user_id\":\"21\",\"token\":\"MzdkYmFiNzkwNWVjNWM4"
+                      "MDFkZjU0NWEwMDE4ODlkOWFfZGF0ZT0xNDkwMDg0NzMyMjgw\"}",
+                      WCIM_SIGN_FORM_SHA1,
+                      "1f793f5ad9f27465e6e3414a3ecb265d0f4de5d8");
+    check_sign_vector(p, v, WCIM_SIGN_FORM_MD5_SHA1,
+                      "0705b4dc0a406ed0e3bc5013c685943c");
+    check_sign_vector(p, v, WCIM_SIGN_FORM_SHA1,
+                      "56072054521d911e34d7c0345a54990d4d2e891f");
+    /* an integer user_id signs as its decimal text */
+    check_sign_vector(p, "{\"user_id\":38,\"token\":\"" SEED_TOKEN "\"}",
+                      WCIM_SIGN_FORM_MD5_SHA1,
+                      "0705b4dc0a406ed0e3bc5013c685943c");
+
+    d = data_of(p, "{\"b\":true,\"a\":null,\"c\":false,\"d\":-5}");
+    wcim_sign_text(&text, &len, d, "S", 1, p);
+    CHECK(strcmp(text, "SanullbtruecfalsedS") != 0
+          && strcmp(text, "Sanullbtruecfalsed-5S") == 0,
+          "scalars as the Java server wrote them, keys in byte order");
+
+    d = data_of(p, v);
+    strcpy(upper, "0705B4DC0A406ED0E3BC5013C685943C");
+    CHECK(wcim_sign_verify(d, upper, 32, SECRET, strlen(SECRET),
+                           WCIM_SIGN_FORMS_ALL, p) == WCIM_STATUS(3003),
+          "upper-case sign refused");
+    CHECK(wcim_sign_verify(d, NULL, 0, SECRET, strlen(SECRET),
+                           WCIM_SIGN_FORMS_ALL, p) == WCIM_STATUS(3003),
+          "missing sign refused");
+    CHECK(wcim_sign_verify(d, "0705b4dc", 8, SECRET, strlen(SECRET),
+                           WCIM_SIGN_FORMS_ALL, p) == WCIM_STATUS(3003),
+          "short sign refused");
+    for (i = 0; i < 32; ++i) {
+        char s[33];
+        strcpy(s, "0705b4dc0a406ed0e3bc5013c685943c");
+        s[i] = s[i] == '0' ? '1' : '0';
+        if (wcim_sign_verify(d, s, 32, SECRET, strlen(SECRET),
+                             WCIM_SIGN_FORMS_ALL, p) != WCIM_STATUS(3003)) {
+            break;
+        }
+    }
+    CHECK(i == 32, "every one-digit change of the sign is refused");
+}
+
+static void test_envelope(apr_pool_t *p)
+{
+    static const struct { const char *body; int code; } cases[] = {
+        { "", 3001 },
+        { "[]", 3001 },
+        { "{\"client\":{},\"data\":{}} x", 3001 },
+        { "{\"client\":\"a\",\"data\":{}}", 3001 },
+        { "{\"client\":{},\"data\":[]}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":1.5}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":{}}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":[]}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":1,\"a\":2}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":\"x\\u0000y\"}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":1,\"b\":null,\"c\":true}}", 0 },
+    };
+    wcim_envelope_t *env;
+    const char *why, *uid, *tok;
+    apr_size_t tlen;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        apr_status_t rv = wcim_envelope_parse(&env, &why, cases[i].body,
+                                              strlen(cases[i].body), p);
+        CHECK(wcim_result_of(rv) == (cases[i].code ? cases[i].code : 2000),
+              apr_psprintf(p, "envelope %s", cases[i].body));
+    }
+
+#define UID(json, expect_rv, expect_uid)                                    \
+    do {                                                                    \
+        const char *b = "{\"client\":{},\"data\":" json "}";                \
+        apr_status_t rv;                                                    \
+        wcim_envelope_parse(&env, &why, b, strlen(b), p);                   \
+        rv = wcim_envelope_user_id(&uid, env, p);                           \
+        CHECK(rv == (expect_rv) && (!(expect_uid) ||                        \
+              strcmp(uid, (expect_uid) ? (expect_uid) : "") == 0), json);   \
+    } while (0)
+
+    UID("{}", WCIM_STATUS(3005), NULL);
+    UID("{\"user_id\":null}", WCIM_STATUS(3005), NULL);
+    UID("{\"user_id\":\"38\"}", APR_SUCCESS, "38");
+    UID("{\"user_id\":38}", APR_SUCCESS, "38");
+    UID("{\"user_id\":0}", APR_SUCCESS, "0");
+    UID("{\"user_id\":-1}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\"038\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\" 38\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\"38a\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\"\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\"1234567890123456789\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":true}", WCIM_STATUS(3001), NULL);
+
+    wcim_envelope_parse(&env, &why, "{\"client\":{},\"data\":{\"token\":\"\"}}",
+                        33, p);
+    CHECK(wcim_envelope_token(&tok, &tlen, env) == WCIM_STATUS(3006),
+          "empty token is no token");
+    wcim_envelope_parse(&env, &why, "{\"client\":{},\"data\":{\"token\":5}}",
+                        32, p);
+    CHECK(wcim_envelope_token(&tok, &tlen, env) == WCIM_STATUS(3006),
+          "a number is no token");
+}
+
+static void test_token(apr_pool_t *p)
+{
+    wcim_token_row_t row = { SEED_TOKEN, "1491898739098" };
+    apr_time_t created = apr_time_from_msec(APR_INT64_C(1491898739098));
+    const char *why, *digest;
+    apr_int64_t date;
+    const char *forged;
+
+    CHECK(wcim_token_decode(&digest, &date, SEED_TOKEN, strlen(SEED_TOKEN), p)
+          == APR_SUCCESS && date == APR_INT64_C(1491898739098)
+          && strcmp(digest, "6d5566266151d38f14a39ebaba952004") == 0,
+          "seed token decodes");
+    CHECK(wcim_token_verify(&why, SEED_TOKEN, strlen(SEED_TOKEN), &row, 0,
+                            apr_time_now(), p) == APR_SUCCESS,
+          "seed token valid with lifetime off");
+    CHECK(wcim_token_verify(&why, SEED_TOKEN, strlen(SEED_TOKEN), &row,
+                            APR_INT64_C(604800000), apr_time_now(), p)
+          == WCIM_STATUS(3010), "seed token expired with a 7-day lifetime");
+    CHECK(wcim_token_verify(&why, SEED_TOKEN, strlen(SEED_TOKEN), &row,
+                            APR_INT64_C(604800000),
+                            created + apr_time_from_sec(604799), p)
+          == APR_SUCCESS, "valid one second before the lifetime ends");
+    CHECK(wcim_token_verify(&why, SEED_TOKEN, strlen(SEED_TOKEN), &row,
+                            APR_INT64_C(604800000),
+                            created + apr_time_from_sec(604800), p)
+          == WCIM_STATUS(3010), "expired when the lifetime ends");
+
+    /* same date, another digest: the old server's forgery */
+    forged = "MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBfZGF0ZT0xNDkxODk4NzM5MDk4";
+    CHECK(wcim_token_decode(&digest, &date, forged, strlen(forged), p)
+          == APR_SUCCESS && date == APR_INT64_C(1491898739098),
+          "forged token has the right date");
+    CHECK(wcim_token_verify(&why, forged, strlen(forged), &row, 0,
+                            apr_time_now(), p) == WCIM_STATUS(3010),
+          "forged token refused");
+    CHECK(wcim_token_decode(&digest, &date, "bm8gZGF0ZSBoZXJl", 16, p)
+          == APR_EINVAL, "no _date= refused");
+    CHECK(wcim_token_decode(&digest, &date, "not base64!", 11, p)
+          == APR_EINVAL, "not base64 refused");
+    {
+        wcim_token_row_t bad = { "bm8gZGF0ZSBoZXJl", "1" };
+        CHECK(wcim_token_verify(&why, "bm8gZGF0ZSBoZXJl", 16, &bad, 0,
+                                apr_time_now(), p) == WCIM_STATUS(3010),
+              "a stored token without a date is refused too");
+    }
+}
+
+static void test_reply(apr_pool_t *p)
+{
+    wcim_reply_t reply = { 3003, NULL, NULL };
+    const char *body;
+    apr_size_t len;
+    json_t *d;
+
+    wcim_reply_render(&body, &len, &reply, apr_time_from_msec(1234), p);
+    CHECK(strcmp(body, "{\"result_code\":3003,\"result_msg\":\"签名违法\","
+                 "\"sys_time\":1234,\"data\":null}") == 0, body);
+
+    d = wcim_json_own(p, json_pack("{s:s}", "im_token", "a+/=\"b"));
+    reply.result_code = 2000;
+    reply.data = d;
+    wcim_reply_render(&body, &len, &reply, apr_time_from_msec(5), p);
+    CHECK(strcmp(body, "{\"result_code\":2000,\"result_msg\":\"请求成功\","
+                 "\"sys_time\":5,\"data\":{\"im_token\":\"a+/=\\\"b\"}}")
+          == 0 && len == strlen(body), body);
+
+    CHECK(strcmp(wcim_result_msg(3010), "token失效") == 0
+          && strcmp(wcim_result_msg(3101), "不存在该请求方法") == 0
+          && strcmp(wcim_result_msg(4242), "程序出错") == 0, "messages");
+    CHECK(wcim_result_of(WCIM_STATUS(3014)) == 3014
+          && wcim_result_of(APR_EGENERAL) == 5000
+          && wcim_result_of(APR_SUCCESS) == 2000, "status to result_code");
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    test_sign(p);
+    test_envelope(p);
+    test_token(p);
+    test_reply(p);
+    apr_pool_destroy(p);
+    apr_terminate();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
