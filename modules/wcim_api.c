@@ -2,6 +2,7 @@
 #include <apr_strings.h>
 
 #include "wcim_api.h"
+#include "wcim_digest.h"
 #include "wcim_envelope.h"
 #include "wcim_json.h"
 #include "wcim_result.h"
@@ -45,7 +46,7 @@ static apr_status_t open_store(wcim_store_t **pstore, wcim_ctx_t *ctx)
     apr_status_t rv = ctx->store_open(pstore, &err, ctx->store_baton);
 
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_ERR, rv, WCIMLOGNO(0101)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0101)
                  "no database connection: %s", err ? err : "unknown error");
     }
     return rv;
@@ -65,19 +66,19 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
 
     rv = wcim_envelope_parse(&env, &why, body, len, ctx->pool);
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_INFO, 0, WCIMLOGNO(0102) "3001: %s", why);
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0102) "3001: %s", why);
         return rv;
     }
     ctx->caller = env->caller;
     if (!caller_allowed(conf, env->caller)) {
-        WCIM_LOG(ctx, WCIM_LOG_INFO, 0, WCIMLOGNO(0103)
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0103)
                  "3004: caller %s is not in WeclubsIMCallers",
                  env->caller ? env->caller : "(missing)");
         return WCIM_STATUS(WCIM_RC_BAD_CALLER);
     }
     if (conf->sign_check) {
         if (conf->sign_secret == NULL) {
-            WCIM_LOG(ctx, WCIM_LOG_ERR, 0, WCIMLOGNO(0104)
+            WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0104)
                      "WeclubsIMSignSecret is not set: cannot check "
                      "signatures");
             return APR_EINIT;
@@ -86,7 +87,7 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
                               conf->sign_secret, conf->sign_secret_len,
                               conf->sign_forms, ctx->pool);
         if (rv != APR_SUCCESS) {
-            WCIM_LOG(ctx, WCIM_LOG_INFO, 0, WCIMLOGNO(0105)
+            WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0105)
                      "3003: %s signature from caller %s",
                      env->sign ? "wrong" : "no", env->caller);
             return rv;
@@ -94,16 +95,16 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
     }
     uid_rv = wcim_envelope_user_id(&ctx->user_id, env, ctx->pool);
     if (uid_rv == WCIM_STATUS(WCIM_RC_NO_USER_ID)) {
-        WCIM_LOG(ctx, WCIM_LOG_INFO, 0, WCIMLOGNO(0106) "3005: no user_id");
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0106) "3005: no user_id");
         return uid_rv;
     }
     rv = wcim_envelope_token(&token, &token_len, env);
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_INFO, 0, WCIMLOGNO(0107) "3006: no token");
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0107) "3006: no token");
         return rv;
     }
     if (uid_rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_INFO, 0, WCIMLOGNO(0108)
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0108)
                  "3001: user_id is not a non-negative integer");
         return uid_rv;
     }
@@ -114,20 +115,20 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
     rv = wcim_store_token_get(&row, &why, store, ctx->user_id, env->caller,
                               ctx->pool);
     if (rv == APR_NOTFOUND) {
-        WCIM_LOG(ctx, WCIM_LOG_INFO, 0, WCIMLOGNO(0109)
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0109)
                  "3010: no token stored for user %s and caller %s",
                  ctx->user_id, env->caller);
         return WCIM_STATUS(WCIM_RC_TOKEN_INVALID);
     }
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_ERR, rv, WCIMLOGNO(0110)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0110)
                  "reading the token of user %s: %s", ctx->user_id, why);
         return rv;
     }
     rv = wcim_token_verify(&why, token, token_len, &row,
                            conf->token_lifetime_ms, ctx->now, ctx->pool);
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_INFO, 0, WCIMLOGNO(0111)
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0111)
                  "3010: user %s, caller %s: %s", ctx->user_id, env->caller,
                  why);
     }
@@ -143,11 +144,159 @@ static const char *display_name(const wcim_user_t *u)
     return (u->nick_name && *u->nick_name) ? u->nick_name : "";
 }
 
+/* A RongCloud token in the cache: "<profile> <token>", where the profile
+ * is a digest of the name and portrait RongCloud was last given. */
+#define TOKEN_KEY_PREFIX "tok:"
+#define GROUPS_KEY_PREFIX "grp:"
+
+static const char *cache_key(const wcim_ctx_t *ctx, const char *prefix)
+{
+    /* tokens belong to one RongCloud app */
+    return apr_pstrcat(ctx->pool, prefix, ctx->conf->rc.app_key
+                       ? ctx->conf->rc.app_key : "-", ":", ctx->rc_user_id,
+                       NULL);
+}
+
+static const char *profile_digest(const char *name, const char *portrait,
+                                  apr_pool_t *p)
+{
+    char *hex = apr_palloc(p, WCIM_SHA1_HEX_LEN + 1);
+    const char *both = apr_pstrcat(p, name, "\n", portrait, NULL);
+
+    wcim_sha1_hex(hex, both, strlen(both), 0);
+    return hex;
+}
+
+static apr_status_t cache_get(const char **pvalue, wcim_ctx_t *ctx,
+                              const char *key)
+{
+    apr_status_t rv;
+
+    *pvalue = NULL;
+    if (ctx->cache == NULL) {
+        return APR_NOTFOUND;
+    }
+    rv = ctx->cache->get(ctx->cache, key, pvalue, ctx->pool);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, rv, WCIMLOGNO(0140)
+                 "cache read failed, treated as a miss");
+        rv = APR_NOTFOUND;
+    }
+    return rv;
+}
+
+static void cache_put(wcim_ctx_t *ctx, const char *key, const char *value)
+{
+    apr_status_t rv;
+
+    if (ctx->cache == NULL) {
+        return;
+    }
+    rv = ctx->cache->put(ctx->cache, key, value, ctx->conf->cache_ttl,
+                         ctx->pool);
+    if (rv != APR_SUCCESS) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, rv, WCIMLOGNO(0141)
+                 "cache write failed");
+    }
+}
+
+typedef struct {
+    wcim_ctx_t *ctx;
+    const char *key, *name, *portrait, *profile;
+} token_fetch_t;
+
+/* The one upstream getToken of a user: other threads asking for the same
+ * user meanwhile wait for it (wcim_flight_do). */
+static apr_status_t token_fetch(const char **ptoken, void *baton,
+                                apr_pool_t *p)
+{
+    token_fetch_t *tf = baton;
+    wcim_ctx_t *ctx = tf->ctx;
+    wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log };
+    wcim_rc_error_t err;
+    apr_status_t rv;
+
+    rv = wcim_rc_get_token(ptoken, &err, &rc, ctx->rc_user_id, tf->name,
+                           tf->portrait, p);
+    if (rv != APR_SUCCESS) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0122)
+                 "RongCloud getToken for %s failed: %s", ctx->rc_user_id,
+                 wcim_rc_error_text(&err, p));
+        return rv;
+    }
+    cache_put(ctx, tf->key, apr_pstrcat(p, tf->profile, " ", *ptoken, NULL));
+    return APR_SUCCESS;
+}
+
+/* The user's RongCloud token: from the cache when RongCloud already has
+ * the user's current name and portrait, after a user/refresh when it has
+ * old ones, else from one getToken call. */
+static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
+                                    const char *name, const char *portrait)
+{
+    token_fetch_t tf;
+    const char *cached, *sep;
+    int shared;
+    apr_status_t rv;
+
+    tf.ctx = ctx;
+    tf.key = cache_key(ctx, TOKEN_KEY_PREFIX);
+    tf.name = name;
+    tf.portrait = portrait;
+    tf.profile = profile_digest(name, portrait, ctx->pool);
+
+    if (cache_get(&cached, ctx, tf.key) == APR_SUCCESS
+        && (sep = strchr(cached, ' ')) != NULL && sep[1] != '\0') {
+        *ptoken = sep + 1;
+        if ((apr_size_t)(sep - cached) == strlen(tf.profile)
+            && memcmp(cached, tf.profile, sep - cached) == 0) {
+            WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0123)
+                     "RongCloud token of %s from the cache", ctx->rc_user_id);
+            return APR_SUCCESS;
+        }
+        else {
+            wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log };
+            wcim_rc_error_t err;
+
+            rv = wcim_rc_refresh_user(&err, &rc, ctx->rc_user_id, name,
+                                      portrait, ctx->pool);
+            if (rv == APR_SUCCESS) {
+                WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0124)
+                         "name or portrait of %s pushed to RongCloud",
+                         ctx->rc_user_id);
+                cache_put(ctx, tf.key, apr_pstrcat(ctx->pool, tf.profile,
+                                                   " ", *ptoken, NULL));
+            }
+            else {
+                /* the token stays valid; the refresh is tried again on
+                 * the next call since the cache still has the old one */
+                WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0125)
+                         "RongCloud user refresh for %s failed: %s",
+                         ctx->rc_user_id, wcim_rc_error_text(&err,
+                                                             ctx->pool));
+            }
+            return APR_SUCCESS;
+        }
+    }
+
+    if (ctx->flight == NULL) {
+        return token_fetch(ptoken, &tf, ctx->pool);
+    }
+    rv = wcim_flight_do(ptoken, &shared, ctx->flight, tf.key,
+                        apr_time_now() + ctx->conf->rc.timeout,
+                        token_fetch, &tf, ctx->pool);
+    if (shared) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, rv, WCIMLOGNO(0126)
+                 "shared the getToken call of another request for %s",
+                 ctx->rc_user_id);
+    }
+    return rv;
+}
+
 static apr_status_t get_token(wcim_reply_t *reply, wcim_ctx_t *ctx)
 {
     wcim_store_t *store;
     wcim_user_t user;
-    wcim_rc_error_t err;
     const char *why, *token;
     apr_status_t rv;
 
@@ -156,22 +305,18 @@ static apr_status_t get_token(wcim_reply_t *reply, wcim_ctx_t *ctx)
     }
     rv = wcim_store_user_get(&user, &why, store, ctx->user_id, ctx->pool);
     if (rv == APR_NOTFOUND) {
-        WCIM_LOG(ctx, WCIM_LOG_INFO, 0, WCIMLOGNO(0120)
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0120)
                  "3014: no student %s", ctx->user_id);
         return WCIM_STATUS(WCIM_RC_NO_SUCH_USER);
     }
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_ERR, rv, WCIMLOGNO(0121)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0121)
                  "reading student %s: %s", ctx->user_id, why);
         return rv;
     }
-    rv = wcim_rc_get_token(&token, &err, &ctx->conf->rc, ctx->rc_user_id,
-                           display_name(&user),
-                           user.avatar_url ? user.avatar_url : "", ctx->pool);
+    rv = rongcloud_token(&token, ctx, display_name(&user),
+                         user.avatar_url ? user.avatar_url : "");
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_ERR, rv, WCIMLOGNO(0122)
-                 "RongCloud getToken for %s failed: %s", ctx->rc_user_id,
-                 wcim_rc_error_text(&err, ctx->pool));
         reply->result_msg = GET_TOKEN_FAILED_MSG;
         return WCIM_STATUS(WCIM_RC_FAILED);
     }
@@ -211,7 +356,7 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
     rv = wcim_store_groups_list(&groups, &why, store, ctx->user_id,
                                 ctx->pool);
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_ERR, rv, WCIMLOGNO(0130)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0130)
                  "reading the groups of user %s: %s", ctx->user_id, why);
         return rv;
     }
@@ -257,23 +402,53 @@ void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
     }
 }
 
+/* A digest of a group set: ids and names, in order. */
+static const char *groups_digest(const apr_array_header_t *groups,
+                                 apr_pool_t *p)
+{
+    apr_array_header_t *parts = apr_array_make(p, 2 * groups->nelts + 1,
+                                               sizeof(const char *));
+    const char *all;
+    char *hex = apr_palloc(p, WCIM_SHA1_HEX_LEN + 1);
+    int i;
+
+    for (i = 0; i < groups->nelts; ++i) {
+        const wcim_rc_group_t *g = &APR_ARRAY_IDX(groups, i, wcim_rc_group_t);
+        *(const char **)apr_array_push(parts) =
+            apr_pstrcat(p, g->id, "\t", g->name, "\n", NULL);
+    }
+    all = apr_array_pstrcat(p, parts, 0);
+    wcim_sha1_hex(hex, all, strlen(all), 0);
+    return hex;
+}
+
 apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx)
 {
+    wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log };
     wcim_rc_error_t err;
+    const char *key, *digest, *synced;
     apr_status_t rv;
 
     if (ctx->sync_groups == NULL) {
         return APR_SUCCESS;
     }
-    rv = wcim_rc_group_sync(&err, &ctx->conf->rc, ctx->rc_user_id,
-                            ctx->sync_groups, ctx->pool);
+    key = cache_key(ctx, GROUPS_KEY_PREFIX);
+    digest = groups_digest(ctx->sync_groups, ctx->pool);
+    if (cache_get(&synced, ctx, key) == APR_SUCCESS
+        && strcmp(synced, digest) == 0) {
+        ctx->sync_groups = NULL;
+        return APR_SUCCESS;   /* RongCloud has this set already */
+    }
+    rv = wcim_rc_group_sync(&err, &rc, ctx->rc_user_id, ctx->sync_groups,
+                            ctx->pool);
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(ctx, WCIM_LOG_ERR, rv, WCIMLOGNO(0131)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0131)
                  "RongCloud group sync for %s failed: %s", ctx->rc_user_id,
                  wcim_rc_error_text(&err, ctx->pool));
     }
     else {
-        WCIM_LOG(ctx, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0132)
+        cache_put(ctx, key, digest);
+        WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0132)
                  "synced %d groups of %s to RongCloud",
                  ctx->sync_groups->nelts, ctx->rc_user_id);
     }

@@ -8,7 +8,10 @@
 #include <apr_time.h>
 #include <jansson.h>
 
+#include "wcim_cache.h"
 #include "wcim_config.h"
+#include "wcim_flight.h"
+#include "wcim_log.h"
 #include "wcim_store.h"
 
 typedef enum {
@@ -16,8 +19,6 @@ typedef enum {
     WCIM_API_GROUP_CHAT_LIST
 } wcim_api_t;
 
-typedef void wcim_log_fn(void *baton, const char *file, int line, int level,
-                         apr_status_t rv, const char *msg);
 typedef apr_status_t wcim_store_open_fn(wcim_store_t **pstore,
                                         const char **perr, void *baton);
 
@@ -25,11 +26,12 @@ typedef struct wcim_ctx_t {
     apr_pool_t *pool;
     const wcim_config_t *conf;
     apr_time_t now;
-    int log_level;                  /* highest level the log accepts */
-    wcim_log_fn *log;
-    void *log_baton;
+    wcim_logger_t log;
     wcim_store_open_fn *store_open;
     void *store_baton;
+    wcim_cache_t *cache;            /* NULL: no cache configured */
+    wcim_rc_client_t *rc_client;    /* this process's RongCloud handles */
+    wcim_flight_t *flight;          /* this process's calls under way */
     /* filled in as the call proceeds */
     const char *caller;
     const char *user_id;
@@ -44,14 +46,6 @@ typedef struct wcim_reply_t {
     json_t *data;                   /* NULL: JSON null */
 } wcim_reply_t;
 
-#define WCIM_LOG(ctx, level, rv, ...)                                      \
-    do {                                                                   \
-        if ((level) <= (ctx)->log_level) {                                 \
-            (ctx)->log((ctx)->log_baton, __FILE__, __LINE__, (level), (rv),\
-                       apr_psprintf((ctx)->pool, __VA_ARGS__));            \
-        }                                                                  \
-    } while (0)
-
 /* The endpoint named by the last path segment; APR_NOTFOUND if none. */
 apr_status_t wcim_api_find(wcim_api_t *papi, const char *name);
 
@@ -59,9 +53,10 @@ apr_status_t wcim_api_find(wcim_api_t *papi, const char *name);
 void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
                    const char *body, apr_size_t len);
 
-/* Push the group set found by get_group_chat_list to RongCloud, if one is
- * due (ctx->sync_groups). Meant to run after the answer has been sent; a
- * failure is logged and never reaches the client. */
+/* Push the group set found by get_group_chat_list to RongCloud unless it
+ * is the set last synced successfully (remembered in the cache). Meant to
+ * run after the answer has been sent; a failure is logged, never reaches
+ * the client, and is retried by a later request. */
 apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx);
 
 /* The answer's bytes: {"result_code":…,"result_msg":…,"sys_time":…,"data":…} */

@@ -4,6 +4,7 @@
 
 #include <apr_tables.h>
 
+#include "wcim_log.h"
 #include "wcim_rongcloud.h"
 
 typedef struct wcim_config_t {
@@ -16,15 +17,7 @@ typedef struct wcim_config_t {
     wcim_rc_config_t rc;
     int group_sync;
     apr_size_t max_body;
+    apr_interval_time_t cache_ttl;  /* how long cached entries live */
 } wcim_config_t;
-
-/* Log levels, the same numbers as httpd's APLOG_*. */
-#define WCIM_LOG_ERR     3
-#define WCIM_LOG_WARNING 4
-#define WCIM_LOG_INFO    6
-#define WCIM_LOG_DEBUG   7
-
-/* Our own log tags, in the manner of httpd's APLOGNO. */
-#define WCIMLOGNO(n) "WCIM" #n ": "
 
 #endif

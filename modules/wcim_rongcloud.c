@@ -2,25 +2,114 @@
 #include "config.h"
 #endif
 #include <string.h>
-#include <apr_strings.h>
+#include <apr_atomic.h>
 #include <apr_general.h>
+#include <apr_reslist.h>
+#include <apr_strings.h>
 #include <curl/curl.h>
 
 #include "wcim_rongcloud.h"
 #include "wcim_digest.h"
 #include "wcim_json.h"
 
-#define RC_USER_AGENT "mod_weclubs_im/" PACKAGE_VERSION
-#define RC_NONCE_BYTES 8   /* 16 hex characters; RongCloud allows 18 */
-
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
 #endif
+#define RC_USER_AGENT "mod_weclubs_im/" PACKAGE_VERSION
+#define RC_NONCE_BYTES 8                  /* 16 hex digits; 18 allowed */
+#define RC_MIN_ATTEMPT apr_time_from_msec(100)
+#define RC_POOL_SOFT_MAX 16               /* idle handles kept */
+#define RC_POOL_HARD_MAX 256
+#define RC_POOL_IDLE_TTL apr_time_from_sec(WCIM_RC_CONN_MAX_AGE)
 
 apr_status_t wcim_rc_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
            ? APR_SUCCESS : APR_EGENERAL;
+}
+
+/* ---- hosts ------------------------------------------------------- */
+
+struct wcim_rc_hosts_t {
+    int count;
+    volatile apr_uint32_t active;        /* index in use */
+    volatile apr_uint64_t switched_at;   /* apr_time_t of the last switch */
+};
+
+apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, int nhosts,
+                                  apr_pool_t *p)
+{
+    wcim_rc_hosts_t *h = apr_pcalloc(p, sizeof(*h));
+
+    h->count = nhosts;
+    *phosts = h;
+    return APR_SUCCESS;
+}
+
+int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts)
+{
+    return hosts ? (int)apr_atomic_read32(&((wcim_rc_hosts_t *)hosts)->active)
+                 : 0;
+}
+
+/* The host to try first: the active one, or the primary again once the
+ * fail-back time has passed since we left it. */
+static int hosts_pick(wcim_rc_hosts_t *h, apr_time_t now)
+{
+    apr_uint32_t active;
+
+    if (h == NULL) {
+        return 0;
+    }
+    active = apr_atomic_read32(&h->active);
+    if (active != 0 && now - (apr_time_t)apr_atomic_read64(&h->switched_at)
+                       >= WCIM_RC_FAILBACK) {
+        return 0;
+    }
+    return (int)active;
+}
+
+static void hosts_use(wcim_rc_hosts_t *h, int idx, apr_time_t now)
+{
+    if (h && apr_atomic_xchg32(&h->active, (apr_uint32_t)idx)
+             != (apr_uint32_t)idx) {
+        apr_atomic_set64(&h->switched_at, (apr_uint64_t)now);
+    }
+}
+
+/* ---- reusable handles ------------------------------------------ */
+
+struct wcim_rc_client_t {
+    apr_reslist_t *handles;
+};
+
+static apr_status_t handle_make(void **res, void *params, apr_pool_t *p)
+{
+    *res = curl_easy_init();
+    return *res ? APR_SUCCESS : APR_ENOMEM;
+}
+
+static apr_status_t handle_drop(void *res, void *params, apr_pool_t *p)
+{
+    curl_easy_cleanup((CURL *)res);
+    return APR_SUCCESS;
+}
+
+apr_status_t wcim_rc_client_create(wcim_rc_client_t **pclient, apr_pool_t *p)
+{
+    wcim_rc_client_t *c = apr_pcalloc(p, sizeof(*c));
+    apr_status_t rv;
+
+    *pclient = NULL;
+    rv = apr_reslist_create(&c->handles, 0, RC_POOL_SOFT_MAX,
+                            RC_POOL_HARD_MAX, RC_POOL_IDLE_TTL, handle_make,
+                            handle_drop, NULL, p);
+    if (rv == APR_SUCCESS) {
+        /* when all are busy, a fresh handle beats waiting for one */
+        apr_reslist_timeout_set(c->handles, apr_time_from_msec(1));
+        *pclient = c;
+    }
+    return rv;
 }
 
 static apr_status_t easy_release(void *h)
@@ -29,11 +118,44 @@ static apr_status_t easy_release(void *h)
     return APR_SUCCESS;
 }
 
-static apr_status_t slist_release(void *l)
+/* A handle from the client's list (*pooled) or, failing that, a fresh
+ * one owned by the pool. */
+static apr_status_t handle_acquire(CURL **ph, int *pooled,
+                                   wcim_rc_client_t *c, apr_pool_t *p)
 {
-    curl_slist_free_all((struct curl_slist *)l);
+    void *res;
+
+    *pooled = 0;
+    if (c && apr_reslist_acquire(c->handles, &res) == APR_SUCCESS) {
+        *ph = res;
+        *pooled = 1;
+        curl_easy_reset(*ph);   /* keeps its connection cache */
+        return APR_SUCCESS;
+    }
+    *ph = curl_easy_init();
+    if (*ph == NULL) {
+        return APR_ENOMEM;
+    }
+    apr_pool_cleanup_register(p, *ph, easy_release, apr_pool_cleanup_null);
     return APR_SUCCESS;
 }
+
+/* A handle whose transfer failed is dropped with its connection. */
+static void handle_return(CURL *h, int pooled, int failed,
+                          wcim_rc_client_t *c, apr_pool_t *p)
+{
+    if (!pooled) {
+        apr_pool_cleanup_run(p, h, easy_release);
+    }
+    else if (failed) {
+        apr_reslist_invalidate(c->handles, h);
+    }
+    else {
+        apr_reslist_release(c->handles, h);
+    }
+}
+
+/* ---- one call ---------------------------------------------------- */
 
 /* The answer body, capped at WCIM_RC_MAX_ANSWER. */
 typedef struct {
@@ -50,7 +172,7 @@ static size_t answer_write(char *data, size_t size, size_t nmemb, void *baton)
 
     if (a->len + n > WCIM_RC_MAX_ANSWER) {
         a->overflow = 1;
-        return 0;   /* makes curl fail the transfer with CURLE_WRITE_ERROR */
+        return 0;   /* curl then fails the transfer with CURLE_WRITE_ERROR */
     }
     if (a->len + n + 1 > a->cap) {
         apr_size_t cap = a->cap ? a->cap : 1024;
@@ -70,16 +192,23 @@ static size_t answer_write(char *data, size_t size, size_t nmemb, void *baton)
     return n;
 }
 
-/* Append "&name=value" (percent-encoded value) to a form. */
-static void form_add(apr_array_header_t *parts, CURL *h, const char *name,
+/* Percent-encode a form value (curl leaves only ALPHA DIGIT -._~). */
+static const char *form_escape(const char *s, apr_pool_t *p)
+{
+    char *esc = curl_easy_escape(NULL, s, 0);
+    const char *out = apr_pstrdup(p, esc ? esc : "");
+
+    curl_free(esc);
+    return out;
+}
+
+/* Append "&name=value" with the value percent-encoded. */
+static void form_add(apr_array_header_t *parts, const char *name,
                      const char *value, apr_pool_t *p)
 {
-    char *esc = curl_easy_escape(h, value ? value : "", 0);
-
     *(const char **)apr_array_push(parts) =
-        apr_pstrcat(p, parts->nelts ? "&" : "", name, "=", esc ? esc : "",
-                    NULL);
-    curl_free(esc);
+        apr_pstrcat(p, parts->nelts ? "&" : "", name, "=",
+                    form_escape(value ? value : "", p), NULL);
 }
 
 /* The four authentication headers RongCloud checks on every call. */
@@ -112,44 +241,51 @@ static struct curl_slist *auth_headers(const wcim_rc_config_t *conf,
     return l;
 }
 
-/* POST a form to one API path; on success *pjson is RongCloud's answer
- * with "code" 200. */
-static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
-                            const wcim_rc_config_t *conf, CURL *h,
-                            const char *path, const char *form,
-                            apr_pool_t *p)
+static apr_status_t slist_release(void *l)
 {
+    curl_slist_free_all((struct curl_slist *)l);
+    return APR_SUCCESS;
+}
+
+/* One POST to one host, within `limit`. */
+static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
+                               const wcim_rc_t *rc, const char *url,
+                               const char *form, apr_interval_time_t limit,
+                               apr_pool_t *p)
+{
+    const wcim_rc_config_t *conf = rc->conf;
     char errbuf[CURL_ERROR_SIZE] = "";
     answer_t answer = { p, NULL, 0, 0, 0 };
     struct curl_slist *headers;
+    long limit_ms = (long)apr_time_as_msec(limit);
     json_t *json, *code;
-    long timeout_ms = (long)apr_time_as_msec(conf->timeout);
+    CURL *h;
     CURLcode cc;
+    int pooled;
 
     *pjson = NULL;
     memset(err, 0, sizeof(*err));
-    if (conf->urls == NULL || conf->urls->nelts == 0 || !conf->app_key
-        || !conf->app_secret) {
-        err->detail = "RongCloud app key, secret or URL not configured";
-        return APR_EINIT;
-    }
-    err->url = apr_pstrcat(p, APR_ARRAY_IDX(conf->urls, 0, const char *),
-                           path, NULL);
+    err->url = url;
     headers = auth_headers(conf, p);
-    if (headers == NULL) {
-        err->detail = "could not make the request headers";
+    if (headers == NULL || handle_acquire(&h, &pooled, rc->client, p) != APR_SUCCESS) {
+        if (headers) {
+            curl_slist_free_all(headers);
+        }
+        err->detail = "out of memory or randomness";
         return APR_ENOMEM;
     }
     apr_pool_cleanup_register(p, headers, slist_release,
                               apr_pool_cleanup_null);
 
-    curl_easy_setopt(h, CURLOPT_URL, err->url);
+    curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     timeout_ms > 0 ? timeout_ms : 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit_ms > 0 ? limit_ms : 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, limit_ms > 0 ? limit_ms
+                                                                : 1L);
+    curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, (long)WCIM_RC_CONN_MAX_AGE);
+    curl_easy_setopt(h, CURLOPT_MAXLIFETIME_CONN, (long)WCIM_RC_CONN_MAX_AGE);
     curl_easy_setopt(h, CURLOPT_USERAGENT, RC_USER_AGENT);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
@@ -165,8 +301,12 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
 
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &err->http_status);
-    /* the error buffer lives on this stack frame: detach it */
+    /* nothing of this stack frame may stay in a handle that is reused */
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    handle_return(h, pooled, cc != CURLE_OK, rc->client, p);
+
     if (cc != CURLE_OK) {
         err->curl_code = (int)cc;
         err->curl_msg = apr_pstrdup(p, errbuf[0] ? errbuf
@@ -175,6 +315,7 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
             ? apr_psprintf(p, "answer larger than %d bytes",
                            WCIM_RC_MAX_ANSWER)
             : "transfer failed";
+        err->retryable = 1;
         return cc == CURLE_OPERATION_TIMEDOUT ? APR_TIMEUP : APR_EGENERAL;
     }
     if (answer.len == 0
@@ -182,6 +323,7 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
            != APR_SUCCESS
         || !json_is_object(json)) {
         err->detail = "answer is not a JSON object";
+        err->retryable = 1;
         return APR_EGENERAL;
     }
     code = json_object_get(json, "code");
@@ -192,80 +334,125 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
             ? apr_pstrcat(p, "RongCloud refused: ", json_string_value(msg),
                           NULL)
             : "RongCloud refused the call";
+        /* a server error or the rate limit may pass on another host;
+         * a refusal of the request itself will not */
+        err->retryable = err->http_status >= 500 || err->http_status == 429
+                         || err->rc_code == 1008;
         return APR_EGENERAL;
     }
     *pjson = json;
     return APR_SUCCESS;
 }
 
-static apr_status_t rc_handle(CURL **ph, wcim_rc_error_t *err, apr_pool_t *p)
+/* POST a form to an API path: the host in use first, then once on the
+ * next host if the failure might pass there and time is left. The whole
+ * operation stays within the configured time-out. */
+static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
+                            const wcim_rc_t *rc, const char *path,
+                            const char *form, apr_pool_t *p)
 {
-    *ph = curl_easy_init();
-    if (*ph == NULL) {
-        memset(err, 0, sizeof(*err));
-        err->detail = "curl_easy_init failed";
-        return APR_ENOMEM;
+    const wcim_rc_config_t *conf = rc->conf;
+    apr_time_t now = apr_time_now(), deadline = now + conf->timeout;
+    int n, idx, attempt, attempts;
+    apr_status_t rv = APR_EGENERAL;
+
+    *pjson = NULL;
+    memset(err, 0, sizeof(*err));
+    if (conf->urls == NULL || conf->urls->nelts == 0 || !conf->app_key
+        || !conf->app_secret) {
+        err->detail = "RongCloud app key, secret or URL not configured";
+        return APR_EINIT;
     }
-    apr_pool_cleanup_register(p, *ph, easy_release, apr_pool_cleanup_null);
-    return APR_SUCCESS;
+    n = conf->urls->nelts;
+    attempts = n > 1 ? 2 : 1;
+    idx = hosts_pick(conf->hosts, now);
+    for (attempt = 0; attempt < attempts; ++attempt) {
+        const char *url = apr_pstrcat(p, APR_ARRAY_IDX(conf->urls, idx,
+                                                       const char *),
+                                      path, NULL);
+        apr_interval_time_t left = deadline - apr_time_now();
+
+        if (attempt > 0 && left < RC_MIN_ATTEMPT) {
+            break;
+        }
+        rv = rc_attempt(pjson, err, rc, url, form,
+                        left / (attempts - attempt), p);
+        if (rv == APR_SUCCESS) {
+            hosts_use(conf->hosts, idx, apr_time_now());
+            return rv;
+        }
+        if (!err->retryable || n < 2) {
+            break;
+        }
+        WCIM_LOG(rc->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0301)
+                 "RongCloud host failed, switching to %s: %s",
+                 APR_ARRAY_IDX(conf->urls, (idx + 1) % n, const char *),
+                 wcim_rc_error_text(err, p));
+        idx = (idx + 1) % n;
+        hosts_use(conf->hosts, idx, apr_time_now());
+    }
+    return rv;
 }
 
 apr_status_t wcim_rc_get_token(const char **ptoken, wcim_rc_error_t *err,
-                               const wcim_rc_config_t *conf,
-                               const char *user_id, const char *name,
-                               const char *portrait, apr_pool_t *p)
+                               const wcim_rc_t *rc, const char *user_id,
+                               const char *name, const char *portrait,
+                               apr_pool_t *p)
 {
     apr_array_header_t *form = apr_array_make(p, 3, sizeof(const char *));
     json_t *answer, *token;
-    CURL *h;
     apr_status_t rv;
 
     *ptoken = NULL;
-    if ((rv = rc_handle(&h, err, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    form_add(form, h, "userId", user_id, p);
-    form_add(form, h, "name", name, p);
-    form_add(form, h, "portraitUri", portrait, p);
-    rv = rc_post(&answer, err, conf, h, "/user/getToken.json",
+    form_add(form, "userId", user_id, p);
+    form_add(form, "name", name, p);
+    form_add(form, "portraitUri", portrait, p);
+    rv = rc_post(&answer, err, rc, "/user/getToken.json",
                  apr_array_pstrcat(p, form, 0), p);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     token = json_object_get(answer, "token");
-    if (!json_is_string(token) || json_string_length(token) == 0) {
-        err->detail = "answer has no token";
+    if (!json_is_string(token) || json_string_length(token) == 0
+        || json_string_length(token) > 1024) {
+        err->detail = "answer has no usable token";
         return APR_EGENERAL;
     }
     *ptoken = apr_pstrdup(p, json_string_value(token));
     return APR_SUCCESS;
 }
 
-apr_status_t wcim_rc_group_sync(wcim_rc_error_t *err,
-                                const wcim_rc_config_t *conf,
+apr_status_t wcim_rc_refresh_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
+                                  const char *user_id, const char *name,
+                                  const char *portrait, apr_pool_t *p)
+{
+    apr_array_header_t *form = apr_array_make(p, 3, sizeof(const char *));
+    json_t *answer;
+
+    form_add(form, "userId", user_id, p);
+    form_add(form, "name", name, p);
+    form_add(form, "portraitUri", portrait, p);
+    return rc_post(&answer, err, rc, "/user/refresh.json",
+                   apr_array_pstrcat(p, form, 0), p);
+}
+
+apr_status_t wcim_rc_group_sync(wcim_rc_error_t *err, const wcim_rc_t *rc,
                                 const char *user_id,
                                 const apr_array_header_t *groups,
                                 apr_pool_t *p)
 {
     apr_array_header_t *form;
     json_t *answer;
-    CURL *h;
-    apr_status_t rv;
     int i;
 
-    if ((rv = rc_handle(&h, err, p)) != APR_SUCCESS) {
-        return rv;
-    }
     form = apr_array_make(p, groups->nelts + 1, sizeof(const char *));
-    form_add(form, h, "userId", user_id, p);
+    form_add(form, "userId", user_id, p);
     for (i = 0; i < groups->nelts; ++i) {
         const wcim_rc_group_t *g = &APR_ARRAY_IDX(groups, i, wcim_rc_group_t);
-        char *id = curl_easy_escape(h, g->id, 0);
-        form_add(form, h, apr_pstrcat(p, "group[", id ? id : "", "]", NULL),
-                 g->name, p);
-        curl_free(id);
+        form_add(form, apr_pstrcat(p, "group[", form_escape(g->id, p), "]",
+                                   NULL), g->name, p);
     }
-    return rc_post(&answer, err, conf, h, "/group/sync.json",
+    return rc_post(&answer, err, rc, "/group/sync.json",
                    apr_array_pstrcat(p, form, 0), p);
 }
 

@@ -1,5 +1,6 @@
-/* RongCloud server API client (libcurl): user/getToken and group/sync.
- * Knows nothing of httpd; every curl object is owned by the call's pool. */
+/* RongCloud server API client (libcurl): user/getToken, user/refresh and
+ * group/sync, with host failover and reused connections. Knows nothing of
+ * httpd. */
 #ifndef WCIM_RONGCLOUD_H
 #define WCIM_RONGCLOUD_H
 
@@ -7,16 +8,38 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+#include "wcim_log.h"
+
 /* RongCloud answers are small; anything longer is refused, not buffered. */
 #define WCIM_RC_MAX_ANSWER (64 * 1024)
+/* After a switch to another host, how long before the first is tried
+ * again (the Go SDK's figure). */
+#define WCIM_RC_FAILBACK apr_time_from_sec(30)
+/* RongCloud asks that kept-alive connections live under 60 s. */
+#define WCIM_RC_CONN_MAX_AGE 50
+
+/* Which of the configured hosts is in use: shared by the threads of a
+ * process, changed with atomics. */
+typedef struct wcim_rc_hosts_t wcim_rc_hosts_t;
+
+/* Reusable curl handles (and so connections) of one process. */
+typedef struct wcim_rc_client_t wcim_rc_client_t;
 
 typedef struct wcim_rc_config_t {
     const char *app_key;
     const char *app_secret;
-    apr_array_header_t *urls;      /* base URLs, no trailing '/' */
-    apr_interval_time_t timeout;   /* whole call, connect included */
+    apr_array_header_t *urls;      /* base URLs, primary first, no '/' end */
+    apr_interval_time_t timeout;   /* a whole operation, failover included */
     const char *ca_file;           /* NULL: the system's CA store */
+    wcim_rc_hosts_t *hosts;        /* made at start-up for urls */
 } wcim_rc_config_t;
+
+/* One operation's view of the client. */
+typedef struct wcim_rc_t {
+    wcim_rc_client_t *client;      /* NULL: a fresh handle per call */
+    const wcim_rc_config_t *conf;
+    const wcim_logger_t *log;
+} wcim_rc_t;
 
 /* What went wrong with a call, for an administrator's log line. */
 typedef struct wcim_rc_error_t {
@@ -26,6 +49,7 @@ typedef struct wcim_rc_error_t {
     long http_status;      /* 0 when no answer came */
     long rc_code;          /* RongCloud's "code"; 0 when none was read */
     const char *detail;    /* our own summary */
+    int retryable;         /* another host might do better */
 } wcim_rc_error_t;
 
 typedef struct wcim_rc_group_t {
@@ -36,16 +60,28 @@ typedef struct wcim_rc_group_t {
 /* Process-wide libcurl set-up; call once per process before any call. */
 apr_status_t wcim_rc_global_init(void);
 
-/* A token for user_id with that display name and portrait. Any failure
- * returns an error status and fills *err. */
+apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, int nhosts,
+                                  apr_pool_t *p);
+
+/* The index of the host in use, for status pages and tests. */
+int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts);
+
+apr_status_t wcim_rc_client_create(wcim_rc_client_t **pclient,
+                                   apr_pool_t *p);
+
+/* A token for user_id with that display name and portrait. */
 apr_status_t wcim_rc_get_token(const char **ptoken, wcim_rc_error_t *err,
-                               const wcim_rc_config_t *conf,
-                               const char *user_id, const char *name,
-                               const char *portrait, apr_pool_t *p);
+                               const wcim_rc_t *rc, const char *user_id,
+                               const char *name, const char *portrait,
+                               apr_pool_t *p);
+
+/* Replace RongCloud's copy of a user's name and portrait. */
+apr_status_t wcim_rc_refresh_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
+                                  const char *user_id, const char *name,
+                                  const char *portrait, apr_pool_t *p);
 
 /* Tell RongCloud the user's complete group set (wcim_rc_group_t). */
-apr_status_t wcim_rc_group_sync(wcim_rc_error_t *err,
-                                const wcim_rc_config_t *conf,
+apr_status_t wcim_rc_group_sync(wcim_rc_error_t *err, const wcim_rc_t *rc,
                                 const char *user_id,
                                 const apr_array_header_t *groups,
                                 apr_pool_t *p);

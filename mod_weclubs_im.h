@@ -1,0 +1,42 @@
+/* Shared by the httpd glue files (mod_weclubs_im*.c); the core in
+ * modules/ never includes it. */
+#ifndef MOD_WECLUBS_IM_H
+#define MOD_WECLUBS_IM_H
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include "modules/wcim_cache.h"
+#include "modules/wcim_config.h"
+#include "modules/wcim_store.h"
+
+extern module AP_MODULE_DECLARE_DATA weclubs_im_module;
+
+/* Per server. Fields start unset (NULL or -1) so that a virtual host
+ * inherits what it does not say; wcim_conf_finish fills in defaults. */
+typedef struct wcim_srv_conf_t {
+    wcim_config_t c;
+    const char *sql[WCIM_STMT_COUNT];   /* WeclubsIMSQL, NULL: default */
+    int configured;   /* some WeclubsIM directive applies to this server */
+} wcim_srv_conf_t;
+
+/* mod_weclubs_im_config.c: directives */
+extern const command_rec wcim_cmds[];
+void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
+void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p);
+const char *wcim_conf_sql(const wcim_srv_conf_t *sc, wcim_stmt_t which);
+
+/* mod_weclubs_im_cache.c: the ap_socache provider behind wcim_cache_t */
+const char *wcim_cache_cmd(cmd_parms *cmd, void *dc, const char *arg);
+const char *wcim_cache_ttl_cmd(cmd_parms *cmd, void *dc, const char *arg);
+int wcim_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp);
+int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s);
+void wcim_cache_child_init(apr_pool_t *p, server_rec *s);
+/* The cache for one request's use; NULL when none is configured. */
+wcim_cache_t *wcim_cache_for(request_rec *r);
+apr_interval_time_t wcim_cache_ttl(void);
+
+#endif

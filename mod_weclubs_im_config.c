@@ -1,0 +1,514 @@
+/* mod_weclubs_im's directives: parsing, checking, merging. */
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include "mod_weclubs_im.h"
+#include "modules/wcim_sign.h"
+
+APLOG_USE_MODULE(weclubs_im);
+
+#define DEFAULT_CALLERS    "ios_test weclubs_android chrome_test"
+#define DEFAULT_LIFETIME_S 604800
+#define DEFAULT_RC_URLS    "https://api.rong-api.com https://api-b.rong-api.com"
+#define DEFAULT_RC_TIMEOUT apr_time_from_sec(5)
+#define DEFAULT_MAX_BODY   65536
+#define MAX_BODY_LIMIT     (16 * 1024 * 1024)
+#define MAX_RC_TIMEOUT     apr_time_from_sec(300)
+#define UNSET              -1
+
+void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    wcim_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->c.sign_forms = UNSET;
+    sc->c.sign_check = UNSET;
+    sc->c.token_lifetime_ms = UNSET;
+    sc->c.rc.timeout = UNSET;
+    sc->c.group_sync = UNSET;
+    return sc;
+}
+
+#define PICK(field, unset) (add->field != (unset) ? add->field : base->field)
+
+void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    wcim_srv_conf_t *base = basev, *add = addv;
+    wcim_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+    int i;
+
+    sc->configured = add->configured || base->configured;
+    sc->c.sign_secret = PICK(c.sign_secret, NULL);
+    sc->c.sign_secret_len = add->c.sign_secret ? add->c.sign_secret_len
+                                               : base->c.sign_secret_len;
+    sc->c.sign_forms = PICK(c.sign_forms, UNSET);
+    sc->c.sign_check = PICK(c.sign_check, UNSET);
+    sc->c.callers = PICK(c.callers, NULL);
+    sc->c.token_lifetime_ms = PICK(c.token_lifetime_ms, UNSET);
+    sc->c.rc.app_key = PICK(c.rc.app_key, NULL);
+    sc->c.rc.app_secret = PICK(c.rc.app_secret, NULL);
+    sc->c.rc.urls = PICK(c.rc.urls, NULL);
+    sc->c.rc.timeout = PICK(c.rc.timeout, UNSET);
+    sc->c.rc.ca_file = PICK(c.rc.ca_file, NULL);
+    sc->c.group_sync = PICK(c.group_sync, UNSET);
+    sc->c.max_body = PICK(c.max_body, 0);
+    for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+        sc->sql[i] = add->sql[i] ? add->sql[i] : base->sql[i];
+    }
+    return sc;
+}
+
+static wcim_srv_conf_t *cmd_conf(cmd_parms *cmd)
+{
+    wcim_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
+                                               &weclubs_im_module);
+    sc->configured = 1;
+    return sc;
+}
+
+/* A secret given inline or as file:<path>. The file is read now, must be
+ * unreadable by others, and its trailing line break is not part of it. */
+static const char *secret_value(const char **psecret, apr_size_t *plen,
+                                cmd_parms *cmd, const char *arg)
+{
+    const char *path;
+    apr_finfo_t fi;
+    apr_file_t *f;
+    apr_size_t len;
+    char *buf;
+    apr_status_t rv;
+
+    if (strncmp(arg, "file:", 5) != 0) {
+        if (*arg == '\0') {
+            return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                               " needs a non-empty secret", NULL);
+        }
+        *psecret = arg;
+        *plen = strlen(arg);
+        return NULL;
+    }
+    path = ap_server_root_relative(cmd->pool, arg + 5);
+    if (path == NULL
+        || (rv = apr_stat(&fi, path, APR_FINFO_PROT | APR_FINFO_SIZE,
+                          cmd->temp_pool)) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
+                            cmd->cmd->name, arg + 5);
+    }
+    if (fi.protection & APR_FPROT_WREAD) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is readable by "
+                            "every user; chmod o-r it", cmd->cmd->name, path);
+    }
+    if (fi.size > 4096) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is larger than "
+                            "4096 bytes", cmd->cmd->name, path);
+    }
+    len = (apr_size_t)fi.size;
+    buf = apr_palloc(cmd->pool, len + 1);
+    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool))
+            != APR_SUCCESS
+        || (len && (rv = apr_file_read_full(f, buf, len, &len))
+                   != APR_SUCCESS)) {
+        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
+                            cmd->cmd->name, path);
+    }
+    apr_file_close(f);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
+        --len;
+    }
+    buf[len] = '\0';
+    if (len == 0) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is empty",
+                            cmd->cmd->name, path);
+    }
+    *psecret = buf;
+    *plen = len;
+    return NULL;
+}
+
+static const char *set_sign_secret(cmd_parms *cmd, void *dc, const char *arg)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+    return secret_value(&sc->c.sign_secret, &sc->c.sign_secret_len, cmd, arg);
+}
+
+static const char *set_sign_forms(cmd_parms *cmd, void *dc, const char *a1,
+                                  const char *a2)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+    const char *args[2] = { a1, a2 };
+    int i;
+
+    sc->c.sign_forms = 0;
+    for (i = 0; i < 2 && args[i]; ++i) {
+        if (strcasecmp(args[i], "md5-sha1") == 0) {
+            sc->c.sign_forms |= WCIM_SIGN_FORM_MD5_SHA1;
+        }
+        else if (strcasecmp(args[i], "sha1") == 0) {
+            sc->c.sign_forms |= WCIM_SIGN_FORM_SHA1;
+        }
+        else {
+            return apr_psprintf(cmd->pool, "WeclubsIMSignForms: '%s' is not "
+                                "a signature form (md5-sha1, sha1)", args[i]);
+        }
+    }
+    return NULL;
+}
+
+static const char *set_sign_check(cmd_parms *cmd, void *dc, int on)
+{
+    cmd_conf(cmd)->c.sign_check = on;
+    return NULL;
+}
+
+static const char *set_group_sync(cmd_parms *cmd, void *dc, int on)
+{
+    cmd_conf(cmd)->c.group_sync = on;
+    return NULL;
+}
+
+/* Split a directive's arguments into words. */
+static apr_array_header_t *words(apr_pool_t *p, const char *args)
+{
+    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
+    const char *w;
+
+    while (*(w = ap_getword_conf(p, &args)) != '\0') {
+        *(const char **)apr_array_push(a) = w;
+    }
+    return a;
+}
+
+static const char *parse_callers(apr_array_header_t **pcallers,
+                                 apr_pool_t *p, const char *args)
+{
+    apr_array_header_t *a = words(p, args);
+    int i;
+
+    if (a->nelts == 0) {
+        return "WeclubsIMCallers needs at least one caller name";
+    }
+    for (i = 0; i < a->nelts; ++i) {
+        const char *c;
+        for (c = APR_ARRAY_IDX(a, i, const char *); *c; ++c) {
+            if (!apr_isgraph(*c)) {
+                return "WeclubsIMCallers: caller names are printable ASCII";
+            }
+        }
+    }
+    *pcallers = a;
+    return NULL;
+}
+
+static const char *set_callers(cmd_parms *cmd, void *dc, const char *args)
+{
+    return parse_callers(&cmd_conf(cmd)->c.callers, cmd->pool, args);
+}
+
+static const char *set_token_lifetime(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+    apr_int64_t secs;
+    char *end;
+
+    if (strcasecmp(arg, "off") == 0) {
+        sc->c.token_lifetime_ms = 0;
+        return NULL;
+    }
+    secs = apr_strtoi64(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || secs <= 0
+        || secs > APR_INT64_C(100) * 365 * 86400) {
+        return "WeclubsIMTokenLifetime takes a number of seconds or 'off'";
+    }
+    sc->c.token_lifetime_ms = secs * 1000;
+    return NULL;
+}
+
+static const char *set_rc_app_key(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (*arg == '\0') {
+        return "WeclubsIMRongCloudAppKey needs a non-empty key";
+    }
+    cmd_conf(cmd)->c.rc.app_key = arg;
+    return NULL;
+}
+
+static const char *set_rc_app_secret(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    apr_size_t len;
+    return secret_value(&cmd_conf(cmd)->c.rc.app_secret, &len, cmd, arg);
+}
+
+static const char *parse_urls(apr_array_header_t **purls, apr_pool_t *p,
+                              const char *args)
+{
+    apr_array_header_t *a = words(p, args);
+    int i;
+
+    if (a->nelts == 0) {
+        return "WeclubsIMRongCloudURL needs at least one URL";
+    }
+    for (i = 0; i < a->nelts; ++i) {
+        char *url = apr_pstrdup(p, APR_ARRAY_IDX(a, i, const char *));
+        apr_size_t n = strlen(url);
+        apr_uri_t uri;
+
+        while (n > 0 && url[n - 1] == '/') {
+            url[--n] = '\0';
+        }
+        if (apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme
+            || (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme,
+                                                             "https"))
+            || !uri.hostname || !*uri.hostname || uri.query || uri.fragment) {
+            return apr_psprintf(p, "WeclubsIMRongCloudURL: '%s' is not an "
+                                "http:// or https:// base URL", url);
+        }
+        APR_ARRAY_IDX(a, i, const char *) = url;
+    }
+    *purls = a;
+    return NULL;
+}
+
+static const char *set_rc_urls(cmd_parms *cmd, void *dc, const char *args)
+{
+    return parse_urls(&cmd_conf(cmd)->c.rc.urls, cmd->pool, args);
+}
+
+static const char *set_rc_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+    apr_interval_time_t t;
+
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t <= 0
+        || t > MAX_RC_TIMEOUT) {
+        return "WeclubsIMRongCloudTimeout takes a time up to 300 s, in "
+               "seconds or with a unit (e.g. 5, 1500ms)";
+    }
+    sc->c.rc.timeout = t;
+    return NULL;
+}
+
+static const char *set_rc_ca_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t fi;
+
+    if (path == NULL
+        || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || fi.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "WeclubsIMRongCloudCAFile: %s is not "
+                            "a readable file", arg);
+    }
+    cmd_conf(cmd)->c.rc.ca_file = path;
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_int64_t n;
+    char *end;
+
+    n = apr_strtoi64(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || n < 256 || n > MAX_BODY_LIMIT) {
+        return apr_psprintf(cmd->pool, "WeclubsIMMaxBody takes a number of "
+                            "bytes from 256 to %d", MAX_BODY_LIMIT);
+    }
+    cmd_conf(cmd)->c.max_body = (apr_size_t)n;
+    return NULL;
+}
+
+/* What each statement is given and must return. */
+static const struct {
+    const char *name;
+    int args;
+    int cols;
+    const char *dflt;
+} stmt_spec[WCIM_STMT_COUNT] = {
+    { "token",  2, WCIM_SQL_TOKEN_COLS,  WCIM_SQL_TOKEN },
+    { "user",   1, WCIM_SQL_USER_COLS,   WCIM_SQL_USER },
+    { "groups", 1, WCIM_SQL_GROUPS_COLS, WCIM_SQL_GROUPS },
+};
+
+/* apr_dbd placeholders in a query: % and a conversion, not %%. */
+static int count_placeholders(const char *q)
+{
+    int n = 0;
+
+    for (; *q; ++q) {
+        if (*q == '%') {
+            if (q[1] == '%') {
+                ++q;
+            }
+            else if (q[1] != '\0') {
+                ++n;
+            }
+        }
+    }
+    return n;
+}
+
+/* Columns of the outermost SELECT list: commas at depth 0 between SELECT
+ * and FROM, outside quotes. -1 when it cannot tell (no SELECT ... FROM,
+ * or a '*'). Good enough to catch a query written for another statement. */
+static int count_columns(const char *q, apr_pool_t *p)
+{
+    const char *s;
+    int depth = 0, cols = 1, seen_select = 0;
+    char quote = 0;
+
+    for (s = q; *s; ++s) {
+        char c = *s;
+        if (quote) {
+            if (c == quote) {
+                quote = 0;
+            }
+            continue;
+        }
+        if (c == '\'' || c == '"' || c == '`') {
+            quote = c;
+        }
+        else if (c == '(') {
+            ++depth;
+        }
+        else if (c == ')') {
+            --depth;
+        }
+        else if (depth == 0 && apr_isalpha(c)
+                 && (s == q || !apr_isalnum(s[-1]) )) {
+            if (!seen_select && strncasecmp(s, "select", 6) == 0
+                && !apr_isalnum(s[6])) {
+                seen_select = 1;
+                s += 5;
+            }
+            else if (seen_select && strncasecmp(s, "from", 4) == 0
+                     && !apr_isalnum(s[4])) {
+                return cols;
+            }
+        }
+        else if (seen_select && depth == 0) {
+            if (c == ',') {
+                ++cols;
+            }
+            else if (c == '*' && cols == 1) {
+                return -1;
+            }
+        }
+    }
+    return -1;
+}
+
+static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
+                           const char *query)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+    int i, n;
+
+    for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+        if (strcasecmp(which, stmt_spec[i].name) == 0) {
+            break;
+        }
+    }
+    if (i == WCIM_STMT_COUNT) {
+        return apr_psprintf(cmd->pool, "WeclubsIMSQL: '%s' is not one of "
+                            "token, user, groups", which);
+    }
+    if ((n = count_placeholders(query)) != stmt_spec[i].args) {
+        return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: the query has %d "
+                            "placeholders, it must have %d (%%s)",
+                            stmt_spec[i].name, n, stmt_spec[i].args);
+    }
+    n = count_columns(query, cmd->temp_pool);
+    if (n < 0) {
+        return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: name the %d "
+                            "selected columns (SELECT a, b FROM ...; no *)",
+                            stmt_spec[i].name, stmt_spec[i].cols);
+    }
+    if (n != stmt_spec[i].cols) {
+        return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: the query selects "
+                            "%d columns, it must select %d", stmt_spec[i].name,
+                            n, stmt_spec[i].cols);
+    }
+    sc->sql[i] = query;
+    return NULL;
+}
+
+const char *wcim_conf_sql(const wcim_srv_conf_t *sc, wcim_stmt_t which)
+{
+    return sc->sql[which] ? sc->sql[which] : stmt_spec[which].dflt;
+}
+
+const command_rec wcim_cmds[] = {
+    AP_INIT_TAKE1("WeclubsIMSignSecret", set_sign_secret, NULL, RSRC_CONF,
+                  "the shared request-signing secret, or file:<path>"),
+    AP_INIT_TAKE12("WeclubsIMSignForms", set_sign_forms, NULL, RSRC_CONF,
+                   "accepted signature forms: md5-sha1 and/or sha1"),
+    AP_INIT_FLAG("WeclubsIMSignCheck", set_sign_check, NULL, RSRC_CONF,
+                 "On to check request signatures (Off is for development)"),
+    AP_INIT_RAW_ARGS("WeclubsIMCallers", set_callers, NULL, RSRC_CONF,
+                     "the client.caller values allowed"),
+    AP_INIT_TAKE1("WeclubsIMTokenLifetime", set_token_lifetime, NULL,
+                  RSRC_CONF, "user token lifetime in seconds, or off"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudAppKey", set_rc_app_key, NULL,
+                  RSRC_CONF, "the RongCloud App Key"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudAppSecret", set_rc_app_secret, NULL,
+                  RSRC_CONF, "the RongCloud App Secret, or file:<path>"),
+    AP_INIT_RAW_ARGS("WeclubsIMRongCloudURL", set_rc_urls, NULL, RSRC_CONF,
+                     "RongCloud API base URLs, primary first"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudTimeout", set_rc_timeout, NULL,
+                  RSRC_CONF, "time limit of one RongCloud call (e.g. 5)"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudCAFile", set_rc_ca_file, NULL,
+                  RSRC_CONF, "CA certificates to verify RongCloud with"),
+    AP_INIT_FLAG("WeclubsIMGroupSync", set_group_sync, NULL, RSRC_CONF,
+                 "On to push users' group sets to RongCloud"),
+    AP_INIT_TAKE1("WeclubsIMMaxBody", set_max_body, NULL, RSRC_CONF,
+                  "largest request body accepted, in bytes"),
+    AP_INIT_TAKE2("WeclubsIMSQL", set_sql, NULL, RSRC_CONF,
+                  "token|user|groups and the SQL that replaces the default"),
+    AP_INIT_TAKE1("WeclubsIMCache", wcim_cache_cmd, NULL, RSRC_CONF,
+                  "ap_socache provider[:args] for tokens, or none"),
+    AP_INIT_TAKE1("WeclubsIMCacheTTL", wcim_cache_ttl_cmd, NULL, RSRC_CONF,
+                  "how long cached tokens and sync digests live"),
+    { NULL }
+};
+
+/* Fill in what neither the server nor the main server set. */
+void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
+{
+    wcim_config_t *c = &sc->c;
+
+    if (c->sign_forms == UNSET) {
+        c->sign_forms = WCIM_SIGN_FORMS_ALL;
+    }
+    if (c->sign_check == UNSET) {
+        c->sign_check = 1;
+    }
+    if (c->callers == NULL) {
+        parse_callers(&c->callers, p, DEFAULT_CALLERS);
+    }
+    if (c->token_lifetime_ms == UNSET) {
+        c->token_lifetime_ms = (apr_int64_t)DEFAULT_LIFETIME_S * 1000;
+    }
+    if (c->rc.urls == NULL) {
+        parse_urls(&c->rc.urls, p, DEFAULT_RC_URLS);
+    }
+    if (c->rc.timeout == UNSET) {
+        c->rc.timeout = DEFAULT_RC_TIMEOUT;
+    }
+    if (c->group_sync == UNSET) {
+        c->group_sync = 1;
+    }
+    if (c->max_body == 0) {
+        c->max_body = DEFAULT_MAX_BODY;
+    }
+    c->cache_ttl = wcim_cache_ttl();
+}
+
