@@ -46,7 +46,7 @@ static apr_status_t open_store(wcim_store_t **pstore, wcim_ctx_t *ctx)
     apr_status_t rv = ctx->store_open(pstore, &err, ctx->store_baton);
 
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0101)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0101)
                  "no database connection: %s", err ? err : "unknown error");
     }
     return rv;
@@ -121,7 +121,7 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
         return WCIM_STATUS(WCIM_RC_TOKEN_INVALID);
     }
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0110)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0110)
                  "reading the token of user %s: %s", ctx->user_id, why);
         return rv;
     }
@@ -219,7 +219,7 @@ static apr_status_t token_fetch(const char **ptoken, void *baton,
     rv = wcim_rc_get_token(ptoken, &err, &rc, ctx->rc_user_id, tf->name,
                            tf->portrait, p);
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0122)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0122)
                  "RongCloud getToken for %s failed: %s", ctx->rc_user_id,
                  wcim_rc_error_text(&err, p));
         return rv;
@@ -270,7 +270,7 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
             else {
                 /* the token stays valid; the refresh is tried again on
                  * the next call since the cache still has the old one */
-                WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0125)
+                WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0125)
                          "RongCloud user refresh for %s failed: %s",
                          ctx->rc_user_id, wcim_rc_error_text(&err,
                                                              ctx->pool));
@@ -310,7 +310,7 @@ static apr_status_t get_token(wcim_reply_t *reply, wcim_ctx_t *ctx)
         return WCIM_STATUS(WCIM_RC_NO_SUCH_USER);
     }
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0121)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0121)
                  "reading student %s: %s", ctx->user_id, why);
         return rv;
     }
@@ -356,7 +356,7 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
     rv = wcim_store_groups_list(&groups, &why, store, ctx->user_id,
                                 ctx->pool);
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0130)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0130)
                  "reading the groups of user %s: %s", ctx->user_id, why);
         return rv;
     }
@@ -442,7 +442,7 @@ apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx)
     rv = wcim_rc_group_sync(&err, &rc, ctx->rc_user_id, ctx->sync_groups,
                             ctx->pool);
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0131)
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0131)
                  "RongCloud group sync for %s failed: %s", ctx->rc_user_id,
                  wcim_rc_error_text(&err, ctx->pool));
     }

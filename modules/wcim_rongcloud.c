@@ -384,7 +384,7 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
         if (!err->retryable || n < 2) {
             break;
         }
-        WCIM_LOG(rc->log, WCIM_LOG_ERR, rv, WCIMLOGNO(0301)
+        WCIM_LOG(rc->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0301)
                  "RongCloud host failed, switching to %s: %s",
                  APR_ARRAY_IDX(conf->urls, (idx + 1) % n, const char *),
                  wcim_rc_error_text(err, p));

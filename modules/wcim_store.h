@@ -10,19 +10,20 @@
 
 #include "wcim_token.h"
 
-/* Default SQL. Placeholders are apr_dbd's driver-neutral %s, so the same
+/* Default SQL. Placeholders are apr_dbd's driver-neutral ones (%lld for ids,
+ * %s for text; the values are always passed as text), so the same
  * text runs on SQLite, MySQL/MariaDB and PostgreSQL. Each query must return
  * the columns named in its comment, in that order. */
 
 /* token(uid, caller) -> token, create_date */
 #define WCIM_SQL_TOKEN \
-    "SELECT token, create_date FROM t_token WHERE uid = %s AND caller = %s"
+    "SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s"
 #define WCIM_SQL_TOKEN_COLS 2
 
 /* user(student_id) -> real_name, nick_name, avatar_url */
 #define WCIM_SQL_USER \
     "SELECT real_name, nick_name, avatar_url FROM t_student " \
-    "WHERE student_id = %s AND is_del = 0"
+    "WHERE student_id = %lld AND is_del = 0"
 #define WCIM_SQL_USER_COLS 3
 
 /* groups(student_id) -> club_id, name, avatar_url, ordered by club_id:
@@ -33,7 +34,7 @@
     "SELECT g.club_id FROM t_club_graduate g " \
     "JOIN t_student_club_graduate_relation r " \
     "ON r.graduate_id = g.club_graduate_id " \
-    "WHERE g.is_current = 1 AND r.student_id = %s " \
+    "WHERE g.is_current = 1 AND r.student_id = %lld " \
     "AND r.is_del = 0 AND r.status = 1) " \
     "ORDER BY c.club_id"
 #define WCIM_SQL_GROUPS_COLS 3
