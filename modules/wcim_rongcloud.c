@@ -258,7 +258,6 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
     answer_t answer = { p, NULL, 0, 0, 0 };
     struct curl_slist *headers;
     long limit_ms = (long)apr_time_as_msec(limit);
-    json_t *json, *code;
     CURL *h;
     CURLcode cc;
     int pooled;
@@ -318,9 +317,17 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
         err->retryable = 1;
         return cc == CURLE_OPERATION_TIMEDOUT ? APR_TIMEUP : APR_EGENERAL;
     }
-    if (answer.len == 0
-        || wcim_json_parse(&json, NULL, answer.buf, answer.len, p)
-           != APR_SUCCESS
+    return wcim_rc_answer_parse(pjson, err, answer.buf, answer.len, p);
+}
+
+apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
+                                  const char *buf, apr_size_t len,
+                                  apr_pool_t *p)
+{
+    json_t *json, *code;
+
+    *pjson = NULL;
+    if (len == 0 || wcim_json_parse(&json, NULL, buf, len, p) != APR_SUCCESS
         || !json_is_object(json)) {
         err->detail = "answer is not a JSON object";
         err->retryable = 1;

@@ -7,6 +7,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_time.h>
+#include <jansson.h>
 
 #include "wcim_log.h"
 
@@ -85,6 +86,12 @@ apr_status_t wcim_rc_group_sync(wcim_rc_error_t *err, const wcim_rc_t *rc,
                                 const char *user_id,
                                 const apr_array_header_t *groups,
                                 apr_pool_t *p);
+
+/* Read an answer of RongCloud's (err->http_status already set): success
+ * is HTTP 200 with a JSON object whose "code" is 200. */
+apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
+                                  const char *buf, apr_size_t len,
+                                  apr_pool_t *p);
 
 /* One line describing err, without secrets. */
 const char *wcim_rc_error_text(const wcim_rc_error_t *err, apr_pool_t *p);
