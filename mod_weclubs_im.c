@@ -42,12 +42,51 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
 /* ------------------------------------------------------------------ */
 /* start-up                                                             */
 
+/* Register a server's statements with mod_dbd. A virtual host without DBD
+ * directives shares the main server's mod_dbd configuration, where a label
+ * may be registered only once: so each distinct query gets one label per
+ * mod_dbd configuration, and servers running the same query share it. */
+static void register_statements(wcim_srv_conf_t *sc, server_rec *s,
+                                apr_hash_t *prepared, apr_pool_t *ptemp)
+{
+    static module *dbd_module;
+    void *dbd_conf;
+    apr_hash_t *labels;
+    int i;
+
+    if (dbd_module == NULL) {
+        dbd_module = ap_find_linked_module("mod_dbd.c");
+    }
+    dbd_conf = dbd_module ? ap_get_module_config(s->module_config,
+                                                 dbd_module) : s;
+    labels = apr_hash_get(prepared, &dbd_conf, sizeof(dbd_conf));
+    if (labels == NULL) {
+        labels = apr_hash_make(ptemp);
+        apr_hash_set(prepared, apr_pmemdup(ptemp, &dbd_conf,
+                                           sizeof(dbd_conf)),
+                     sizeof(dbd_conf), labels);
+    }
+    for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+        const char *sql = wcim_conf_sql(sc, (wcim_stmt_t)i);
+        const char *label = apr_hash_get(labels, sql, APR_HASH_KEY_STRING);
+
+        if (label == NULL) {
+            label = apr_psprintf(s->process->pconf, "weclubs_im_%s_%u",
+                                 wcim_store_names[i], apr_hash_count(labels));
+            apr_hash_set(labels, sql, APR_HASH_KEY_STRING, label);
+            dbd_prepare_fn(s, sql, label);
+        }
+        sc->labels[i] = label;
+    }
+}
+
 static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *hosts = apr_hash_make(ptemp);
+    apr_hash_t *prepared = apr_hash_make(ptemp);
     server_rec *sp;
-    int i, rv;
+    int rv;
 
     if ((rv = wcim_cache_post_config(pconf, plog, ptemp, s)) != OK) {
         return rv;
@@ -97,10 +136,7 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "(LoadModule dbd_module)");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        for (i = 0; i < WCIM_STMT_COUNT; ++i) {
-            dbd_prepare_fn(sp, wcim_conf_sql(sc, (wcim_stmt_t)i),
-                           wcim_store_labels[i]);
-        }
+        register_statements(sc, sp, prepared, ptemp);
     }
     return OK;
 }
@@ -136,6 +172,8 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
                                        const char **perr, void *baton)
 {
     request_rec *r = baton;
+    wcim_srv_conf_t *sc = ap_get_module_config(r->server->module_config,
+                                               &weclubs_im_module);
     ap_dbd_t *dbd;
     wcim_store_t *st;
     int i;
@@ -151,11 +189,11 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
     st->driver = dbd->driver;
     st->handle = dbd->handle;
     for (i = 0; i < WCIM_STMT_COUNT; ++i) {
-        st->stmts[i] = apr_hash_get(dbd->prepared, wcim_store_labels[i],
+        st->stmts[i] = apr_hash_get(dbd->prepared, sc->labels[i],
                                     APR_HASH_KEY_STRING);
         if (st->stmts[i] == NULL) {
             *perr = apr_psprintf(r->pool, "statement %s was not prepared",
-                                 wcim_store_labels[i]);
+                                 sc->labels[i]);
             return APR_EGENERAL;
         }
     }

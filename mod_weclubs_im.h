@@ -17,6 +17,7 @@ extern module AP_MODULE_DECLARE_DATA weclubs_im_module;
 typedef struct wcim_srv_conf_t {
     wcim_config_t c;
     const char *sql[WCIM_STMT_COUNT];   /* WeclubsIMSQL, NULL: default */
+    const char *labels[WCIM_STMT_COUNT];/* mod_dbd labels, set at start-up */
     int configured;   /* some WeclubsIM directive applies to this server */
 } wcim_srv_conf_t;
 

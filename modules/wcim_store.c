@@ -3,8 +3,8 @@
 
 #include "wcim_store.h"
 
-const char *const wcim_store_labels[WCIM_STMT_COUNT] = {
-    "weclubs_im_token", "weclubs_im_user", "weclubs_im_groups"
+const char *const wcim_store_names[WCIM_STMT_COUNT] = {
+    "token", "user", "groups"
 };
 
 static const int stmt_cols[WCIM_STMT_COUNT] = {
@@ -29,13 +29,13 @@ static apr_status_t store_query(const char **perr, wcim_store_t *st,
 
     if (st->stmts[which] == NULL) {
         *perr = apr_psprintf(p, "statement %s is not prepared",
-                             wcim_store_labels[which]);
+                             wcim_store_names[which]);
         return APR_EGENERAL;
     }
     err = apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmts[which],
                            0, arg1, arg2, NULL);
     if (err != 0) {
-        *perr = apr_psprintf(p, "%s: %s", wcim_store_labels[which],
+        *perr = apr_psprintf(p, "%s: %s", wcim_store_names[which],
                              apr_dbd_error(st->driver, st->handle, err));
         return APR_EGENERAL;
     }
@@ -49,7 +49,7 @@ static apr_status_t store_query(const char **perr, wcim_store_t *st,
     }
     if (cols >= 0 && cols < stmt_cols[which]) {
         *perr = apr_psprintf(p, "%s returns %d columns, %d expected",
-                             wcim_store_labels[which], cols,
+                             wcim_store_names[which], cols,
                              stmt_cols[which]);
         return APR_EGENERAL;
     }
@@ -176,7 +176,7 @@ apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
     }
     if (gr.bad_id) {
         *perr = apr_psprintf(p, "%s returned club_id '%s', not an integer",
-                             wcim_store_labels[WCIM_STMT_GROUPS], gr.bad_id);
+                             wcim_store_names[WCIM_STMT_GROUPS], gr.bad_id);
         return APR_EGENERAL;
     }
     *pgroups = gr.groups;

@@ -46,8 +46,8 @@ typedef enum {
     WCIM_STMT_COUNT
 } wcim_stmt_t;
 
-/* mod_dbd label of each statement. */
-extern const char *const wcim_store_labels[WCIM_STMT_COUNT];
+/* Name of each statement, as WeclubsIMSQL and the log say it. */
+extern const char *const wcim_store_names[WCIM_STMT_COUNT];
 
 typedef struct wcim_store_t {
     const apr_dbd_driver_t *driver;
