@@ -491,14 +491,6 @@ def parse_listen(text):
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-class _Stop(Exception):
-    pass
-
-
-def _stop(signum, frame):
-    raise _Stop()
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description="RongCloud server-API stand-in for tests")
     ap.add_argument("--listen", type=parse_listen, required=True, metavar="HOST:PORT")
@@ -525,8 +517,12 @@ def main(argv=None):
                                         do_handshake_on_connect=False)
         scheme = "https"
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    # Stop from another thread: serve_forever then returns on its own, and a
+    # signal arriving at any moment (even a second one) raises nothing.
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
     actual_port = server.server_address[1]
     tmp = "%s.tmp.%d" % (args.port_file, os.getpid())
@@ -537,8 +533,6 @@ def main(argv=None):
 
     try:
         server.serve_forever(poll_interval=0.2)
-    except _Stop:
-        pass
     finally:
         server.state.log("stopping")
         server.server_close()
