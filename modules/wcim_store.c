@@ -56,11 +56,18 @@ static apr_status_t store_query(const char **perr, wcim_store_t *st,
     return APR_SUCCESS;
 }
 
+/* A column as text, NULL for SQL NULL (apr_dbd_get_entry cannot tell: the
+ * pgsql driver gives "" for both). */
 static const char *entry(wcim_store_t *st, apr_dbd_row_t *row, int col,
                          apr_pool_t *p)
 {
-    const char *v = apr_dbd_get_entry(st->driver, row, col);
-    return v ? apr_pstrdup(p, v) : NULL;
+    char *v = NULL;
+
+    if (apr_dbd_datum_get(st->driver, row, col, APR_DBD_TYPE_STRING, &v)
+        != APR_SUCCESS || v == NULL) {
+        return NULL;
+    }
+    return apr_pstrdup(p, v);
 }
 
 typedef struct {
@@ -143,7 +150,7 @@ static void take_group(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
                        apr_pool_t *p)
 {
     groups_read_t *gr = baton;
-    const char *id = apr_dbd_get_entry(st->driver, row, 0);
+    const char *id = entry(st, row, 0, p);
     wcim_group_t g;
 
     if (gr->bad_id) {

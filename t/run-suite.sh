@@ -1,27 +1,71 @@
 #!/bin/sh
 # Runs the Apache::Test suite against the module built in this tree
-# (called by `make check`). Apache::Test will not start httpd as root, so
-# as root the built tree is copied to a scratch folder owned by `nobody`
-# and the suite runs there as that user.
+# (`make check`), once per database engine in WCIM_ENGINES (default
+# "sqlite"; CI uses "sqlite mysql pgsql"). MariaDB and PostgreSQL are
+# private servers started here on loopback, with their data in a scratch
+# folder, and stopped at the end.
+#
+# Apache::Test will not start httpd as root (nor will PostgreSQL run as
+# root), so as root the built tree is copied to a scratch folder owned by
+# `nobody` and everything runs there as that user.
 set -eu
 cd "$(dirname "$0")/.."
+TOP=$(pwd)
 APXS="${APXS:-$(command -v apxs2 || command -v apxs)}"
+ENGINES="${WCIM_ENGINES:-sqlite}"
 
-/usr/bin/python3 t/standin_selftest.py >/dev/null 2>t/standin-selftest.log \
+/usr/bin/python3 t/standin_selftest.py >t/standin-selftest.log 2>&1 \
     || { cat t/standin-selftest.log; echo "RongCloud stand-in self-test failed"; exit 1; }
 
-if [ "$(id -u)" -ne 0 ]; then
-    exec perl t/TEST.PL -apxs "$APXS" "$@"
-fi
-
 SCRATCH=$(mktemp -d /tmp/wcim-suite.XXXXXX)
-trap 'rm -rf "$SCRATCH"' EXIT INT TERM
-cp -a . "$SCRATCH/tree"
-chown -R nobody "$SCRATCH"
+AS=""
+TREE="$TOP"
+if [ "$(id -u)" -eq 0 ]; then
+    AS="runuser -u nobody --"
+    TREE="$SCRATCH/tree"
+    cp -a . "$TREE"
+    chown -R nobody "$SCRATCH"
+fi
 chmod 755 "$SCRATCH"
+DATA="$SCRATCH/servers"
+$AS mkdir -p "$DATA"
+
+cleanup() {
+    for kind in mysql pgsql; do
+        [ -d "$DATA/$kind" ] && $AS "$TOP/scripts/db-server.sh" stop "$kind" "$DATA/$kind"
+    done
+    # keep the logs where the caller can read them
+    [ "$TREE" = "$TOP" ] || { rm -rf t/logs.last; cp -a "$TREE/t/logs" t/logs.last 2>/dev/null || true; }
+    rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 status=0
-runuser -u nobody -- sh -c 'cd "$1" && shift && perl t/TEST.PL "$@"' \
-    sh "$SCRATCH/tree" -apxs "$APXS" "$@" || status=$?
-# keep the logs where the caller can read them
-rm -rf t/logs.last && cp -a "$SCRATCH/tree/t/logs" t/logs.last 2>/dev/null || true
+summary=""
+for engine in $ENGINES; do
+    dir="" port=""
+    case "$engine" in
+    sqlite) ;;
+    mysql|pgsql)
+        dir="$DATA/$engine"
+        port=$(free_port)
+        $AS "$TOP/scripts/db-server.sh" start "$engine" "$dir" "$port"
+        ;;
+    *) echo "unknown engine '$engine' in WCIM_ENGINES" >&2; exit 2 ;;
+    esac
+    echo "=== Apache::Test suite on $engine ==="
+    rc=0
+    $AS env WCIM_DB_ENGINE="$engine" WCIM_DB_DIR="$dir" WCIM_DB_PORT="$port" \
+        sh -c 'cd "$1" && shift && exec perl t/TEST.PL "$@"' sh "$TREE" \
+        -apxs "$APXS" "$@" || rc=$?
+    [ -z "$dir" ] || $AS "$TOP/scripts/db-server.sh" stop "$engine" "$dir"
+    [ "$TREE" = "$TOP" ] || { rm -rf "t/logs.$engine"; cp -a "$TREE/t/logs" "t/logs.$engine" 2>/dev/null || true; }
+    if [ $rc -eq 0 ]; then summary="$summary $engine:PASS"; else summary="$summary $engine:FAIL"; status=1; fi
+done
+echo "Apache::Test suite:$summary"
 exit $status

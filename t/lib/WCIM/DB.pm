@@ -1,13 +1,20 @@
 package WCIM::DB;
-# The test database (t/db/weclubs.sqlite), through the sqlite3 CLI.
+# The test database, through its engine's command-line client: sqlite3 on
+# t/db/weclubs.sqlite (the default), or the MariaDB / PostgreSQL server that
+# t/run-suite.sh started, chosen by WCIM_DB_ENGINE (sqlite, mysql, pgsql)
+# with WCIM_DB_DIR (the server's socket folder) and WCIM_DB_PORT.
 use strict;
 use warnings;
 
 use Encode qw(decode_utf8 encode_utf8);
 use File::Spec ();
 use FindBin ();
+use POSIX ();
 
 our $SQLITE3 = 'sqlite3';
+our $NAME = 'weclubs_test';     # database name on a server engine
+
+sub engine { $ENV{WCIM_DB_ENGINE} || 'sqlite' }
 
 sub t_dir {
     return $ENV{WCIM_TOP} ? File::Spec->catdir($ENV{WCIM_TOP}, 't')
@@ -16,23 +23,55 @@ sub t_dir {
 
 sub path { File::Spec->catfile(t_dir(), 'db', 'weclubs.sqlite') }
 
+# The client command line for the engine; $admin: without a database
+# selected (to create it).
+sub client {
+    my ($db, $admin) = @_;
+    my $engine = engine();
+    if ($engine eq 'mysql') {
+        return ('mariadb', '--no-defaults', '-S', "$ENV{WCIM_DB_DIR}/mysqld.sock",
+                '-uroot', '--default-character-set=utf8mb4', '-N', '-B',
+                ($admin ? () : ($NAME)));
+    }
+    if ($engine eq 'pgsql') {
+        return ('psql', '-X', '-q', '-At', '-F', "\t", '-h', $ENV{WCIM_DB_DIR},
+                '-p', $ENV{WCIM_DB_PORT}, '-U', 'postgres', '-v', 'ON_ERROR_STOP=1',
+                '-d', ($admin ? 'postgres' : $NAME));
+    }
+    return ($SQLITE3, '-batch', '-bail', '-noheader', '-separator', "\t",
+            '-cmd', '.timeout 5000', $db || path());
+}
+
 # Run SQL; returns rows as array refs of (decoded) strings. Dies on error.
 sub sql {
-    my ($sql, $db) = @_;
-    $db ||= path();
+    my ($sql, $db, $admin) = @_;
+    my @cmd = client($db, $admin);
     my $pid = open(my $fh, '-|') // die "fork: $!";
     if (!$pid) {
         open STDERR, '>&', \*STDOUT;
-        exec $SQLITE3, '-batch', '-bail', '-noheader', '-separator', "\t",
-             '-cmd', '.timeout 5000', $db, encode_utf8($sql);
-        die "exec $SQLITE3: $!";
+        my $flag = engine() eq 'sqlite' ? () : engine() eq 'mysql' ? '-e' : '-c';
+        exec @cmd, ($flag ? ($flag) : ()), encode_utf8($sql);
+        die "exec $cmd[0]: $!";
     }
     local $/;
     my $out = <$fh>;
     close $fh;
-    die "sqlite3 failed ($?): $out\nSQL: $sql\n" if $?;
+    die "$cmd[0] failed ($?): $out\nSQL: $sql\n" if $?;
     $out = decode_utf8(defined $out ? $out : '');
     return [ map { [ split /\t/, $_, -1 ] } split /\n/, $out ];
+}
+
+# Feed SQL text (files' contents, statements) to the engine's client.
+sub script {
+    my ($db, @lines) = @_;
+    my @cmd = client($db);
+    my $pid = open(my $in, '|-') // die "cannot fork $cmd[0]: $!\n";
+    if (!$pid) {
+        open STDOUT, '>', '/dev/null';      # PRAGMA journal_mode prints "wal"
+        exec(@cmd) or POSIX::_exit(127);
+    }
+    print $in "$_\n" for @lines;
+    close $in or die "$cmd[0] failed (status $?)\n";
 }
 
 sub quote {

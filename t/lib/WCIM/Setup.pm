@@ -16,49 +16,72 @@ my $standin_pid;        # the stand-in we started
 my $owner = $$;         # only this process stops it (not forked children)
 our $KEEP_STANDIN = 0;  # t/TEST.PL -start-httpd: leave it for a later -run
 
-sub run_sqlite_script {
-    my ($db, @lines) = @_;
-    my $pid = open(my $sq, '|-') // die "cannot fork sqlite3: $!\n";
-    if (!$pid) {
-        open STDOUT, '>', '/dev/null';      # PRAGMA journal_mode prints "wal"
-        exec($WCIM::DB::SQLITE3, '-batch', '-bail', $db) or POSIX::_exit(127);
-    }
-    print $sq "$_\n" for @lines;
-    close $sq or die "sqlite3 failed on $db (status $?)\n";
+sub slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or die "$file: $!\n";
+    local $/;
+    return scalar <$fh>;
 }
 
-# t/db/weclubs.sqlite from scratch: schema, demo data, test data, then the
-# '@auto@' tokens of t/sql/test-data.sql, then WAL mode. Also the secret
-# files of the file-secret vhost (mode 0600).
+# The test database from scratch: schema, demo data, test data, then the
+# '@auto@' tokens of t/sql/test-data.sql; WAL mode for SQLite. Also the
+# secret files of the file-secret vhost (mode 0600). Exports what
+# t/conf/extra.conf.in needs to reach it: WCIM_DBD_DRIVER, WCIM_DBD_PARAMS,
+# WCIM_DBD_INIT.
 sub build_db {
     my ($top) = @_;
     my $t_dir = catdir($top, 't');
     my $dir = catdir($t_dir, 'db');
+    my $engine = WCIM::DB::engine();
+    my $name = $WCIM::DB::NAME;
     make_path($dir);
     my $db = catfile($dir, 'weclubs.sqlite');
     unlink map { "$db$_" } '', '-wal', '-shm', '-journal';
 
-    run_sqlite_script($db, map { ".read $_" }
-        catfile($top, qw(sql sqlite schema.sql)),
-        catfile($top, qw(sql sqlite demo-data.sql)),
-        catfile($t_dir, qw(sql test-data.sql)));
+    my $schema_dir = $engine eq 'sqlite' ? 'sqlite' : $engine;
+    my @files = (catfile($top, 'sql', $schema_dir, 'schema.sql'),
+                 catfile($top, qw(sql sqlite demo-data.sql)),
+                 catfile($t_dir, qw(sql test-data.sql)));
+    if ($engine eq 'mysql') {
+        WCIM::DB::sql("DROP DATABASE IF EXISTS $name; CREATE DATABASE $name "
+            . "CHARACTER SET utf8mb4; CREATE USER IF NOT EXISTS "
+            . "'weclubs'\@'127.0.0.1' IDENTIFIED BY 'weclubs'; "
+            . "GRANT ALL ON $name.* TO 'weclubs'\@'127.0.0.1'", undef, 1);
+        @ENV{qw(WCIM_DBD_DRIVER WCIM_DBD_PARAMS WCIM_DBD_INIT)} = ('mysql',
+            "host=127.0.0.1 port=$ENV{WCIM_DB_PORT} user=weclubs pass=weclubs "
+            . "dbname=$name", 'SET NAMES utf8mb4');
+    }
+    elsif ($engine eq 'pgsql') {
+        WCIM::DB::sql("DROP DATABASE IF EXISTS $name", undef, 1);
+        WCIM::DB::sql("CREATE DATABASE $name ENCODING 'UTF8' TEMPLATE template0",
+                      undef, 1);
+        @ENV{qw(WCIM_DBD_DRIVER WCIM_DBD_PARAMS WCIM_DBD_INIT)} = ('pgsql',
+            "host=127.0.0.1 port=$ENV{WCIM_DB_PORT} user=postgres dbname=$name",
+            'SET client_encoding = UTF8');
+    }
+    else {
+        @ENV{qw(WCIM_DBD_DRIVER WCIM_DBD_PARAMS WCIM_DBD_INIT)} =
+            ('sqlite3', $db, 'PRAGMA busy_timeout=5000');
+    }
+    WCIM::DB::script($db, map { slurp($_) } @files);
 
-    my $rows = WCIM::DB::sql(q{SELECT t.rowid, t.uid, t.caller, t.create_date,
+    my $rows = WCIM::DB::sql(q{SELECT t.uid, t.caller, t.create_date,
         COALESCE(s.password, '') FROM t_token t
         LEFT JOIN t_student s ON s.student_id = t.uid
         WHERE t.token = '@auto@'}, $db);
     my $now = int(Time::HiRes::time() * 1000);
     my @sql = ('BEGIN;');
     for my $r (@$rows) {
-        my ($rowid, $uid, $caller, $age, $password) = @$r;
+        my ($uid, $caller, $age, $password) = @$r;
         die "t_token ($uid, $caller): create_date must be -age_ms\n" if $age >= 0;
         my $date = $now + $age;
         my $token = WCIM::Sign::user_token($password, $uid, $caller, $date);
         push @sql, "UPDATE t_token SET token = '$token', create_date = $date"
-                 . " WHERE rowid = $rowid;";
+                 . " WHERE uid = $uid AND caller = " . WCIM::DB::quote($caller) . ";";
     }
-    push @sql, 'COMMIT;', 'PRAGMA journal_mode=WAL;';
-    run_sqlite_script($db, @sql);
+    push @sql, 'COMMIT;';
+    push @sql, 'PRAGMA journal_mode=WAL;' if $engine eq 'sqlite';
+    WCIM::DB::script($db, @sql);
 
     write_secret(catfile($dir, 'sign.secret'), WCIM::Sign::FILE_SECRET);
     write_secret(catfile($dir, 'rc.secret'), 'testappsecret');
