@@ -80,17 +80,13 @@ static void register_statements(wcim_srv_conf_t *sc, server_rec *s,
     }
 }
 
-static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                            apr_pool_t *ptemp, server_rec *s)
+/* Checks that must fail `apachectl configtest`, which stops before
+ * post_config. */
+static int wcim_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
 {
-    apr_hash_t *hosts = apr_hash_make(ptemp);
-    apr_hash_t *prepared = apr_hash_make(ptemp);
     server_rec *sp;
-    int rv;
 
-    if ((rv = wcim_cache_post_config(pconf, plog, ptemp, s)) != OK) {
-        return rv;
-    }
     dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
 
@@ -101,22 +97,34 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (!sc->configured) {
             continue;
         }
-        /* servers with the same URL list share which host is in use */
-        sc->c.rc.hosts = apr_hash_get(hosts, &sc->c.rc.urls,
-                                      sizeof(sc->c.rc.urls));
-        if (sc->c.rc.hosts == NULL) {
-            wcim_rc_hosts_create(&sc->c.rc.hosts, sc->c.rc.urls->nelts,
-                                 pconf);
-            apr_hash_set(hosts, apr_pmemdup(ptemp, &sc->c.rc.urls,
-                                            sizeof(sc->c.rc.urls)),
-                         sizeof(sc->c.rc.urls), sc->c.rc.hosts);
-        }
         if (sc->c.sign_check && sc->c.sign_secret == NULL) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sp, WCIMLOGNO(0001)
                          "WeclubsIMSignSecret is required while "
                          "WeclubsIMSignCheck is On (server %s:%u)",
                          sp->server_hostname, sp->port);
             return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (dbd_prepare_fn == NULL || dbd_acquire_fn == NULL) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sp, WCIMLOGNO(0004)
+                         "mod_dbd is not loaded: it is required "
+                         "(LoadModule dbd_module)");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+/* What an administrator should know of a configuration that works: said
+ * at start-up (post_config) and by configtest (test_config). */
+static void warn_config(server_rec *s)
+{
+    server_rec *sp;
+
+    for (sp = s; sp; sp = sp->next) {
+        wcim_srv_conf_t *sc = ap_get_module_config(sp->module_config,
+                                                   &weclubs_im_module);
+        if (!sc->configured) {
+            continue;
         }
         if (!sc->c.sign_check) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, WCIMLOGNO(0002)
@@ -130,11 +138,41 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "%s:%u): get_token will answer 3000",
                          sp->server_hostname, sp->port);
         }
-        if (dbd_prepare_fn == NULL || dbd_acquire_fn == NULL) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sp, WCIMLOGNO(0004)
-                         "mod_dbd is not loaded: it is required "
-                         "(LoadModule dbd_module)");
-            return HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+static void wcim_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    warn_config(s);
+}
+
+static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_t *hosts = apr_hash_make(ptemp);
+    apr_hash_t *prepared = apr_hash_make(ptemp);
+    server_rec *sp;
+    int rv;
+
+    if ((rv = wcim_cache_post_config(pconf, plog, ptemp, s)) != OK) {
+        return rv;
+    }
+    warn_config(s);
+    for (sp = s; sp; sp = sp->next) {
+        wcim_srv_conf_t *sc = ap_get_module_config(sp->module_config,
+                                                   &weclubs_im_module);
+        if (!sc->configured) {
+            continue;
+        }
+        /* servers with the same URL list share which host is in use */
+        sc->c.rc.hosts = apr_hash_get(hosts, &sc->c.rc.urls,
+                                      sizeof(sc->c.rc.urls));
+        if (sc->c.rc.hosts == NULL) {
+            wcim_rc_hosts_create(&sc->c.rc.hosts, sc->c.rc.urls->nelts,
+                                 pconf);
+            apr_hash_set(hosts, apr_pmemdup(ptemp, &sc->c.rc.urls,
+                                            sizeof(sc->c.rc.urls)),
+                         sizeof(sc->c.rc.urls), sc->c.rc.hosts);
         }
         register_statements(sc, sp, prepared, ptemp);
     }
@@ -428,6 +466,8 @@ static void wcim_register_hooks(apr_pool_t *p)
     static const char *const before_dbd[] = { "mod_dbd.c", NULL };
 
     ap_hook_pre_config(wcim_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(wcim_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(wcim_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(wcim_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(wcim_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -205,6 +205,24 @@ typedef struct {
     const char *key, *name, *portrait, *profile;
 } token_fetch_t;
 
+/* A cached "<profile> <token>" entry: the token, and whether RongCloud
+ * has the profile given. APR_NOTFOUND when there is no usable entry. */
+static apr_status_t cached_token(const char **ptoken, int *pcurrent,
+                                 wcim_ctx_t *ctx, const char *key,
+                                 const char *profile)
+{
+    const char *cached, *sep;
+
+    if (cache_get(&cached, ctx, key) != APR_SUCCESS
+        || (sep = strchr(cached, ' ')) == NULL || sep[1] == '\0') {
+        return APR_NOTFOUND;
+    }
+    *ptoken = sep + 1;
+    *pcurrent = (apr_size_t)(sep - cached) == strlen(profile)
+                && memcmp(cached, profile, sep - cached) == 0;
+    return APR_SUCCESS;
+}
+
 /* The one upstream getToken of a user: other threads asking for the same
  * user meanwhile wait for it (wcim_flight_do). */
 static apr_status_t token_fetch(const char **ptoken, void *baton,
@@ -214,8 +232,14 @@ static apr_status_t token_fetch(const char **ptoken, void *baton,
     wcim_ctx_t *ctx = tf->ctx;
     wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log };
     wcim_rc_error_t err;
+    int current;
     apr_status_t rv;
 
+    /* a call that ended between our cache miss and now has cached it */
+    if (cached_token(ptoken, &current, ctx, tf->key, tf->profile)
+        == APR_SUCCESS && current) {
+        return APR_SUCCESS;
+    }
     rv = wcim_rc_get_token(ptoken, &err, &rc, ctx->rc_user_id, tf->name,
                            tf->portrait, p);
     if (rv != APR_SUCCESS) {
@@ -235,8 +259,7 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
                                     const char *name, const char *portrait)
 {
     token_fetch_t tf;
-    const char *cached, *sep;
-    int shared;
+    int shared, current;
     apr_status_t rv;
 
     tf.ctx = ctx;
@@ -245,14 +268,11 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
     tf.portrait = portrait;
     tf.profile = profile_digest(name, portrait, ctx->pool);
 
-    if (cache_get(&cached, ctx, tf.key) == APR_SUCCESS
-        && (sep = strchr(cached, ' ')) != NULL && sep[1] != '\0') {
-        *ptoken = sep + 1;
-        if ((apr_size_t)(sep - cached) == strlen(tf.profile)
-            && memcmp(cached, tf.profile, sep - cached) == 0) {
+    if (cached_token(ptoken, &current, ctx, tf.key, tf.profile)
+        == APR_SUCCESS) {
+        if (current) {
             WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0123)
                      "RongCloud token of %s from the cache", ctx->rc_user_id);
-            return APR_SUCCESS;
         }
         else {
             wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log };
@@ -275,8 +295,8 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
                          ctx->rc_user_id, wcim_rc_error_text(&err,
                                                              ctx->pool));
             }
-            return APR_SUCCESS;
         }
+        return APR_SUCCESS;
     }
 
     if (ctx->flight == NULL) {
@@ -422,36 +442,61 @@ static const char *groups_digest(const apr_array_header_t *groups,
     return hex;
 }
 
-apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx)
+typedef struct {
+    wcim_ctx_t *ctx;
+    const char *key, *digest;
+} group_sync_t;
+
+/* One sync of a user's set at a time in a process: a request that finds a
+ * sync of the same set under way waits for it instead of repeating it. */
+static apr_status_t group_sync_once(const char **presult, void *baton,
+                                    apr_pool_t *p)
 {
+    group_sync_t *gs = baton;
+    wcim_ctx_t *ctx = gs->ctx;
     wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log };
     wcim_rc_error_t err;
-    const char *key, *digest, *synced;
+    const char *synced;
+    apr_status_t rv;
+
+    *presult = NULL;
+    if (cache_get(&synced, ctx, gs->key) == APR_SUCCESS
+        && strcmp(synced, gs->digest) == 0) {
+        return APR_SUCCESS;   /* RongCloud has this set already */
+    }
+    rv = wcim_rc_group_sync(&err, &rc, ctx->rc_user_id, ctx->sync_groups, p);
+    if (rv != APR_SUCCESS) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0131)
+                 "RongCloud group sync for %s failed: %s", ctx->rc_user_id,
+                 wcim_rc_error_text(&err, p));
+        return rv;
+    }
+    cache_put(ctx, gs->key, gs->digest);
+    WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0132)
+             "synced %d groups of %s to RongCloud", ctx->sync_groups->nelts,
+             ctx->rc_user_id);
+    return APR_SUCCESS;
+}
+
+apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx)
+{
+    group_sync_t gs;
+    const char *result;
+    int shared;
     apr_status_t rv;
 
     if (ctx->sync_groups == NULL) {
         return APR_SUCCESS;
     }
-    key = cache_key(ctx, GROUPS_KEY_PREFIX);
-    digest = groups_digest(ctx->sync_groups, ctx->pool);
-    if (cache_get(&synced, ctx, key) == APR_SUCCESS
-        && strcmp(synced, digest) == 0) {
-        ctx->sync_groups = NULL;
-        return APR_SUCCESS;   /* RongCloud has this set already */
-    }
-    rv = wcim_rc_group_sync(&err, &rc, ctx->rc_user_id, ctx->sync_groups,
-                            ctx->pool);
-    if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0131)
-                 "RongCloud group sync for %s failed: %s", ctx->rc_user_id,
-                 wcim_rc_error_text(&err, ctx->pool));
-    }
-    else {
-        cache_put(ctx, key, digest);
-        WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0132)
-                 "synced %d groups of %s to RongCloud",
-                 ctx->sync_groups->nelts, ctx->rc_user_id);
-    }
+    gs.ctx = ctx;
+    gs.key = cache_key(ctx, GROUPS_KEY_PREFIX);
+    gs.digest = groups_digest(ctx->sync_groups, ctx->pool);
+    rv = ctx->flight
+        ? wcim_flight_do(&result, &shared, ctx->flight,
+                         apr_pstrcat(ctx->pool, gs.key, " ", gs.digest, NULL),
+                         apr_time_now() + ctx->conf->rc.timeout,
+                         group_sync_once, &gs, ctx->pool)
+        : group_sync_once(&result, &gs, ctx->pool);
     ctx->sync_groups = NULL;
     return rv;
 }

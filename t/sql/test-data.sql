@@ -250,4 +250,54 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 (185, '@auto@', 'chrome_test', -3600000),
 (186, '@auto@', 'chrome_test', -3600000),
 (187, '@auto@', 'chrome_test', -3600000);
+
+-- RongCloud resilience and caching (t/09-rongcloud.t), and WeclubsIMSQL
+-- (t/10-sql.t). Users 200-239: one per case, so that cached tokens and
+-- failover state of one case do not leak into another.
+--  200-209 token cache: repeated calls, name change, portrait change
+--  210     100 concurrent get_token while uncached
+--  211     group list called 50 times; then a membership change
+--  212     quit club 100 (status 0) and active in club 102: the old
+--          server's query (ignores status) lists both
+--  220-229 failover (primary hangs, 503, both down)
+--  230-231 TLS with and without the test CA
+INSERT INTO t_student (student_id, school_id, mobile, nick_name, real_name, password, avatar_url, status, is_del) VALUES
+(200, 1, '13900000200', '缓存', '缓存二百', 'pw200', 'http://img.example.com/u/200.png', 1, 0),
+(201, 1, '13900000201', NULL, '改名前', 'pw201', 'http://img.example.com/u/201.png', 1, 0),
+(202, 1, '13900000202', NULL, '换头像', 'pw202', 'http://img.example.com/u/202.png', 1, 0),
+(210, 1, '13900000210', NULL, '并发', 'pw210', NULL, 1, 0),
+(211, 1, '13900000211', NULL, '同步五十次', 'pw211', NULL, 1, 0),
+(212, 1, '13900000212', NULL, '退社', 'pw212', NULL, 1, 0),
+(220, 1, '13900000220', NULL, '主挂', 'pw220', NULL, 1, 0),
+(221, 1, '13900000221', NULL, '主挂之后', 'pw221', NULL, 1, 0),
+(222, 1, '13900000222', NULL, '主503', 'pw222', NULL, 1, 0),
+(223, 1, '13900000223', NULL, '主503之后', 'pw223', NULL, 1, 0),
+(224, 1, '13900000224', NULL, '全挂', 'pw224', NULL, 1, 0),
+(225, 1, '13900000225', NULL, '拒连', 'pw225', NULL, 1, 0),
+(226, 1, '13900000226', NULL, '拒连之后', 'pw226', NULL, 1, 0),
+(227, 1, '13900000227', NULL, '4xx不重试', 'pw227', NULL, 1, 0),
+(230, 1, '13900000230', NULL, '无CA', 'pw230', NULL, 1, 0),
+(231, 1, '13900000231', NULL, '有CA', 'pw231', NULL, 1, 0);
+INSERT INTO t_student_club_graduate_relation (stu_clu_gra_rel_id, graduate_id, student_id, status, department_id, job_id, super_admin, is_del) VALUES
+(2000, 100, 211, 1, NULL, NULL, 0, 0),
+(2001, 100, 212, 0, NULL, NULL, 0, 0),
+(2002, 102, 212, 1, NULL, NULL, 0, 0);
+INSERT INTO t_token (uid, token, caller, create_date) VALUES
+(200, '@auto@', 'chrome_test', -3600000),
+(201, '@auto@', 'chrome_test', -3600000),
+(202, '@auto@', 'chrome_test', -3600000),
+(210, '@auto@', 'chrome_test', -3600000),
+(211, '@auto@', 'chrome_test', -3600000),
+(212, '@auto@', 'chrome_test', -3600000),
+(220, '@auto@', 'chrome_test', -3600000),
+(221, '@auto@', 'chrome_test', -3600000),
+(222, '@auto@', 'chrome_test', -3600000),
+(223, '@auto@', 'chrome_test', -3600000),
+(224, '@auto@', 'chrome_test', -3600000),
+(225, '@auto@', 'chrome_test', -3600000),
+(226, '@auto@', 'chrome_test', -3600000),
+(227, '@auto@', 'chrome_test', -3600000),
+(230, '@auto@', 'chrome_test', -3600000),
+(231, '@auto@', 'chrome_test', -3600000);
+
 COMMIT;

@@ -12,7 +12,6 @@ use Time::HiRes ();
 use WCIM::Sign ();
 use WCIM::DB ();
 
-my $standin_pid;        # the stand-in we started
 my $owner = $$;         # only this process stops it (not forked children)
 our $KEEP_STANDIN = 0;  # t/TEST.PL -start-httpd: leave it for a later -run
 
@@ -113,33 +112,67 @@ sub write_inherit_conf {
     return $file;
 }
 
-sub pid_file  { catfile($_[0], 't', 'logs', 'standin.pid') }
-sub port_file { catfile($_[0], 't', 'logs', 'standin.port') }
+# The stand-ins: "standin" (the RongCloud of most vhosts, WCIM_RC_PORT),
+# "backup" (a second host for failover tests, WCIM_RC2_PORT) and "tls" (HTTPS
+# with a certificate from a test CA, WCIM_RC_TLS_PORT; the CA's certificate
+# is t/db/test-ca.pem, exported as WCIM_TEST_CA).
+my %standin_pids;       # name -> pid of the stand-ins we started
+my %standin_env = (standin => 'WCIM_RC_PORT', backup => 'WCIM_RC2_PORT',
+                   tls => 'WCIM_RC_TLS_PORT');
 
-# A stand-in left running by an earlier run in this tree (-start-httpd, or
+sub pid_file  { catfile($_[0], 't', 'logs', ($_[1] || 'standin') . '.pid') }
+sub port_file { catfile($_[0], 't', 'logs', ($_[1] || 'standin') . '.port') }
+
+# Stand-ins left running by an earlier run in this tree (-start-httpd, or
 # a run that was killed hard).
 sub kill_stale {
     my ($top) = @_;
-    my $file = pid_file($top);
-    open my $fh, '<', $file or return;
-    chomp(my $pid = <$fh> // '');
+    for my $name (keys %standin_env) {
+        my $file = pid_file($top, $name);
+        open my $fh, '<', $file or next;
+        chomp(my $pid = <$fh> // '');
+        close $fh;
+        unlink $file;
+        next unless $pid =~ /^\d+$/;
+        open my $cmd, '<', "/proc/$pid/cmdline" or next;
+        my $cmdline = do { local $/; <$cmd> } // '';
+        next unless $cmdline =~ /rongcloud_standin\.py/;
+        kill TERM => $pid;
+    }
+}
+
+# A throwaway CA and a server certificate for 127.0.0.1 signed by it.
+sub make_test_ca {
+    my ($top) = @_;
+    my $dir = catdir($top, 't', 'db');
+    make_path($dir);
+    my ($ca_key, $ca, $key, $csr, $cert, $ext) =
+        map { catfile($dir, $_) } qw(test-ca.key test-ca.pem tls.key tls.csr
+                                     tls.pem tls.ext);
+    open my $fh, '>', $ext or die "$ext: $!\n";
+    print $fh "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
     close $fh;
-    unlink $file;
-    return unless $pid =~ /^\d+$/;
-    open my $cmd, '<', "/proc/$pid/cmdline" or return;
-    my $cmdline = do { local $/; <$cmd> } // '';
-    return unless $cmdline =~ /rongcloud_standin\.py/;
-    kill TERM => $pid;
+    my @q = ('>/dev/null', '2>&1');
+    for my $cmd (
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=wcim-test-ca"
+          . " -keyout $ca_key -out $ca",
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout $key -out $csr",
+        "openssl x509 -req -in $csr -CA $ca -CAkey $ca_key -CAcreateserial -days 2"
+          . " -extfile $ext -out $cert") {
+        system("$cmd @q") == 0 or die "failed: $cmd\n";
+    }
+    $ENV{WCIM_TEST_CA} = $ca;
+    return ($cert, $key);
 }
 
 sub start_standin {
-    my ($top) = @_;
+    my ($top, $name, @args) = @_;
+    $name ||= 'standin';
     my $logs = catdir($top, 't', 'logs');
     make_path($logs);
-    kill_stale($top);
-    my $port_file = port_file($top);
+    my $port_file = port_file($top, $name);
     unlink $port_file;
-    my $log = catfile($logs, 'standin.log');
+    my $log = catfile($logs, "$name.log");
     my $script = catfile($top, 't', 'rongcloud_standin.py');
     die "missing $script\n" unless -f $script;
     my $python = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
@@ -150,9 +183,10 @@ sub start_standin {
         open STDOUT, '>>', $log;
         open STDERR, '>&', \*STDOUT;
         exec($python, $script, '--listen', '127.0.0.1:0',
-             '--port-file', $port_file, '--log', $log) or POSIX::_exit(127);
+             '--port-file', $port_file, '--log', $log, @args)
+            or POSIX::_exit(127);
     }
-    $standin_pid = $pid;
+    $standin_pids{$name} = $pid;
 
     my $deadline = Time::HiRes::time() + 15;
     my $port;
@@ -162,39 +196,50 @@ sub start_standin {
             if (defined $line && $line =~ /^(\d+)\s*$/) { $port = $1; last }
         }
         if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
-            undef $standin_pid;
-            die "the RongCloud stand-in exited at start (status $?); see $log\n";
+            delete $standin_pids{$name};
+            die "the RongCloud stand-in '$name' exited at start (status $?); see $log\n";
         }
         Time::HiRes::sleep(0.05);
     }
-    die "the RongCloud stand-in wrote no port file in 15 s; see $log\n" unless $port;
+    die "the RongCloud stand-in '$name' wrote no port file in 15 s; see $log\n"
+        unless $port;
 
-    open my $pf, '>', pid_file($top) or die pid_file($top) . ": $!\n";
+    open my $pf, '>', pid_file($top, $name) or die pid_file($top, $name) . ": $!\n";
     print $pf "$pid\n";
     close $pf;
 
-    $ENV{WCIM_RC_PORT} = $port;
+    $ENV{$standin_env{$name}} = $port;
     $ENV{WCIM_TOP} = $top;
     return $port;
 }
 
+# All of them: the main one, the failover backup, the TLS one.
+sub start_standins {
+    my ($top) = @_;
+    kill_stale($top);
+    my $port = start_standin($top, 'standin');
+    start_standin($top, 'backup');
+    my ($cert, $key) = make_test_ca($top);
+    start_standin($top, 'tls', '--tls-cert', $cert, '--tls-key', $key);
+    return $port;
+}
+
 sub stop_standin {
-    return unless $standin_pid && $$ == $owner;
-    my $pid = $standin_pid;
-    undef $standin_pid;
-    kill TERM => $pid;
-    my $deadline = Time::HiRes::time() + 3;
-    while (Time::HiRes::time() < $deadline) {
-        my $r = waitpid($pid, POSIX::WNOHANG());
-        last if $r == $pid || $r == -1;
-        Time::HiRes::sleep(0.05);
-    }
-    if (kill 0 => $pid) {
-        kill KILL => $pid;
-        waitpid($pid, 0);
-    }
-    if ($ENV{WCIM_TOP}) {
-        unlink pid_file($ENV{WCIM_TOP});
+    return unless $$ == $owner;
+    for my $name (keys %standin_pids) {
+        my $pid = delete $standin_pids{$name};
+        kill TERM => $pid;
+        my $deadline = Time::HiRes::time() + 3;
+        while (Time::HiRes::time() < $deadline) {
+            my $r = waitpid($pid, POSIX::WNOHANG());
+            last if $r == $pid || $r == -1;
+            Time::HiRes::sleep(0.05);
+        }
+        if (kill 0 => $pid) {
+            kill KILL => $pid;
+            waitpid($pid, 0);
+        }
+        unlink pid_file($ENV{WCIM_TOP}, $name) if $ENV{WCIM_TOP};
     }
 }
 

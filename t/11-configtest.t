@@ -1,0 +1,120 @@
+# Every directive refuses a missing or malformed value at `apache2 -t`
+# (apachectl configtest), with a message that names the directive; and a
+# correct configuration passes. Each case is a small configuration of its
+# own that loads the freshly built module.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use File::Temp ();
+use Apache::Test ();
+use Apache::TestConfig ();
+
+my $vars  = Apache::Test::config()->{vars};
+my $httpd = $vars->{httpd};
+my $top   = $vars->{top_dir};
+my $mods  = '/usr/lib/apache2/modules';
+my $dir   = File::Temp::tempdir(CLEANUP => 1);
+
+sub secret_file {
+    my ($name, $mode, $content) = @_;
+    my $f = "$dir/$name";
+    open my $fh, '>', $f or die "$f: $!";
+    print $fh $content;
+    close $fh;
+    chmod $mode, $f;
+    return $f;
+}
+my $private = secret_file('private.secret', 0600, "s3cret\n");
+my $public  = secret_file('public.secret', 0644, "s3cret\n");
+my $empty   = secret_file('empty.secret', 0600, "\n");
+
+# configtest($lines) -> (exit status, output)
+sub configtest {
+    my ($lines, $no_dbd) = @_;
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh <<"EOC";
+ServerRoot "$dir"
+ServerName localhost
+Listen 127.0.0.1:1
+PidFile "$dir/httpd.pid"
+DefaultRuntimeDir "$dir"
+ErrorLog "$dir/error_log"
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
+EOC
+    print $fh "LoadModule dbd_module $mods/mod_dbd.so\n" unless $no_dbd;
+    print $fh "LoadModule weclubs_im_module $top/.libs/mod_weclubs_im.so\n";
+    print $fh "$lines\n";
+    close $fh;
+    my $out = `'$httpd' -t -f '$conf' 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my $ok = "WeclubsIMSignSecret s3cret";
+
+# Loading the module and nothing else (a2enmod before any configuration)
+# must not break a server.
+my ($st, $out) = configtest('');
+is($st, 0, 'module loaded, not configured: configtest passes') or diag($out);
+($st, $out) = configtest($ok);
+is($st, 0, 'a minimal configuration passes') or diag($out);
+($st, $out) = configtest("WeclubsIMSignSecret file:$private\n"
+    . "WeclubsIMRongCloudAppSecret file:$private\nWeclubsIMSignForms sha1 md5-sha1\n"
+    . "WeclubsIMSignCheck On\nWeclubsIMCallers a b\nWeclubsIMTokenLifetime off\n"
+    . "WeclubsIMRongCloudAppKey k\nWeclubsIMRongCloudURL https://a.example http://b.example:8080/\n"
+    . "WeclubsIMRongCloudTimeout 1500ms\nWeclubsIMGroupSync Off\nWeclubsIMMaxBody 1024\n"
+    . "WeclubsIMCache shmcb\nWeclubsIMCacheTTL 3600\n"
+    . "WeclubsIMSQL token \"SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s\"\n"
+    . "<VirtualHost 127.0.0.1:1>\nWeclubsIMTokenLifetime 60\n</VirtualHost>");
+is($st, 0, 'every directive with a good value passes') or diag($out);
+
+my @bad = (
+    ['WeclubsIMCallers chrome_test', qr/WeclubsIMSignSecret is required while WeclubsIMSignCheck is On/, 'no secret while checks are on'],
+    ["WeclubsIMSignSecret \"\"", qr/WeclubsIMSignSecret (?:needs a non-empty secret|takes one argument)/, 'empty secret'],
+    ["WeclubsIMSignSecret file:$public", qr/WeclubsIMSignSecret: secret file .* readable by every user/, 'world-readable secret file'],
+    ["WeclubsIMSignSecret file:$dir/none", qr/WeclubsIMSignSecret: cannot read secret file/, 'missing secret file'],
+    ["WeclubsIMSignSecret file:$empty", qr/WeclubsIMSignSecret: secret file .* is empty/, 'empty secret file'],
+    ["$ok\nWeclubsIMSignForms md5", qr/WeclubsIMSignForms: 'md5' is not a signature form/, 'unknown signature form'],
+    ["$ok\nWeclubsIMSignCheck maybe", qr/WeclubsIMSignCheck must be On or Off/, 'SignCheck not a flag'],
+    ["$ok\nWeclubsIMCallers", qr/WeclubsIMCallers needs at least one caller/, 'no callers'],
+    ["$ok\nWeclubsIMTokenLifetime soon", qr/WeclubsIMTokenLifetime takes a number of seconds or 'off'/, 'lifetime not a number'],
+    ["$ok\nWeclubsIMTokenLifetime -5", qr/WeclubsIMTokenLifetime takes/, 'negative lifetime'],
+    ["$ok\nWeclubsIMRongCloudAppSecret file:$public", qr/WeclubsIMRongCloudAppSecret: secret file .* readable by every user/, 'world-readable app secret'],
+    ["$ok\nWeclubsIMRongCloudURL ftp://api.example", qr/WeclubsIMRongCloudURL: 'ftp:\/\/api.example' is not an http/, 'URL not http(s)'],
+    ["$ok\nWeclubsIMRongCloudURL api.rong-api.com", qr/WeclubsIMRongCloudURL: .* is not an http/, 'URL without scheme'],
+    ["$ok\nWeclubsIMRongCloudTimeout 0", qr/WeclubsIMRongCloudTimeout takes a time up to 300 s/, 'zero time-out'],
+    ["$ok\nWeclubsIMRongCloudTimeout 301", qr/WeclubsIMRongCloudTimeout takes/, 'time-out over 300 s'],
+    ["$ok\nWeclubsIMRongCloudCAFile $dir/none.pem", qr/WeclubsIMRongCloudCAFile: .* is not a readable file/, 'missing CA file'],
+    ["$ok\nWeclubsIMGroupSync sometimes", qr/WeclubsIMGroupSync must be On or Off/, 'GroupSync not a flag'],
+    ["$ok\nWeclubsIMMaxBody 10", qr/WeclubsIMMaxBody takes a number of bytes from 256/, 'MaxBody too small'],
+    ["$ok\nWeclubsIMMaxBody lots", qr/WeclubsIMMaxBody takes/, 'MaxBody not a number'],
+    ["$ok\nWeclubsIMSQL members \"SELECT 1 FROM t\"", qr/WeclubsIMSQL: 'members' is not one of token, user, groups/, 'unknown statement'],
+    ["$ok\nWeclubsIMSQL groups \"SELECT c.club_id, c.name FROM t_club c WHERE c.club_id = %lld\"", qr/WeclubsIMSQL groups: the query selects 2 columns, it must select 3/, 'too few columns'],
+    ["$ok\nWeclubsIMSQL token \"SELECT token, create_date FROM t_token WHERE uid = %lld\"", qr/WeclubsIMSQL token: the query has 1 placeholders, it must have 2/, 'too few placeholders'],
+    ["$ok\nWeclubsIMSQL user \"SELECT * FROM t_student WHERE student_id = %lld\"", qr/WeclubsIMSQL user: name the 3 selected columns/, 'SELECT *'],
+    ["$ok\nWeclubsIMCache nosuch", qr/WeclubsIMCache: unknown cache provider 'nosuch'/, 'unknown cache provider'],
+    ["$ok\nWeclubsIMCacheTTL never", qr/WeclubsIMCacheTTL takes a positive time/, 'bad cache TTL'],
+    ["$ok\n<VirtualHost 127.0.0.1:1>\nWeclubsIMCache shmcb\n</VirtualHost>", qr/WeclubsIMCache cannot occur within <VirtualHost> section/, 'cache inside a vhost'],
+);
+for my $case (@bad) {
+    my ($lines, $re, $name) = @$case;
+    my ($status, $output) = configtest($lines);
+    isnt($status, 0, "$name: configtest fails");
+    like($output, $re, "$name: the message says why") or diag($output);
+}
+
+($st, $out) = configtest($ok, 1);
+isnt($st, 0, 'without mod_dbd: configtest fails');
+like($out, qr/mod_dbd is not loaded/, 'without mod_dbd: the message says so');
+
+($st, $out) = configtest("WeclubsIMSignCheck Off");
+is($st, 0, 'SignCheck Off needs no secret');
+like($out, qr/WeclubsIMSignCheck is Off/, 'SignCheck Off: a warning at start-up');
+
+done_testing();
