@@ -1,11 +1,14 @@
 #!/bin/sh
 # The whole test suite from a fresh Debian 12 machine: installs the
 # packages, builds from scratch, runs the unit tests and the Apache::Test
-# suite against a real httpd (`make check`). WCIM_SKIP_DEPS=1 skips apt.
+# suite against a real httpd (`make check`) on SQLite, MariaDB and
+# PostgreSQL, and the two-node test (PostgreSQL + redis).
+# WCIM_SKIP_DEPS=1 skips apt; WCIM_ENGINES="sqlite" runs one engine only.
 set -eu
 cd "$(dirname "$0")/.."
 [ -n "${WCIM_SKIP_DEPS:-}" ] || scripts/install-deps.sh
 ./autogen.sh
 ./configure
 make
-make check
+WCIM_ENGINES="${WCIM_ENGINES:-sqlite mysql pgsql}" WCIM_CLUSTER="${WCIM_CLUSTER:-1}" \
+    make check

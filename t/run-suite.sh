@@ -1,9 +1,9 @@
 #!/bin/sh
 # Runs the Apache::Test suite against the module built in this tree
 # (`make check`), once per database engine in WCIM_ENGINES (default
-# "sqlite"; CI uses "sqlite mysql pgsql"). MariaDB and PostgreSQL are
-# private servers started here on loopback, with their data in a scratch
-# folder, and stopped at the end.
+# "sqlite"; CI uses "sqlite mysql pgsql"), then, with WCIM_CLUSTER=1, the
+# two-node test. MariaDB, PostgreSQL and redis are private servers started
+# on loopback, with their data in a scratch folder, and stopped at the end.
 #
 # Apache::Test will not start httpd as root (nor will PostgreSQL run as
 # root), so as root the built tree is copied to a scratch folder owned by
@@ -67,5 +67,15 @@ for engine in $ENGINES; do
     [ "$TREE" = "$TOP" ] || { rm -rf "t/logs.$engine"; cp -a "$TREE/t/logs" "t/logs.$engine" 2>/dev/null || true; }
     if [ $rc -eq 0 ]; then summary="$summary $engine:PASS"; else summary="$summary $engine:FAIL"; status=1; fi
 done
+# Two Apache nodes sharing PostgreSQL and redis (README "Running several
+# nodes"); it starts its own servers.
+if [ -n "${WCIM_CLUSTER:-}" ]; then
+    echo "=== two nodes, one PostgreSQL, one redis ==="
+    if $AS sh -c 'cd "$1" && exec prove t/cluster/two-nodes.t' sh "$TREE"; then
+        summary="$summary two-nodes:PASS"
+    else
+        summary="$summary two-nodes:FAIL"; status=1
+    fi
+fi
 echo "Apache::Test suite:$summary"
 exit $status

@@ -1,0 +1,199 @@
+#!/usr/bin/perl
+# Two Apache nodes, one PostgreSQL, one redis, one RongCloud stand-in
+# (README "Running several nodes"): a token fetched through node A is served
+# by node B with no second RongCloud call; with redis killed mid-run both
+# nodes keep answering correctly, and use redis again once it is back.
+#
+# Run by t/run-suite.sh when WCIM_CLUSTER=1, from the top of a built tree,
+# as a user other than root: prove t/cluster/two-nodes.t
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/../lib";
+
+use Test::More;
+use File::Temp ();
+use HTTP::Tiny ();
+use IO::Socket::INET ();
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes ();
+use Cwd ();
+use WCIM::Sign ();
+
+my $top  = Cwd::abs_path("$FindBin::Bin/../..");
+my $mods = '/usr/lib/apache2/modules';
+chomp(my $httpd = `apxs -q SBINDIR` . '/' . `apxs -q TARGET`);
+$httpd =~ s/\n//g;
+my $dir  = File::Temp::tempdir('wcim-cluster.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $http = HTTP::Tiny->new(timeout => 10);
+my $json = JSON::PP->new->utf8;
+my $seed_token = 'NmQ1NTY2MjY2MTUxZDM4ZjE0YTM5ZWJhYmE5NTIwMDRfZGF0ZT0xNDkxODk4NzM5MDk4';
+
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1) or die "socket: $!";
+    return $s->sockport;
+}
+
+sub run {
+    my @cmd = @_;
+    system(@cmd) == 0 or die "failed: @cmd\n";
+}
+
+my ($pg_port, $redis_port, $a_port, $b_port) = map { free_port() } 1 .. 4;
+my @cleanup;
+END {
+    local $?;
+    $_->() for reverse @cleanup;
+}
+
+# --- the shared services ----------------------------------------------------
+run("$top/scripts/db-server.sh", 'start', 'pgsql', "$dir/pg", $pg_port);
+push @cleanup, sub { system("$top/scripts/db-server.sh", 'stop', 'pgsql', "$dir/pg") };
+run("$top/scripts/db-server.sh", 'start', 'redis', "$dir/redis", $redis_port);
+push @cleanup, sub { system("$top/scripts/db-server.sh", 'stop', 'redis', "$dir/redis") };
+
+my @psql = ('psql', '-X', '-q', '-h', "$dir/pg", '-p', $pg_port, '-U', 'postgres',
+            '-v', 'ON_ERROR_STOP=1');
+run(@psql, '-d', 'postgres', '-c', 'CREATE DATABASE weclubs');
+run(@psql, '-d', 'weclubs', '-f', "$top/sql/pgsql/schema.sql");
+run(@psql, '-d', 'weclubs', '-f', "$top/sql/sqlite/demo-data.sql");
+
+my $standin_pid = fork // die "fork: $!";
+if (!$standin_pid) {
+    open STDOUT, '>', "$dir/standin.log";
+    open STDERR, '>&', \*STDOUT;
+    exec('/usr/bin/python3', "$top/t/rongcloud_standin.py", '--listen', '127.0.0.1:0',
+         '--port-file', "$dir/standin.port") or POSIX::_exit(127);
+}
+push @cleanup, sub { kill TERM => $standin_pid; waitpid($standin_pid, 0) };
+my $rc_port;
+for (1 .. 100) {
+    if (open my $fh, '<', "$dir/standin.port") {
+        $rc_port = <$fh>;
+        last if defined $rc_port && $rc_port =~ /^\d+/;
+    }
+    Time::HiRes::sleep(0.1);
+}
+chomp $rc_port if defined $rc_port;
+ok($rc_port, 'RongCloud stand-in up');
+
+# --- two nodes --------------------------------------------------------------
+sub start_node {
+    my ($name, $port) = @_;
+    my $root = "$dir/$name";
+    mkdir $root;
+    open my $fh, '>', "$root/httpd.conf" or die $!;
+    print $fh <<"EOC";
+ServerRoot "$root"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$port
+PidFile "$root/httpd.pid"
+DefaultRuntimeDir "$root"
+ErrorLog "$root/error_log"
+LogLevel warn weclubs_im:debug
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule dbd_module $mods/mod_dbd.so
+LoadModule socache_redis_module $mods/mod_socache_redis.so
+LoadModule weclubs_im_module $top/.libs/mod_weclubs_im.so
+DBDriver pgsql
+DBDParams "host=127.0.0.1 port=$pg_port user=postgres dbname=weclubs"
+WeclubsIMCache redis:127.0.0.1:$redis_port
+WeclubsIMSignSecret ${\ WCIM::Sign::SECRET }
+WeclubsIMTokenLifetime off
+WeclubsIMRongCloudAppKey testappkey
+WeclubsIMRongCloudAppSecret testappsecret
+WeclubsIMRongCloudURL http://127.0.0.1:$rc_port
+WeclubsIMRongCloudTimeout 2
+<Location /im>
+    SetHandler weclubs-im
+</Location>
+EOC
+    close $fh;
+    run($httpd, '-f', "$root/httpd.conf", '-k', 'start');
+    push @cleanup, sub { system($httpd, '-f', "$root/httpd.conf", '-k', 'stop') };
+    for (1 .. 50) {
+        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+        Time::HiRes::sleep(0.1);
+    }
+    return "http://127.0.0.1:$port";
+}
+
+my $A = start_node('a', $a_port);
+my $B = start_node('b', $b_port);
+
+sub call {
+    my ($base, $endpoint, $uid, $token) = @_;
+    my $data = [user_id => "$uid", token => $token];
+    my $body = '{"id":"cluster","client":{"caller":"chrome_test"},"encrypt":"md5",'
+             . '"sign":"' . WCIM::Sign::sign($data) . '","data":{"user_id":"' . $uid
+             . '","token":"' . $token . '"}}';
+    my $res = $http->post("$base/im/$endpoint",
+                          { content => $body,
+                            headers => { 'Content-Type' => 'application/json' } });
+    my $answer = eval { $json->decode($res->{content}) } || {};
+    return ($res->{status}, $answer);
+}
+
+sub rc_calls {
+    my $res = $http->get("http://127.0.0.1:$rc_port/_control/count?path=/user/getToken.json");
+    return $json->decode($res->{content})->{count};
+}
+
+# --- a token fetched through A is served by B ---------------------------------
+my ($st, $a) = call($A, 'get_token', 38, $seed_token);
+is($a->{result_code}, 2000, 'node A: get_token answers 2000');
+my $token = ($a->{data} || {})->{im_token};
+like($token // '', qr/^tok-im_user_id_38-/, 'node A: token from RongCloud');
+is(rc_calls(), 1, 'one getToken call so far');
+my ($st2, $b) = call($B, 'get_token', 38, $seed_token);
+is($b->{result_code}, 2000, 'node B: get_token answers 2000');
+is(($b->{data} || {})->{im_token}, $token, 'node B: the same token');
+is(rc_calls(), 1, 'node B asked RongCloud nothing: the token came from redis');
+
+# --- redis killed mid-run -------------------------------------------------------
+system("$top/scripts/db-server.sh", 'stop', 'redis', "$dir/redis");
+Time::HiRes::sleep(0.5);
+my ($good, $total) = (0, 0);
+for my $i (1 .. 20) {
+    my $node = $i % 2 ? $A : $B;
+    my ($s, $list) = call($node, 'get_group_chat_list', 38, $seed_token);
+    my ($s2, $tok) = call($node, 'get_token', 38, $seed_token);
+    $total += 2;
+    $good++ if $s == 200 && $list->{result_code} == 2000
+            && $list->{data}{group_chat_list}[0]{club_id} == 1;
+    $good++ if $s2 == 200 && $tok->{result_code} == 2000
+            && ($tok->{data}{im_token} // '') =~ /^tok-im_user_id_38-/;
+}
+is($good, $total, "redis down: all $total answers of both nodes correct");
+
+# --- redis back -------------------------------------------------------------------
+# apr_redis tries a server it marked dead again after a few seconds
+run("$top/scripts/db-server.sh", 'start', 'redis', "$dir/redis", $redis_port);
+my ($s3, $c);
+my $deadline = Time::HiRes::time() + 20;
+while (Time::HiRes::time() < $deadline) {
+    ($s3, $c) = call($A, 'get_token', 1,
+                     'MTg4NDY4ZjQ1YzUxYmVhMGZlOWFlNDg1MTZmOWE0NDJfZGF0ZT0xNDkyNDEzMjUyMjk5');
+    my $keys = `redis-cli -p $redis_port dbsize`;
+    last if $keys =~ /^([1-9]\d*)/;
+    Time::HiRes::sleep(0.5);
+}
+is($c->{result_code}, 2000, 'redis back: node A fetches a token for user 1');
+my $before = rc_calls();
+my ($s4, $d) = call($B, 'get_token', 1,
+                    'MTg4NDY4ZjQ1YzUxYmVhMGZlOWFlNDg1MTZmOWE0NDJfZGF0ZT0xNDkyNDEzMjUyMjk5');
+is(($d->{data} || {})->{im_token}, ($c->{data} || {})->{im_token},
+   'redis back: node B serves the same token');
+is(rc_calls(), $before, 'redis back: from redis again, no RongCloud call');
+
+my $log = do { local $/; open my $fh, '<', "$dir/a/error_log"; <$fh> // '' }
+        . do { local $/; open my $fh, '<', "$dir/b/error_log"; <$fh> // '' };
+like($log, qr/WCIM0140: cache read failed, treated as a miss/,
+     'the cache outage was logged');
+unlike($log, qr/Segmentation fault|exit signal/, 'no node crashed');
+
+done_testing();
