@@ -22,6 +22,7 @@
 
 #include "mod_weclubs_im.h"
 #include "modules/wcim_api.h"
+#include "modules/wcim_buf.h"
 #include "modules/wcim_flight.h"
 #include "modules/wcim_result.h"
 #include "modules/wcim_rongcloud.h"
@@ -246,15 +247,14 @@ static apr_status_t read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_bucket_brigade *bb;
-    apr_size_t len = 0, cap;
-    char *buf;
+    wcim_buf_t body;
+    apr_size_t hint = 0;
     int seen_eos = 0;
     apr_status_t rv;
 
     *pbuf = NULL;
     *plen = 0;
     *ptoo_large = 0;
-    cap = 1024;
     if (cl) {
         apr_off_t n;
         if (ap_parse_strict_length(&n, cl)) {
@@ -262,10 +262,10 @@ static apr_status_t read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
                 *ptoo_large = 1;   /* refused without reading a byte */
                 return APR_SUCCESS;
             }
-            cap = (apr_size_t)n + 1;
+            hint = (apr_size_t)n;
         }
     }
-    buf = apr_palloc(r->pool, cap);
+    wcim_buf_init(&body, r->pool, hint);
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     do {
         apr_bucket *b;
@@ -288,29 +288,18 @@ static apr_status_t read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
                 != APR_SUCCESS) {
                 return rv;
             }
-            if (len + n > max) {
+            if (body.len + n > max) {
                 *ptoo_large = 1;
                 apr_brigade_cleanup(bb);
                 return APR_SUCCESS;
             }
-            if (len + n + 1 > cap) {
-                char *nbuf;
-                while (cap < len + n + 1) {
-                    cap *= 2;
-                }
-                nbuf = apr_palloc(r->pool, cap);
-                memcpy(nbuf, buf, len);
-                buf = nbuf;
-            }
-            memcpy(buf + len, data, n);
-            len += n;
+            wcim_buf_append(&body, data, n);
         }
         apr_brigade_cleanup(bb);
     } while (!seen_eos);
 
-    buf[len] = '\0';
-    *pbuf = buf;
-    *plen = len;
+    *pbuf = body.data;
+    *plen = body.len;
     return APR_SUCCESS;
 }
 

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "wcim_rongcloud.h"
+#include "wcim_buf.h"
 #include "wcim_digest.h"
 #include "wcim_json.h"
 
@@ -159,9 +160,7 @@ static void handle_return(CURL *h, int pooled, int failed,
 
 /* The answer body, capped at WCIM_RC_MAX_ANSWER. */
 typedef struct {
-    apr_pool_t *pool;
-    char *buf;
-    apr_size_t len, cap;
+    wcim_buf_t buf;
     int overflow;
 } answer_t;
 
@@ -170,25 +169,11 @@ static size_t answer_write(char *data, size_t size, size_t nmemb, void *baton)
     answer_t *a = baton;
     apr_size_t n = size * nmemb;
 
-    if (a->len + n > WCIM_RC_MAX_ANSWER) {
+    if (a->buf.len + n > WCIM_RC_MAX_ANSWER) {
         a->overflow = 1;
         return 0;   /* curl then fails the transfer with CURLE_WRITE_ERROR */
     }
-    if (a->len + n + 1 > a->cap) {
-        apr_size_t cap = a->cap ? a->cap : 1024;
-        char *nbuf;
-        while (cap < a->len + n + 1) {
-            cap *= 2;
-        }
-        nbuf = apr_palloc(a->pool, cap);
-        if (a->len) {
-            memcpy(nbuf, a->buf, a->len);
-        }
-        a->buf = nbuf;
-        a->cap = cap;
-    }
-    memcpy(a->buf + a->len, data, n);
-    a->len += n;
+    wcim_buf_append(&a->buf, data, n);
     return n;
 }
 
@@ -255,7 +240,7 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
 {
     const wcim_rc_config_t *conf = rc->conf;
     char errbuf[CURL_ERROR_SIZE] = "";
-    answer_t answer = { p, NULL, 0, 0, 0 };
+    answer_t answer;
     struct curl_slist *headers;
     long limit_ms = (long)apr_time_as_msec(limit);
     CURL *h;
@@ -265,6 +250,8 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
     *pjson = NULL;
     memset(err, 0, sizeof(*err));
     err->url = url;
+    wcim_buf_init(&answer.buf, p, 1024);
+    answer.overflow = 0;
     headers = auth_headers(conf, p);
     if (headers == NULL || handle_acquire(&h, &pooled, rc->client, p) != APR_SUCCESS) {
         if (headers) {
@@ -317,7 +304,8 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
         err->retryable = 1;
         return cc == CURLE_OPERATION_TIMEDOUT ? APR_TIMEUP : APR_EGENERAL;
     }
-    return wcim_rc_answer_parse(pjson, err, answer.buf, answer.len, p);
+    return wcim_rc_answer_parse(pjson, err, answer.buf.data, answer.buf.len,
+                                p);
 }
 
 apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,

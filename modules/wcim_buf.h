@@ -1,0 +1,21 @@
+/* A byte buffer that grows in an APR pool: request bodies, RongCloud
+ * answers, serialised JSON. */
+#ifndef WCIM_BUF_H
+#define WCIM_BUF_H
+
+#include <apr_pools.h>
+
+typedef struct wcim_buf_t {
+    apr_pool_t *pool;
+    char *data;          /* always NUL-terminated once anything was added */
+    apr_size_t len;
+    apr_size_t cap;
+} wcim_buf_t;
+
+/* An empty buffer with room for `hint` bytes (0: a small default). */
+void wcim_buf_init(wcim_buf_t *buf, apr_pool_t *p, apr_size_t hint);
+
+/* Append n bytes. */
+void wcim_buf_append(wcim_buf_t *buf, const void *bytes, apr_size_t n);
+
+#endif
