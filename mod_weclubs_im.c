@@ -12,10 +12,12 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <util_script.h>
 
 #include <apr_dbd.h>
 #include <mod_dbd.h>
 
+#include <apr_atomic.h>
 #include <apr_hash.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
@@ -28,6 +30,7 @@
 #include "modules/wcim_rongcloud.h"
 
 #define WCIM_HANDLER "weclubs-im"
+#define WCIM_CALLBACK_HANDLER "weclubs-im-callback"
 #define WCIM_CONTENT_TYPE "application/json;charset=UTF-8"
 
 APLOG_USE_MODULE(weclubs_im);
@@ -42,6 +45,14 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
 
 /* ------------------------------------------------------------------ */
 /* start-up                                                             */
+
+/* The statements a server uses: message routing's only when it is on, as
+ * mod_dbd fails a connection where any statement fails to prepare (the
+ * tables may not exist). */
+static int stmt_count(const wcim_srv_conf_t *sc)
+{
+    return sc->c.messages ? WCIM_STMT_COUNT : WCIM_STMT_CORE_COUNT;
+}
 
 /* Register a server's statements with mod_dbd. A virtual host without DBD
  * directives shares the main server's mod_dbd configuration, where a label
@@ -67,13 +78,13 @@ static void register_statements(wcim_srv_conf_t *sc, server_rec *s,
                                            sizeof(dbd_conf)),
                      sizeof(dbd_conf), labels);
     }
-    for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+    for (i = 0; i < stmt_count(sc); ++i) {
         const char *sql = wcim_conf_sql(sc, (wcim_stmt_t)i);
         const char *label = apr_hash_get(labels, sql, APR_HASH_KEY_STRING);
 
         if (label == NULL) {
             label = apr_psprintf(s->process->pconf, "weclubs_im_%s_%u",
-                                 wcim_store_names[i], apr_hash_count(labels));
+                                 wcim_store_specs[i].name, apr_hash_count(labels));
             apr_hash_set(labels, sql, APR_HASH_KEY_STRING, label);
             dbd_prepare_fn(s, sql, label);
         }
@@ -227,7 +238,7 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
     st = apr_pcalloc(r->pool, sizeof(*st));
     st->driver = dbd->driver;
     st->handle = dbd->handle;
-    for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+    for (i = 0; i < stmt_count(sc); ++i) {
         st->stmts[i] = apr_hash_get(dbd->prepared, sc->labels[i],
                                     APR_HASH_KEY_STRING);
         if (st->stmts[i] == NULL) {
@@ -357,6 +368,27 @@ static int refuse(request_rec *r, int status, int code, apr_time_t now)
     return write_reply(r, status, &reply, now);
 }
 
+/* The core's view of a request. */
+static wcim_ctx_t *request_ctx(request_rec *r, wcim_srv_conf_t *sc,
+                               apr_time_t now)
+{
+    wcim_ctx_t *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+
+    ctx->pool = r->pool;
+    ctx->conf = &sc->c;
+    ctx->now = now;
+    ctx->log.fn = log_to_request;
+    ctx->log.baton = r;
+    ctx->log.level = ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX);
+    ctx->log.pool = r->pool;
+    ctx->store_open = open_request_store;
+    ctx->store_baton = r;
+    ctx->cache = wcim_cache_for(r);
+    ctx->rc_client = rc_client;
+    ctx->flight = flight;
+    return ctx;
+}
+
 static int wcim_handler(request_rec *r)
 {
     wcim_srv_conf_t *sc;
@@ -409,20 +441,7 @@ static int wcim_handler(request_rec *r)
                       WCIM_RC_ILLEGAL_PARAM, now);
     }
 
-    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-    ctx->pool = r->pool;
-    ctx->conf = &sc->c;
-    ctx->now = now;
-    ctx->log.fn = log_to_request;
-    ctx->log.baton = r;
-    ctx->log.level = ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX);
-    ctx->log.pool = r->pool;
-    ctx->store_open = open_request_store;
-    ctx->store_baton = r;
-    ctx->cache = wcim_cache_for(r);
-    ctx->rc_client = rc_client;
-    ctx->flight = flight;
-
+    ctx = request_ctx(r, sc, now);
     wcim_api_call(&reply, ctx, api, body, len);
     if (ctx->sync_groups) {
         /* after the answer has gone out: see wcim_log_transaction */
@@ -437,6 +456,102 @@ static int wcim_handler(request_rec *r)
     return write_reply(r, HTTP_OK, &reply, now);
 }
 
+/* A short plain-text answer, for RongCloud's callbacks. */
+static int callback_answer(request_rec *r, int status, const char *text)
+{
+    r->status = status;
+    ap_set_content_type(r, "text/plain;charset=UTF-8");
+    ap_set_content_length(r, strlen(text));
+    if (!r->header_only) {
+        ap_rputs(text, r);
+    }
+    return OK;
+}
+
+/* The last time this process pruned old messages (apr_time_t). */
+static volatile apr_uint64_t last_prune;
+#define PRUNE_INTERVAL apr_time_from_sec(60)
+
+/* RongCloud's message routing posts: SetHandler weclubs-im-callback. */
+static int wcim_callback_handler(request_rec *r)
+{
+    wcim_srv_conf_t *sc;
+    wcim_ctx_t *ctx;
+    wcim_routed_post_t post;
+    wcim_routed_t kind;
+    apr_array_header_t *pairs = NULL;
+    apr_table_t *query = NULL, *form;
+    apr_time_t now = apr_time_now();
+    apr_uint64_t last;
+    const char *ts;
+    apr_status_t rv;
+    int status;
+
+    if (r->handler == NULL || strcmp(r->handler, WCIM_CALLBACK_HANDLER)) {
+        return DECLINED;
+    }
+    sc = ap_get_module_config(r->server->module_config, &weclubs_im_module);
+    if (!sc->c.messages) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0207)
+                      "message routing post, but WeclubsIMMessages is Off "
+                      "for this server");
+        return callback_answer(r, HTTP_NOT_FOUND, "message routing is off\n");
+    }
+    if (r->method_number != M_POST) {
+        apr_table_setn(r->headers_out, "Allow", "POST");
+        return callback_answer(r, HTTP_METHOD_NOT_ALLOWED, "POST only\n");
+    }
+    ap_args_to_table(r, &query);
+    status = ap_parse_form_data(r, NULL, &pairs, 64, sc->c.max_body);
+    if (status != OK) {
+        return callback_answer(r, status, "bad form\n");
+    }
+    form = apr_table_make(r->pool, pairs ? pairs->nelts : 1);
+    while (pairs && pairs->nelts) {
+        ap_form_pair_t *pair = apr_array_pop(pairs);
+        apr_off_t len;
+        apr_size_t size;
+        char *value;
+
+        apr_brigade_length(pair->value, 1, &len);
+        size = (apr_size_t)len;
+        value = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(pair->value, value, &size);
+        value[size] = '\0';
+        apr_table_setn(form, pair->name, value);
+    }
+    post.from_user_id = apr_table_get(form, "fromUserId");
+    post.to_user_id = apr_table_get(form, "toUserId");
+    post.object_name = apr_table_get(form, "objectName");
+    post.content = apr_table_get(form, "content");
+    post.channel_type = apr_table_get(form, "channelType");
+    post.msg_timestamp = apr_table_get(form, "msgTimestamp");
+    post.msg_uid = apr_table_get(form, "msgUID");
+    /* some callbacks name it timestamp */
+    ts = apr_table_get(query, "signTimestamp");
+    if (ts == NULL) {
+        ts = apr_table_get(query, "timestamp");
+    }
+
+    ctx = request_ctx(r, sc, now);
+    rv = wcim_api_route(&kind, ctx, &post, apr_table_get(query, "nonce"), ts,
+                        apr_table_get(query, "signature"));
+    if (rv == APR_EACCES) {
+        return callback_answer(r, HTTP_UNAUTHORIZED, "signature error\n");
+    }
+    if (rv != APR_SUCCESS) {
+        return callback_answer(r, HTTP_INTERNAL_SERVER_ERROR, "error\n");
+    }
+    last = apr_atomic_read64(&last_prune);
+    if (now - (apr_time_t)last > PRUNE_INTERVAL
+        && apr_atomic_cas64(&last_prune, (apr_uint64_t)now, last) == last) {
+        /* this request prunes, after its answer: wcim_log_transaction */
+        ctx->prune_due = 1;
+        ap_set_module_config(r->request_config, &weclubs_im_module, ctx);
+    }
+    return callback_answer(r, HTTP_OK, "ok");
+}
+
 /* Runs once the answer has been written to the client, so the group sync
  * to RongCloud never delays it. */
 static int wcim_log_transaction(request_rec *r)
@@ -445,6 +560,9 @@ static int wcim_log_transaction(request_rec *r)
                                            &weclubs_im_module);
     if (ctx) {
         wcim_api_group_sync(ctx);
+        if (ctx->prune_due) {
+            wcim_api_prune(ctx);
+        }
     }
     return DECLINED;
 }
@@ -460,6 +578,7 @@ static void wcim_register_hooks(apr_pool_t *p)
     ap_hook_post_config(wcim_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(wcim_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(wcim_callback_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(wcim_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
 }

@@ -19,6 +19,7 @@ typedef struct wcim_srv_conf_t {
     const char *sql[WCIM_STMT_COUNT];   /* WeclubsIMSQL, NULL: default */
     const char *labels[WCIM_STMT_COUNT];/* mod_dbd labels, set at start-up */
     int configured;   /* some WeclubsIM directive applies to this server */
+    int labels_done;  /* default message labels merged in */
 } wcim_srv_conf_t;
 
 /* mod_weclubs_im_config.c: directives */

@@ -12,6 +12,7 @@
 #include <apr_uri.h>
 
 #include "mod_weclubs_im.h"
+#include "modules/wcim_routing.h"
 #include "modules/wcim_sign.h"
 
 APLOG_USE_MODULE(weclubs_im);
@@ -23,6 +24,8 @@ APLOG_USE_MODULE(weclubs_im);
 #define DEFAULT_MAX_BODY   65536
 #define MAX_BODY_LIMIT     (16 * 1024 * 1024)
 #define MAX_RC_TIMEOUT     apr_time_from_sec(300)
+#define DEFAULT_MESSAGE_MAX_AGE_S (30 * 86400)
+#define DEFAULT_CALLBACK_WINDOW_S 300
 #define UNSET              -1
 
 void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
@@ -34,6 +37,9 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->c.token_lifetime_ms = UNSET;
     sc->c.rc.timeout = UNSET;
     sc->c.group_sync = UNSET;
+    sc->c.messages = UNSET;
+    sc->c.message_max_age = UNSET;
+    sc->c.callback_window = UNSET;
     return sc;
 }
 
@@ -60,6 +66,13 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.rc.ca_file = PICK(c.rc.ca_file, NULL);
     sc->c.group_sync = PICK(c.group_sync, UNSET);
     sc->c.max_body = PICK(c.max_body, 0);
+    sc->c.messages = PICK(c.messages, UNSET);
+    sc->c.message_max_age = PICK(c.message_max_age, UNSET);
+    sc->c.callback_window = PICK(c.callback_window, UNSET);
+    /* labels add up: a virtual host changes or adds some */
+    sc->c.message_labels = (add->c.message_labels && base->c.message_labels)
+        ? apr_table_overlay(p, add->c.message_labels, base->c.message_labels)
+        : PICK(c.message_labels, NULL);
     for (i = 0; i < WCIM_STMT_COUNT; ++i) {
         sc->sql[i] = add->sql[i] ? add->sql[i] : base->sql[i];
     }
@@ -312,6 +325,57 @@ static const char *set_rc_ca_file(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_messages(cmd_parms *cmd, void *dc, int on)
+{
+    cmd_conf(cmd)->c.messages = on;
+    return NULL;
+}
+
+static const char *set_message_label(cmd_parms *cmd, void *dc,
+                                     const char *type, const char *label)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+
+    if (strncmp(type, "RC:", 3) != 0 && strchr(type, ':') == NULL) {
+        return "WeclubsIMMessageLabel takes a RongCloud message type (such "
+               "as RC:ImgMsg) and its preview text";
+    }
+    if (sc->c.message_labels == NULL) {
+        sc->c.message_labels = apr_table_make(cmd->pool, 12);
+    }
+    apr_table_set(sc->c.message_labels, type, label);
+    return NULL;
+}
+
+/* A positive time in seconds or with a unit, up to `max`. */
+static const char *parse_time(apr_interval_time_t *pt, cmd_parms *cmd,
+                              const char *arg, apr_interval_time_t max)
+{
+    apr_interval_time_t t;
+
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t <= 0
+        || t > max) {
+        return apr_psprintf(cmd->pool, "%s takes a positive time, in seconds "
+                            "or with a unit (ms, s, mi, h)", cmd->cmd->name);
+    }
+    *pt = t;
+    return NULL;
+}
+
+static const char *set_message_max_age(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    return parse_time(&cmd_conf(cmd)->c.message_max_age, cmd, arg,
+                      apr_time_from_sec(APR_INT64_C(10) * 365 * 86400));
+}
+
+static const char *set_callback_window(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    return parse_time(&cmd_conf(cmd)->c.callback_window, cmd, arg,
+                      apr_time_from_sec(86400));
+}
+
 static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
 {
     apr_int64_t n;
@@ -325,18 +389,6 @@ static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
     cmd_conf(cmd)->c.max_body = (apr_size_t)n;
     return NULL;
 }
-
-/* What each statement is given and must return. */
-static const struct {
-    const char *name;
-    int args;
-    int cols;
-    const char *dflt;
-} stmt_spec[WCIM_STMT_COUNT] = {
-    { "token",  2, WCIM_SQL_TOKEN_COLS,  WCIM_SQL_TOKEN },
-    { "user",   1, WCIM_SQL_USER_COLS,   WCIM_SQL_USER },
-    { "groups", 1, WCIM_SQL_GROUPS_COLS, WCIM_SQL_GROUPS },
-};
 
 /* apr_dbd placeholders in a query: % and a conversion, not %%. */
 static int count_placeholders(const char *q)
@@ -413,29 +465,30 @@ static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
     int i, n;
 
     for (i = 0; i < WCIM_STMT_COUNT; ++i) {
-        if (strcasecmp(which, stmt_spec[i].name) == 0) {
+        if (strcasecmp(which, wcim_store_specs[i].name) == 0) {
             break;
         }
     }
     if (i == WCIM_STMT_COUNT) {
         return apr_psprintf(cmd->pool, "WeclubsIMSQL: '%s' is not one of "
-                            "token, user, groups", which);
+                            "the module's statements (token, user, groups, "
+                            "messages, message_add, ...; see README)", which);
     }
-    if ((n = count_placeholders(query)) != stmt_spec[i].args) {
+    if ((n = count_placeholders(query)) != wcim_store_specs[i].args) {
         return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: the query has %d "
                             "placeholders, it must have %d (%%s)",
-                            stmt_spec[i].name, n, stmt_spec[i].args);
+                            wcim_store_specs[i].name, n, wcim_store_specs[i].args);
     }
-    n = count_columns(query, cmd->temp_pool);
+    n = wcim_store_specs[i].cols ? count_columns(query, cmd->temp_pool) : 0;
     if (n < 0) {
         return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: name the %d "
                             "selected columns (SELECT a, b FROM ...; no *)",
-                            stmt_spec[i].name, stmt_spec[i].cols);
+                            wcim_store_specs[i].name, wcim_store_specs[i].cols);
     }
-    if (n != stmt_spec[i].cols) {
+    if (n != wcim_store_specs[i].cols) {
         return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: the query selects "
-                            "%d columns, it must select %d", stmt_spec[i].name,
-                            n, stmt_spec[i].cols);
+                            "%d columns, it must select %d", wcim_store_specs[i].name,
+                            n, wcim_store_specs[i].cols);
     }
     sc->sql[i] = query;
     return NULL;
@@ -443,7 +496,7 @@ static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
 
 const char *wcim_conf_sql(const wcim_srv_conf_t *sc, wcim_stmt_t which)
 {
-    return sc->sql[which] ? sc->sql[which] : stmt_spec[which].dflt;
+    return sc->sql[which] ? sc->sql[which] : wcim_store_specs[which].sql;
 }
 
 const command_rec wcim_cmds[] = {
@@ -471,6 +524,16 @@ const command_rec wcim_cmds[] = {
                  "On to push users' group sets to RongCloud"),
     AP_INIT_TAKE1("WeclubsIMMaxBody", set_max_body, NULL, RSRC_CONF,
                   "largest request body accepted, in bytes"),
+    AP_INIT_FLAG("WeclubsIMMessages", set_messages, NULL, RSRC_CONF,
+                 "On to fill last_msg_content, last_msg_date and "
+                 "fresh_msg_count from RongCloud message routing"),
+    AP_INIT_TAKE2("WeclubsIMMessageLabel", set_message_label, NULL,
+                  RSRC_CONF, "a message type and the preview shown for it"),
+    AP_INIT_TAKE1("WeclubsIMMessageMaxAge", set_message_max_age, NULL,
+                  RSRC_CONF, "how long routed messages are kept"),
+    AP_INIT_TAKE1("WeclubsIMCallbackWindow", set_callback_window, NULL,
+                  RSRC_CONF, "how far a callback's signTimestamp may be "
+                  "from now"),
     AP_INIT_TAKE2("WeclubsIMSQL", set_sql, NULL, RSRC_CONF,
                   "token|user|groups and the SQL that replaces the default"),
     AP_INIT_TAKE1("WeclubsIMCache", wcim_cache_cmd, NULL, RSRC_CONF,
@@ -479,6 +542,23 @@ const command_rec wcim_cmds[] = {
                   "how long cached tokens and sync digests live"),
     { NULL }
 };
+
+/* apr_table_do: the first label of a type wins (in a merged table, a
+ * virtual host's own labels come before the main server's). */
+static int take_first_label(void *chosen, const char *type,
+                            const char *label)
+{
+    if (apr_table_get(chosen, type) == NULL) {
+        apr_table_setn(chosen, type, label);
+    }
+    return 1;
+}
+
+static int set_label(void *labels, const char *type, const char *label)
+{
+    apr_table_setn(labels, type, label);
+    return 1;
+}
 
 /* Fill in what neither the server nor the main server set. */
 void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
@@ -508,6 +588,27 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     }
     if (c->max_body == 0) {
         c->max_body = DEFAULT_MAX_BODY;
+    }
+    if (c->messages == UNSET) {
+        c->messages = 0;
+    }
+    if (c->message_max_age == UNSET) {
+        c->message_max_age = apr_time_from_sec(DEFAULT_MESSAGE_MAX_AGE_S);
+    }
+    if (c->callback_window == UNSET) {
+        c->callback_window = apr_time_from_sec(DEFAULT_CALLBACK_WINDOW_S);
+    }
+    if (!sc->labels_done) {
+        /* the defaults under whatever the directives said */
+        apr_table_t *labels = apr_table_make(p, 16);
+        wcim_routing_default_labels(labels);
+        if (c->message_labels) {
+            apr_table_t *chosen = apr_table_make(p, 16);
+            apr_table_do(take_first_label, chosen, c->message_labels, NULL);
+            apr_table_do(set_label, labels, chosen, NULL);
+        }
+        c->message_labels = labels;
+        sc->labels_done = 1;
     }
     c->cache_ttl = wcim_cache_ttl();
 }

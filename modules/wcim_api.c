@@ -6,6 +6,7 @@
 #include "wcim_envelope.h"
 #include "wcim_json.h"
 #include "wcim_result.h"
+#include "wcim_routing.h"
 #include "wcim_sign.h"
 #include "wcim_token.h"
 
@@ -345,19 +346,25 @@ static apr_status_t get_token(wcim_reply_t *reply, wcim_ctx_t *ctx)
     return reply->data ? APR_SUCCESS : APR_ENOMEM;
 }
 
-/* One group_chat_list item, keys in the order the old server sent them. */
-static json_t *group_item(const wcim_group_t *g, const char *im_group_id)
+/* One group_chat_list item, keys in the order the old server sent them.
+ * Without message routing (gm NULL): no last message, nothing unread. */
+static json_t *group_item(const wcim_group_t *g, const char *im_group_id,
+                          const wcim_group_messages_t *gm)
 {
     json_t *item = json_object();
 
     json_object_set_new(item, "im_group_id", json_string(im_group_id));
     json_object_set_new(item, "avatar_url", g->avatar_url
                         ? json_string(g->avatar_url) : json_null());
-    json_object_set_new(item, "last_msg_content", json_null());
+    json_object_set_new(item, "last_msg_content",
+                        gm && gm->last_content
+                        ? json_string(gm->last_content) : json_null());
     json_object_set_new(item, "club_id", json_integer(g->club_id));
-    json_object_set_new(item, "fresh_msg_count", json_integer(0));
+    json_object_set_new(item, "fresh_msg_count",
+                        json_integer(gm ? gm->fresh_count : 0));
     json_object_set_new(item, "club_name", json_string(g->name));
-    json_object_set_new(item, "last_msg_date", json_integer(0));
+    json_object_set_new(item, "last_msg_date",
+                        json_integer(gm ? gm->last_date : 0));
     return item;
 }
 
@@ -365,6 +372,7 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
 {
     wcim_store_t *store;
     apr_array_header_t *groups, *sync;
+    apr_hash_t *summary = NULL;
     json_t *list;
     const char *why;
     apr_status_t rv;
@@ -381,6 +389,17 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
         return rv;
     }
 
+    if (ctx->conf->messages && groups->nelts) {
+        rv = wcim_store_messages_of(&summary, &why, store, ctx->rc_user_id,
+                                    ctx->user_id, ctx->pool);
+        if (rv != APR_SUCCESS) {
+            /* the list without previews beats no list */
+            WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0133)
+                     "reading the messages of user %s: %s", ctx->user_id,
+                     why);
+            summary = NULL;
+        }
+    }
     sync = apr_array_make(ctx->pool, groups->nelts, sizeof(wcim_rc_group_t));
     /* the old server sent null, not [], for a user with no group */
     list = groups->nelts ? wcim_json_own(ctx->pool, json_array()) : NULL;
@@ -391,7 +410,9 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
         rg->id = apr_psprintf(ctx->pool, RC_GROUP_PREFIX "%" APR_INT64_T_FMT,
                               g->club_id);
         rg->name = g->name;
-        if (json_array_append_new(list, group_item(g, rg->id)) != 0) {
+        if (json_array_append_new(list, group_item(g, rg->id, summary
+            ? apr_hash_get(summary, &g->club_id, sizeof(g->club_id))
+            : NULL)) != 0) {
             return APR_ENOMEM;
         }
     }
@@ -498,5 +519,79 @@ apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx)
                          group_sync_once, &gs, ctx->pool)
         : group_sync_once(&result, &gs, ctx->pool);
     ctx->sync_groups = NULL;
+    return rv;
+}
+
+apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
+                            const wcim_routed_post_t *post, const char *nonce,
+                            const char *timestamp, const char *signature)
+{
+    wcim_store_t *store;
+    wcim_message_t msg;
+    const char *why;
+    apr_status_t rv;
+
+    *pkind = WCIM_ROUTED_IGNORED;
+    rv = wcim_routing_verify(&why, ctx->conf->rc.app_secret, nonce, timestamp,
+                             signature, ctx->now, ctx->conf->callback_window,
+                             ctx->pool);
+    if (rv != APR_SUCCESS) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0150)
+                 "message routing post refused: %s", why);
+        return rv;
+    }
+    *pkind = wcim_routing_classify(&msg, &why, post,
+                                   ctx->conf->message_labels, ctx->pool);
+    if (*pkind == WCIM_ROUTED_IGNORED) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0151)
+                 "routed message %s not stored: %s",
+                 post->msg_uid ? post->msg_uid : "-", why);
+        return APR_SUCCESS;
+    }
+    if ((rv = open_store(&store, ctx)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (*pkind == WCIM_ROUTED_READ_MARK) {
+        rv = wcim_store_read_mark(&why, store, msg.from_user, msg.club_id,
+                                  msg.time, ctx->pool);
+    }
+    else {
+        rv = wcim_store_message_add(&why, store, &msg, ctx->pool);
+        if (rv == APR_EEXIST) {
+            WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0152)
+                     "routed message %s seen before", msg.uid);
+            return APR_SUCCESS;
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0153)
+                 "storing routed message %s: %s", msg.uid, why);
+    }
+    return rv;
+}
+
+apr_status_t wcim_api_prune(wcim_ctx_t *ctx)
+{
+    wcim_store_t *store;
+    const char *why;
+    int deleted = 0;
+    apr_status_t rv;
+
+    if ((rv = open_store(&store, ctx)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = wcim_store_messages_prune(&deleted, &why, store,
+                                   apr_time_as_msec(ctx->now
+                                       - ctx->conf->message_max_age),
+                                   ctx->pool);
+    if (rv != APR_SUCCESS) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0154)
+                 "pruning old messages: %s", why);
+    }
+    else if (deleted) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0155)
+                 "pruned %d messages older than WeclubsIMMessageMaxAge",
+                 deleted);
+    }
     return rv;
 }

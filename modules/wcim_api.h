@@ -12,6 +12,7 @@
 #include "wcim_config.h"
 #include "wcim_flight.h"
 #include "wcim_log.h"
+#include "wcim_routing.h"
 #include "wcim_store.h"
 
 typedef enum {
@@ -38,6 +39,7 @@ typedef struct wcim_ctx_t {
     const char *rc_user_id;         /* im_user_id_<user_id> */
     apr_array_header_t *sync_groups;/* wcim_rc_group_t; set when a group
                                        sync is due after the answer */
+    int prune_due;                  /* prune old messages after it */
 } wcim_ctx_t;
 
 typedef struct wcim_reply_t {
@@ -58,6 +60,16 @@ void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
  * run after the answer has been sent; a failure is logged, never reaches
  * the client, and is retried by a later request. */
 apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx);
+
+/* A message routing post (query: nonce, signTimestamp, signature): checks
+ * the signature (APR_EACCES when wrong or stale) and stores what it says.
+ * *pkind tells what it was. Another error: the database failed. */
+apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
+                            const wcim_routed_post_t *post, const char *nonce,
+                            const char *timestamp, const char *signature);
+
+/* Delete routed messages older than WeclubsIMMessageMaxAge. */
+apr_status_t wcim_api_prune(wcim_ctx_t *ctx);
 
 /* The answer's bytes: {"result_code":…,"result_msg":…,"sys_time":…,"data":…} */
 apr_status_t wcim_reply_render(const char **pbody, apr_size_t *plen,

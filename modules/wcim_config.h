@@ -18,6 +18,10 @@ typedef struct wcim_config_t {
     int group_sync;
     apr_size_t max_body;
     apr_interval_time_t cache_ttl;  /* how long cached entries live */
+    int messages;                   /* message routing fills the list */
+    apr_table_t *message_labels;    /* object name -> preview label */
+    apr_interval_time_t message_max_age;  /* stored messages are pruned */
+    apr_interval_time_t callback_window;  /* accepted clock difference */
 } wcim_config_t;
 
 #endif

@@ -3,12 +3,58 @@
 
 #include "wcim_store.h"
 
-const char *const wcim_store_names[WCIM_STMT_COUNT] = {
-    "token", "user", "groups"
-};
-
-static const int stmt_cols[WCIM_STMT_COUNT] = {
-    WCIM_SQL_TOKEN_COLS, WCIM_SQL_USER_COLS, WCIM_SQL_GROUPS_COLS
+const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
+    { "token", 2, 2,
+      "SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s" },
+    { "user", 1, 3,
+      "SELECT real_name, nick_name, avatar_url FROM t_student "
+      "WHERE student_id = %lld AND is_del = 0" },
+    /* approved clubs whose current term lists the user as an active
+     * member, each once, by club_id */
+    { "groups", 1, 3,
+      "SELECT c.club_id, c.name, c.avatar_url FROM t_club c "
+      "WHERE c.status = 1 AND c.club_id IN ("
+      "SELECT g.club_id FROM t_club_graduate g "
+      "JOIN t_student_club_graduate_relation r "
+      "ON r.graduate_id = g.club_graduate_id "
+      "WHERE g.is_current = 1 AND r.student_id = %lld "
+      "AND r.is_del = 0 AND r.status = 1) "
+      "ORDER BY c.club_id" },
+    /* unread: messages of others after the user's read mark; none without
+     * a read mark */
+    { "messages", 3, 4,
+      "SELECT s.club_id, s.last_content, s.last_date, "
+      "(SELECT COUNT(*) FROM t_im_message m JOIN t_im_read_mark k "
+      "ON k.club_id = m.club_id AND k.user_id = %s "
+      "WHERE m.club_id = s.club_id AND m.msg_time > k.read_time "
+      "AND m.from_user <> %s) "
+      "FROM t_im_group_state s WHERE s.club_id IN ("
+      "SELECT g.club_id FROM t_club_graduate g "
+      "JOIN t_student_club_graduate_relation r "
+      "ON r.graduate_id = g.club_graduate_id "
+      "WHERE g.is_current = 1 AND r.student_id = %lld "
+      "AND r.is_del = 0 AND r.status = 1)" },
+    { "message_add", 6, 0,
+      "INSERT INTO t_im_message (msg_uid, club_id, from_user, object_name, "
+      "preview, msg_time) VALUES (%s, %lld, %s, %s, %s, %lld)" },
+    { "message_exists", 1, 1,
+      "SELECT 1 FROM t_im_message WHERE msg_uid = %s" },
+    /* a later message wins; at the same time, the larger uid */
+    { "state_update", 7, 0,
+      "UPDATE t_im_group_state SET last_msg_uid = %s, last_content = %s, "
+      "last_date = %lld WHERE club_id = %lld AND (last_date < %lld OR "
+      "(last_date = %lld AND last_msg_uid < %s))" },
+    { "state_add", 4, 0,
+      "INSERT INTO t_im_group_state (club_id, last_msg_uid, last_content, "
+      "last_date) VALUES (%lld, %s, %s, %lld)" },
+    { "mark_update", 4, 0,
+      "UPDATE t_im_read_mark SET read_time = %lld WHERE user_id = %s "
+      "AND club_id = %lld AND read_time < %lld" },
+    { "mark_add", 3, 0,
+      "INSERT INTO t_im_read_mark (user_id, club_id, read_time) "
+      "VALUES (%s, %lld, %lld)" },
+    { "message_prune", 1, 0,
+      "DELETE FROM t_im_message WHERE msg_time < %lld" },
 };
 
 /* What a query's rows are read into. */
@@ -20,22 +66,21 @@ typedef void row_fn(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
  * on the first row: some drivers only know it once a row was fetched. */
 static apr_status_t store_query(const char **perr, wcim_store_t *st,
                                 wcim_stmt_t which, row_fn *take, void *baton,
-                                apr_pool_t *p, const char *arg1,
-                                const char *arg2)
+                                apr_pool_t *p, const char **args)
 {
+    const wcim_stmt_spec_t *spec = &wcim_store_specs[which];
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;   /* drivers reuse a row they were given */
     int err, cols = -1;
 
     if (st->stmts[which] == NULL) {
-        *perr = apr_psprintf(p, "statement %s is not prepared",
-                             wcim_store_names[which]);
+        *perr = apr_psprintf(p, "statement %s is not prepared", spec->name);
         return APR_EGENERAL;
     }
-    err = apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmts[which],
-                           0, arg1, arg2, NULL);
+    err = apr_dbd_pselect(st->driver, p, st->handle, &res, st->stmts[which],
+                          0, spec->args, args);
     if (err != 0) {
-        *perr = apr_psprintf(p, "%s: %s", wcim_store_names[which],
+        *perr = apr_psprintf(p, "%s: %s", spec->name,
                              apr_dbd_error(st->driver, st->handle, err));
         return APR_EGENERAL;
     }
@@ -43,14 +88,38 @@ static apr_status_t store_query(const char **perr, wcim_store_t *st,
         if (cols < 0) {
             cols = apr_dbd_num_cols(st->driver, res);
         }
-        if (cols >= stmt_cols[which]) {
+        if (cols >= spec->cols) {
             take(st, row, baton, p);
         }
     }
-    if (cols >= 0 && cols < stmt_cols[which]) {
+    if (cols >= 0 && cols < spec->cols) {
         *perr = apr_psprintf(p, "%s returns %d columns, %d expected",
-                             wcim_store_names[which], cols,
-                             stmt_cols[which]);
+                             spec->name, cols, spec->cols);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Run a prepared write; *pnrows (optional) gets the rows it changed. */
+static apr_status_t store_exec(int *pnrows, const char **perr,
+                               wcim_store_t *st, wcim_stmt_t which,
+                               apr_pool_t *p, const char **args)
+{
+    const wcim_stmt_spec_t *spec = &wcim_store_specs[which];
+    int err, nrows = 0;
+
+    if (st->stmts[which] == NULL) {
+        *perr = apr_psprintf(p, "statement %s is not prepared", spec->name);
+        return APR_EGENERAL;
+    }
+    err = apr_dbd_pquery(st->driver, p, st->handle, &nrows, st->stmts[which],
+                         spec->args, args);
+    if (pnrows) {
+        *pnrows = nrows;
+    }
+    if (err != 0) {
+        *perr = apr_psprintf(p, "%s: %s", spec->name,
+                             apr_dbd_error(st->driver, st->handle, err));
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -94,8 +163,9 @@ apr_status_t wcim_store_token_get(wcim_token_row_t *out, const char **perr,
                                   const char *caller, apr_pool_t *p)
 {
     token_read_t tr = { out, 0 };
+    const char *args[] = { user_id, caller };
     apr_status_t rv = store_query(perr, st, WCIM_STMT_TOKEN, take_token, &tr,
-                                  p, user_id, caller);
+                                  p, args);
 
     return rv != APR_SUCCESS ? rv : tr.found ? APR_SUCCESS : APR_NOTFOUND;
 }
@@ -123,8 +193,9 @@ apr_status_t wcim_store_user_get(wcim_user_t *out, const char **perr,
                                  apr_pool_t *p)
 {
     user_read_t ur = { out, 0 };
+    const char *args[] = { user_id };
     apr_status_t rv = store_query(perr, st, WCIM_STMT_USER, take_user, &ur,
-                                  p, user_id, NULL);
+                                  p, args);
 
     return rv != APR_SUCCESS ? rv : ur.found ? APR_SUCCESS : APR_NOTFOUND;
 }
@@ -173,19 +244,141 @@ apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
                                     const char *user_id, apr_pool_t *p)
 {
     groups_read_t gr = { apr_array_make(p, 4, sizeof(wcim_group_t)), NULL };
+    const char *args[] = { user_id };
     apr_status_t rv;
 
     *pgroups = NULL;
-    rv = store_query(perr, st, WCIM_STMT_GROUPS, take_group, &gr, p, user_id,
-                     NULL);
+    rv = store_query(perr, st, WCIM_STMT_GROUPS, take_group, &gr, p, args);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     if (gr.bad_id) {
         *perr = apr_psprintf(p, "%s returned club_id '%s', not an integer",
-                             wcim_store_names[WCIM_STMT_GROUPS], gr.bad_id);
+                             wcim_store_specs[WCIM_STMT_GROUPS].name,
+                             gr.bad_id);
         return APR_EGENERAL;
     }
     *pgroups = gr.groups;
     return APR_SUCCESS;
+}
+
+/* ---- message routing ---------------------------------------------- */
+
+typedef struct {
+    apr_hash_t *summary;
+    const char *bad;   /* the first value that is not an integer */
+} messages_read_t;
+
+static void take_messages(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
+                          apr_pool_t *p)
+{
+    messages_read_t *mr = baton;
+    wcim_group_messages_t *gm = apr_pcalloc(p, sizeof(*gm));
+    apr_int64_t *club = apr_palloc(p, sizeof(*club));
+    const char *id = entry(st, row, 0, p), *date = entry(st, row, 2, p);
+    const char *count = entry(st, row, 3, p);
+
+    if (mr->bad) {
+        return;
+    }
+    if (!parse_id(club, id) || !parse_id(&gm->last_date, date)
+        || !parse_id(&gm->fresh_count, count ? count : "0")) {
+        mr->bad = apr_psprintf(p, "%s/%s/%s", id ? id : "NULL",
+                               date ? date : "NULL", count ? count : "NULL");
+        return;
+    }
+    gm->last_content = entry(st, row, 1, p);
+    apr_hash_set(mr->summary, club, sizeof(*club), gm);
+}
+
+apr_status_t wcim_store_messages_of(apr_hash_t **psummary, const char **perr,
+                                    wcim_store_t *st, const char *rc_user,
+                                    const char *user_id, apr_pool_t *p)
+{
+    messages_read_t mr = { apr_hash_make(p), NULL };
+    const char *args[] = { rc_user, rc_user, user_id };
+    apr_status_t rv;
+
+    *psummary = NULL;
+    rv = store_query(perr, st, WCIM_STMT_MESSAGES, take_messages, &mr, p,
+                     args);
+    if (rv == APR_SUCCESS && mr.bad) {
+        *perr = apr_psprintf(p, "messages returned '%s', not integers",
+                             mr.bad);
+        rv = APR_EGENERAL;
+    }
+    if (rv == APR_SUCCESS) {
+        *psummary = mr.summary;
+    }
+    return rv;
+}
+
+static void take_exists(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
+                        apr_pool_t *p)
+{
+    *(int *)baton = 1;
+}
+
+static const char *i64(apr_int64_t v, apr_pool_t *p)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
+                                    const wcim_message_t *msg, apr_pool_t *p)
+{
+    const char *club = i64(msg->club_id, p), *time = i64(msg->time, p);
+    const char *add[] = { msg->uid, club, msg->from_user, msg->object_name,
+                          msg->preview, time };
+    const char *exists[] = { msg->uid };
+    const char *update[] = { msg->uid, msg->preview, time, club, time, time,
+                             msg->uid };
+    const char *state[] = { club, msg->uid, msg->preview, time };
+    const char *why;
+    int found = 0, nrows = 0;
+    apr_status_t rv;
+
+    /* A plain INSERT, which the primary key refuses for a repeat: the only
+     * portable "insert once" across the three engines. */
+    if (store_exec(NULL, perr, st, WCIM_STMT_MSG_ADD, p, add)
+        != APR_SUCCESS) {
+        rv = store_query(&why, st, WCIM_STMT_MSG_EXISTS, take_exists, &found,
+                         p, exists);
+        return (rv == APR_SUCCESS && found) ? APR_EEXIST : APR_EGENERAL;
+    }
+    rv = store_exec(&nrows, perr, st, WCIM_STMT_STATE_UPDATE, p, update);
+    if (rv == APR_SUCCESS && nrows == 0) {
+        /* the group's first message, or a later one is last already: in
+         * that case the insert is refused, which is what we want */
+        store_exec(NULL, &why, st, WCIM_STMT_STATE_ADD, p, state);
+    }
+    return rv;
+}
+
+apr_status_t wcim_store_read_mark(const char **perr, wcim_store_t *st,
+                                  const char *rc_user, apr_int64_t club_id,
+                                  apr_int64_t time, apr_pool_t *p)
+{
+    const char *club = i64(club_id, p), *t = i64(time, p);
+    const char *update[] = { t, rc_user, club, t };
+    const char *add[] = { rc_user, club, t };
+    const char *why;
+    int nrows = 0;
+    apr_status_t rv;
+
+    rv = store_exec(&nrows, perr, st, WCIM_STMT_MARK_UPDATE, p, update);
+    if (rv == APR_SUCCESS && nrows == 0) {
+        /* no mark yet, or a later one: the key refuses the insert then */
+        store_exec(NULL, &why, st, WCIM_STMT_MARK_ADD, p, add);
+    }
+    return rv;
+}
+
+apr_status_t wcim_store_messages_prune(int *pdeleted, const char **perr,
+                                       wcim_store_t *st, apr_int64_t before,
+                                       apr_pool_t *p)
+{
+    const char *args[] = { i64(before, p) };
+
+    return store_exec(pdeleted, perr, st, WCIM_STMT_MSG_PRUNE, p, args);
 }

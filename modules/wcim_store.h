@@ -5,49 +5,46 @@
 #define WCIM_STORE_H
 
 #include <apr_pools.h>
+#include <apr_hash.h>
 #include <apr_tables.h>
 #include <apr_dbd.h>
 
 #include "wcim_token.h"
 
-/* Default SQL. Placeholders are apr_dbd's driver-neutral ones (%lld for ids,
- * %s for text; the values are always passed as text), so the same
- * text runs on SQLite, MySQL/MariaDB and PostgreSQL. Each query must return
- * the columns named in its comment, in that order. */
-
-/* token(uid, caller) -> token, create_date */
-#define WCIM_SQL_TOKEN \
-    "SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s"
-#define WCIM_SQL_TOKEN_COLS 2
-
-/* user(student_id) -> real_name, nick_name, avatar_url */
-#define WCIM_SQL_USER \
-    "SELECT real_name, nick_name, avatar_url FROM t_student " \
-    "WHERE student_id = %lld AND is_del = 0"
-#define WCIM_SQL_USER_COLS 3
-
-/* groups(student_id) -> club_id, name, avatar_url, ordered by club_id:
- * approved clubs whose current term lists the user as an active member. */
-#define WCIM_SQL_GROUPS \
-    "SELECT c.club_id, c.name, c.avatar_url FROM t_club c " \
-    "WHERE c.status = 1 AND c.club_id IN (" \
-    "SELECT g.club_id FROM t_club_graduate g " \
-    "JOIN t_student_club_graduate_relation r " \
-    "ON r.graduate_id = g.club_graduate_id " \
-    "WHERE g.is_current = 1 AND r.student_id = %lld " \
-    "AND r.is_del = 0 AND r.status = 1) " \
-    "ORDER BY c.club_id"
-#define WCIM_SQL_GROUPS_COLS 3
-
+/* The module's statements. Placeholders are apr_dbd's driver-neutral ones
+ * (%lld for ids, %s for text; values are always passed as text), so the
+ * same SQL runs on SQLite, MySQL/MariaDB and PostgreSQL. The defaults are
+ * in wcim_store.c; WeclubsIMSQL replaces any of them. */
 typedef enum {
+    /* token(uid, caller) -> token, create_date */
     WCIM_STMT_TOKEN,
+    /* user(student_id) -> real_name, nick_name, avatar_url */
     WCIM_STMT_USER,
+    /* groups(student_id) -> club_id, name, avatar_url, in display order */
     WCIM_STMT_GROUPS,
+    WCIM_STMT_CORE_COUNT,
+    /* The rest exist only with WeclubsIMMessages On (message routing). */
+    /* messages(rc_user, rc_user, student_id) -> club_id, last_content,
+     * last_date, fresh_count, for the user's groups that have messages */
+    WCIM_STMT_MESSAGES = WCIM_STMT_CORE_COUNT,
+    WCIM_STMT_MSG_ADD,       /* uid, club, from, type, preview, time */
+    WCIM_STMT_MSG_EXISTS,    /* uid -> 1 */
+    WCIM_STMT_STATE_UPDATE,  /* uid, content, time, club, time, time, uid */
+    WCIM_STMT_STATE_ADD,     /* club, uid, content, time */
+    WCIM_STMT_MARK_UPDATE,   /* time, user, club, time */
+    WCIM_STMT_MARK_ADD,      /* user, club, time */
+    WCIM_STMT_MSG_PRUNE,     /* time */
     WCIM_STMT_COUNT
 } wcim_stmt_t;
 
-/* Name of each statement, as WeclubsIMSQL and the log say it. */
-extern const char *const wcim_store_names[WCIM_STMT_COUNT];
+typedef struct wcim_stmt_spec_t {
+    const char *name;   /* as WeclubsIMSQL and the log say it */
+    int args;           /* placeholders it takes */
+    int cols;           /* columns it returns; 0 for a write */
+    const char *sql;    /* the default */
+} wcim_stmt_spec_t;
+
+extern const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT];
 
 typedef struct wcim_store_t {
     const apr_dbd_driver_t *driver;
@@ -82,5 +79,44 @@ apr_status_t wcim_store_user_get(wcim_user_t *user, const char **perr,
 apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
                                     const char **perr, wcim_store_t *st,
                                     const char *user_id, apr_pool_t *p);
+
+/* What message routing knows of one group chat. */
+typedef struct wcim_group_messages_t {
+    const char *last_content;
+    apr_int64_t last_date;
+    apr_int64_t fresh_count;
+} wcim_group_messages_t;
+
+/* For the user's groups that have messages: club_id (apr_int64_t key) ->
+ * wcim_group_messages_t. rc_user is the user's RongCloud id. */
+apr_status_t wcim_store_messages_of(apr_hash_t **psummary, const char **perr,
+                                    wcim_store_t *st, const char *rc_user,
+                                    const char *user_id, apr_pool_t *p);
+
+/* A group message as routed by RongCloud. */
+typedef struct wcim_message_t {
+    const char *uid;          /* msgUID */
+    apr_int64_t club_id;
+    const char *from_user;    /* RongCloud user id */
+    const char *object_name;  /* RC:TxtMsg, ... */
+    const char *preview;      /* the text, or the type's label */
+    apr_int64_t time;         /* msgTimestamp, ms */
+} wcim_message_t;
+
+/* Store a message once (APR_EEXIST when its uid is stored already) and make
+ * it the group's last one unless a later one is. */
+apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
+                                    const wcim_message_t *msg, apr_pool_t *p);
+
+/* Move a user's read mark in a group forward to `time` (never back). */
+apr_status_t wcim_store_read_mark(const char **perr, wcim_store_t *st,
+                                  const char *rc_user, apr_int64_t club_id,
+                                  apr_int64_t time, apr_pool_t *p);
+
+/* Delete messages older than `before` (ms); the groups' last messages stay
+ * in their summary. *pdeleted gets the count. */
+apr_status_t wcim_store_messages_prune(int *pdeleted, const char **perr,
+                                       wcim_store_t *st, apr_int64_t before,
+                                       apr_pool_t *p);
 
 #endif

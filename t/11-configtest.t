@@ -94,7 +94,7 @@ my @bad = (
     ["$ok\nWeclubsIMGroupSync sometimes", qr/WeclubsIMGroupSync must be On or Off/, 'GroupSync not a flag'],
     ["$ok\nWeclubsIMMaxBody 10", qr/WeclubsIMMaxBody takes a number of bytes from 256/, 'MaxBody too small'],
     ["$ok\nWeclubsIMMaxBody lots", qr/WeclubsIMMaxBody takes/, 'MaxBody not a number'],
-    ["$ok\nWeclubsIMSQL members \"SELECT 1 FROM t\"", qr/WeclubsIMSQL: 'members' is not one of token, user, groups/, 'unknown statement'],
+    ["$ok\nWeclubsIMSQL members \"SELECT 1 FROM t\"", qr/WeclubsIMSQL: 'members' is not one of the module's statements/, 'unknown statement'],
     ["$ok\nWeclubsIMSQL groups \"SELECT c.club_id, c.name FROM t_club c WHERE c.club_id = %lld\"", qr/WeclubsIMSQL groups: the query selects 2 columns, it must select 3/, 'too few columns'],
     ["$ok\nWeclubsIMSQL token \"SELECT token, create_date FROM t_token WHERE uid = %lld\"", qr/WeclubsIMSQL token: the query has 1 placeholders, it must have 2/, 'too few placeholders'],
     ["$ok\nWeclubsIMSQL user \"SELECT * FROM t_student WHERE student_id = %lld\"", qr/WeclubsIMSQL user: name the 3 selected columns/, 'SELECT *'],

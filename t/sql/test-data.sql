@@ -300,4 +300,21 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 (230, '@auto@', 'chrome_test', -3600000),
 (231, '@auto@', 'chrome_test', -3600000);
 
+
+-- Message routing (t/14-routing.t): users 240 and 241 in club 102 (摄影协会),
+-- user 243 in club 108; club 100 gets a message older than the vhost's
+-- WeclubsIMMessageMaxAge.
+INSERT INTO t_student (student_id, school_id, mobile, nick_name, real_name, password, avatar_url, status, is_del) VALUES
+(240, 1, '13900000240', NULL, '读消息', 'pw240', NULL, 1, 0),
+(241, 1, '13900000241', NULL, '发消息', 'pw241', NULL, 1, 0),
+(243, 1, '13900000243', NULL, '旧消息', 'pw243', NULL, 1, 0);
+INSERT INTO t_student_club_graduate_relation (stu_clu_gra_rel_id, graduate_id, student_id, status, department_id, job_id, super_admin, is_del) VALUES
+(2400, 102, 240, 1, NULL, NULL, 0, 0),
+(2401, 102, 241, 1, NULL, NULL, 0, 0),
+(2403, 100, 243, 1, NULL, NULL, 0, 0);
+INSERT INTO t_token (uid, token, caller, create_date) VALUES
+(240, '@auto@', 'chrome_test', -3600000),
+(241, '@auto@', 'chrome_test', -3600000),
+(243, '@auto@', 'chrome_test', -3600000);
+
 COMMIT;

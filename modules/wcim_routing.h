@@ -1,0 +1,53 @@
+/* RongCloud message routing (全量消息路由): RongCloud posts every message to
+ * the app server. This checks the post's signature and turns it into what
+ * get_group_chat_list shows: a group's last message and a user's read mark.
+ * Knows nothing of httpd or SQL. */
+#ifndef WCIM_ROUTING_H
+#define WCIM_ROUTING_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "wcim_store.h"
+
+#define WCIM_ROUTING_PREVIEW_MAX 120   /* bytes of a text preview, at most */
+
+/* APR_SUCCESS when signature == hex SHA1(app_secret + nonce + timestamp),
+ * compared in constant time, and timestamp (ms) is within `window` of now.
+ * Otherwise APR_EACCES, with the reason in *pwhy (no secrets in it). */
+apr_status_t wcim_routing_verify(const char **pwhy, const char *app_secret,
+                                 const char *nonce, const char *timestamp,
+                                 const char *signature, apr_time_t now,
+                                 apr_interval_time_t window, apr_pool_t *p);
+
+typedef enum {
+    WCIM_ROUTED_IGNORED,     /* not a group message we show */
+    WCIM_ROUTED_MESSAGE,     /* *msg filled */
+    WCIM_ROUTED_READ_MARK    /* *msg: from_user read club_id up to time */
+} wcim_routed_t;
+
+/* The routed post's form fields (NULL when absent). */
+typedef struct wcim_routed_post_t {
+    const char *from_user_id;
+    const char *to_user_id;
+    const char *object_name;
+    const char *content;
+    const char *channel_type;
+    const char *msg_timestamp;
+    const char *msg_uid;
+} wcim_routed_post_t;
+
+/* What a post is. Group messages to "im_club_id_<n>" of a type with a label
+ * in `labels` (object name -> preview text, RC:TxtMsg excepted: its own
+ * text is the preview) are messages; RC:SRSMsg (read sync) gives a read
+ * mark at its content's lastMessageSendTime. *pwhy says why a post was
+ * ignored, for the debug log. */
+wcim_routed_t wcim_routing_classify(wcim_message_t *msg, const char **pwhy,
+                                    const wcim_routed_post_t *post,
+                                    apr_table_t *labels, apr_pool_t *p);
+
+/* The default labels of non-text message types. */
+void wcim_routing_default_labels(apr_table_t *labels);
+
+#endif
