@@ -453,6 +453,9 @@ static int wcim_handler(request_rec *r)
     if (ctx->user_id) {
         apr_table_setn(r->notes, "weclubs-im-user", ctx->user_id);
     }
+    apr_table_setn(r->notes, "weclubs-im-upstream-ms",
+                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
+                                apr_time_as_msec(ctx->rc_time)));
     return write_reply(r, HTTP_OK, &reply, now);
 }
 

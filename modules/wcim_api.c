@@ -145,6 +145,14 @@ static const char *display_name(const wcim_user_t *u)
     return (u->nick_name && *u->nick_name) ? u->nick_name : "";
 }
 
+/* The RongCloud client as this request uses it. */
+static wcim_rc_t rc_of(wcim_ctx_t *ctx)
+{
+    wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log,
+                     &ctx->rc_time };
+    return rc;
+}
+
 /* A RongCloud token in the cache: "<profile> <token>", where the profile
  * is a digest of the name and portrait RongCloud was last given. */
 #define TOKEN_KEY_PREFIX "tok:"
@@ -231,7 +239,7 @@ static apr_status_t token_fetch(const char **ptoken, void *baton,
 {
     token_fetch_t *tf = baton;
     wcim_ctx_t *ctx = tf->ctx;
-    wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log };
+    wcim_rc_t rc = rc_of(ctx);
     wcim_rc_error_t err;
     int current;
     apr_status_t rv;
@@ -276,7 +284,7 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
                      "RongCloud token of %s from the cache", ctx->rc_user_id);
         }
         else {
-            wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log };
+            wcim_rc_t rc = rc_of(ctx);
             wcim_rc_error_t err;
 
             rv = wcim_rc_refresh_user(&err, &rc, ctx->rc_user_id, name,
@@ -475,7 +483,7 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
 {
     group_sync_t *gs = baton;
     wcim_ctx_t *ctx = gs->ctx;
-    wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log };
+    wcim_rc_t rc = rc_of(ctx);
     wcim_rc_error_t err;
     const char *synced;
     apr_status_t rv;

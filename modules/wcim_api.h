@@ -40,6 +40,7 @@ typedef struct wcim_ctx_t {
     apr_array_header_t *sync_groups;/* wcim_rc_group_t; set when a group
                                        sync is due after the answer */
     int prune_due;                  /* prune old messages after it */
+    apr_interval_time_t rc_time;    /* time spent waiting for RongCloud */
 } wcim_ctx_t;
 
 typedef struct wcim_reply_t {

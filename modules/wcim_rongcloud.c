@@ -342,14 +342,20 @@ apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
 /* POST a form to an API path: the host in use first, then once on the
  * next host if the failure might pass there and time is left. The whole
  * operation stays within the configured time-out. */
+static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
+                                const wcim_rc_t *rc, const char *path,
+                                const char *form, int n, int attempts,
+                                apr_time_t now, apr_time_t deadline,
+                                apr_pool_t *p);
+
 static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
                             const wcim_rc_t *rc, const char *path,
                             const char *form, apr_pool_t *p)
 {
     const wcim_rc_config_t *conf = rc->conf;
     apr_time_t now = apr_time_now(), deadline = now + conf->timeout;
-    int n, idx, attempt, attempts;
-    apr_status_t rv = APR_EGENERAL;
+    int n, attempts;
+    apr_status_t rv;
 
     *pjson = NULL;
     memset(err, 0, sizeof(*err));
@@ -360,6 +366,25 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
     }
     n = conf->urls->nelts;
     attempts = n > 1 ? 2 : 1;
+    rv = rc_attempts(pjson, err, rc, path, form, n, attempts, now, deadline,
+                     p);
+    if (rc->spent) {
+        *rc->spent += apr_time_now() - now;
+    }
+    return rv;
+}
+
+/* rc_post's attempts: the host in use, then maybe the next one. */
+static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
+                                const wcim_rc_t *rc, const char *path,
+                                const char *form, int n, int attempts,
+                                apr_time_t now, apr_time_t deadline,
+                                apr_pool_t *p)
+{
+    const wcim_rc_config_t *conf = rc->conf;
+    apr_status_t rv = APR_EGENERAL;
+    int idx, attempt;
+
     idx = hosts_pick(conf->hosts, now);
     for (attempt = 0; attempt < attempts; ++attempt) {
         const char *url = apr_pstrcat(p, APR_ARRAY_IDX(conf->urls, idx,

@@ -40,6 +40,7 @@ typedef struct wcim_rc_t {
     wcim_rc_client_t *client;      /* NULL: a fresh handle per call */
     const wcim_rc_config_t *conf;
     const wcim_logger_t *log;
+    apr_interval_time_t *spent;    /* time spent upstream is added here */
 } wcim_rc_t;
 
 /* What went wrong with a call, for an administrator's log line. */
