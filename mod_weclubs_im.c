@@ -10,6 +10,7 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <http_main.h>
 #include <http_protocol.h>
 #include <http_request.h>
 #include <util_script.h>
@@ -19,6 +20,7 @@
 
 #include <apr_atomic.h>
 #include <apr_hash.h>
+#include <apr_shm.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
 
@@ -26,11 +28,13 @@
 #include "modules/wcim_api.h"
 #include "modules/wcim_buf.h"
 #include "modules/wcim_flight.h"
+#include "modules/wcim_metrics.h"
 #include "modules/wcim_result.h"
 #include "modules/wcim_rongcloud.h"
 
 #define WCIM_HANDLER "weclubs-im"
 #define WCIM_CALLBACK_HANDLER "weclubs-im-callback"
+#define WCIM_STATUS_HANDLER "weclubs-im-status"
 #define WCIM_CONTENT_TYPE "application/json;charset=UTF-8"
 
 APLOG_USE_MODULE(weclubs_im);
@@ -39,6 +43,13 @@ APLOG_USE_MODULE(weclubs_im);
  * calls under way. */
 static wcim_rc_client_t *rc_client;
 static wcim_flight_t *flight;
+
+/* Shared by all children, made at start-up: the counters of the status
+ * handler, then which RongCloud host each URL list uses. */
+#define MAX_HOST_LISTS 64
+static wcim_metrics_t *metrics;
+static char *shared_hosts;
+static int shared_hosts_used;
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
@@ -158,6 +169,31 @@ static void wcim_test_config(apr_pool_t *pconf, server_rec *s)
     warn_config(s);
 }
 
+/* Anonymous shared memory, inherited by every child: counters and host
+ * state live as long as this configuration (a restart starts them anew). */
+static void make_shared(apr_pool_t *pconf, server_rec *s)
+{
+    apr_size_t msize = APR_ALIGN_DEFAULT(wcim_metrics_size());
+    apr_shm_t *shm;
+    apr_status_t rv;
+    char *base;
+
+    metrics = NULL;
+    shared_hosts = NULL;
+    shared_hosts_used = 0;
+    rv = apr_shm_create(&shm, msize + MAX_HOST_LISTS * wcim_rc_hosts_size(),
+                        NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, WCIMLOGNO(0007)
+                     "no shared memory: counters and RongCloud host choice "
+                     "are per process");
+        return;
+    }
+    base = apr_shm_baseaddr_get(shm);
+    metrics = wcim_metrics_init(base);
+    shared_hosts = base + msize;
+}
+
 static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
@@ -169,6 +205,7 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if ((rv = wcim_cache_post_config(pconf, plog, ptemp, s)) != OK) {
         return rv;
     }
+    make_shared(pconf, s);
     warn_config(s);
     for (sp = s; sp; sp = sp->next) {
         wcim_srv_conf_t *sc = ap_get_module_config(sp->module_config,
@@ -180,8 +217,15 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         sc->c.rc.hosts = apr_hash_get(hosts, &sc->c.rc.urls,
                                       sizeof(sc->c.rc.urls));
         if (sc->c.rc.hosts == NULL) {
-            wcim_rc_hosts_create(&sc->c.rc.hosts, sc->c.rc.urls->nelts,
-                                 pconf);
+            if (shared_hosts && shared_hosts_used < MAX_HOST_LISTS) {
+                sc->c.rc.hosts = wcim_rc_hosts_at(shared_hosts
+                    + wcim_rc_hosts_size() * shared_hosts_used++,
+                    sc->c.rc.urls->nelts);
+            }
+            else {
+                wcim_rc_hosts_create(&sc->c.rc.hosts, sc->c.rc.urls->nelts,
+                                     pconf);
+            }
             apr_hash_set(hosts, apr_pmemdup(ptemp, &sc->c.rc.urls,
                                             sizeof(sc->c.rc.urls)),
                          sizeof(sc->c.rc.urls), sc->c.rc.hosts);
@@ -322,8 +366,8 @@ static int has_body(request_rec *r)
 }
 
 /* Write an answer in one brigade, with our JSON whatever the status. */
-static int write_reply(request_rec *r, int status, const wcim_reply_t *reply,
-                       apr_time_t now)
+static int write_reply(request_rec *r, wcim_endpoint_t ep, int status,
+                       const wcim_reply_t *reply, apr_time_t now)
 {
     const char *body;
     apr_size_t len;
@@ -341,6 +385,7 @@ static int write_reply(request_rec *r, int status, const wcim_reply_t *reply,
     ap_set_content_length(r, len);
     apr_table_setn(r->notes, "weclubs-im-result",
                    apr_itoa(r->pool, reply->result_code));
+    wcim_metrics_request(metrics, ep, reply->result_code);
     if (r->header_only) {
         return OK;
     }
@@ -356,8 +401,15 @@ static int write_reply(request_rec *r, int status, const wcim_reply_t *reply,
     return OK;
 }
 
+static wcim_endpoint_t endpoint_of(wcim_api_t api)
+{
+    return api == WCIM_API_GET_TOKEN ? WCIM_EP_GET_TOKEN
+                                     : WCIM_EP_GROUP_CHAT_LIST;
+}
+
 /* An answer the core did not make: 404, 405, 413, unreadable bodies. */
-static int refuse(request_rec *r, int status, int code, apr_time_t now)
+static int refuse(request_rec *r, wcim_endpoint_t ep, int status, int code,
+                  apr_time_t now)
 {
     wcim_reply_t reply = { code, NULL, NULL };
 
@@ -365,7 +417,7 @@ static int refuse(request_rec *r, int status, int code, apr_time_t now)
         /* leave an unread body unread: close rather than drain it */
         r->connection->keepalive = AP_CONN_CLOSE;
     }
-    return write_reply(r, status, &reply, now);
+    return write_reply(r, ep, status, &reply, now);
 }
 
 /* The core's view of a request. */
@@ -386,6 +438,7 @@ static wcim_ctx_t *request_ctx(request_rec *r, wcim_srv_conf_t *sc,
     ctx->cache = wcim_cache_for(r);
     ctx->rc_client = rc_client;
     ctx->flight = flight;
+    ctx->metrics = metrics;
     return ctx;
 }
 
@@ -412,13 +465,15 @@ static int wcim_handler(request_rec *r)
     if (wcim_api_find(&api, name) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WCIMLOGNO(0203)
                       "3101: no API %s", r->uri);
-        return refuse(r, HTTP_NOT_FOUND, WCIM_RC_NO_SUCH_API, now);
+        return refuse(r, WCIM_EP_UNKNOWN, HTTP_NOT_FOUND, WCIM_RC_NO_SUCH_API,
+                      now);
     }
     if (r->method_number != M_POST) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WCIMLOGNO(0204)
                       "3100: method %s on %s", r->method, r->uri);
         apr_table_setn(r->headers_out, "Allow", "POST");
-        return refuse(r, HTTP_METHOD_NOT_ALLOWED, WCIM_RC_BAD_METHOD, now);
+        return refuse(r, endpoint_of(api), HTTP_METHOD_NOT_ALLOWED,
+                      WCIM_RC_BAD_METHOD, now);
     }
 
     rv = read_body(&body, &len, &too_large, r, sc->c.max_body);
@@ -430,14 +485,15 @@ static int wcim_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, WCIMLOGNO(0205)
                       "3001: could not read the request body");
         r->connection->keepalive = AP_CONN_CLOSE;
-        return refuse(r, status, WCIM_RC_ILLEGAL_PARAM, now);
+        return refuse(r, endpoint_of(api), status, WCIM_RC_ILLEGAL_PARAM,
+                      now);
     }
     if (too_large) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WCIMLOGNO(0206)
                       "3001: request body over WeclubsIMMaxBody (%"
                       APR_SIZE_T_FMT " bytes)", sc->c.max_body);
         r->connection->keepalive = AP_CONN_CLOSE;
-        return refuse(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+        return refuse(r, endpoint_of(api), HTTP_REQUEST_ENTITY_TOO_LARGE,
                       WCIM_RC_ILLEGAL_PARAM, now);
     }
 
@@ -456,12 +512,13 @@ static int wcim_handler(request_rec *r)
     apr_table_setn(r->notes, "weclubs-im-upstream-ms",
                    apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
                                 apr_time_as_msec(ctx->rc_time)));
-    return write_reply(r, HTTP_OK, &reply, now);
+    return write_reply(r, endpoint_of(api), HTTP_OK, &reply, now);
 }
 
 /* A short plain-text answer, for RongCloud's callbacks. */
 static int callback_answer(request_rec *r, int status, const char *text)
 {
+    wcim_metrics_callback(metrics, status);
     r->status = status;
     ap_set_content_type(r, "text/plain;charset=UTF-8");
     ap_set_content_length(r, strlen(text));
@@ -555,6 +612,62 @@ static int wcim_callback_handler(request_rec *r)
     return callback_answer(r, HTTP_OK, "ok");
 }
 
+/* Counters for monitoring: SetHandler weclubs-im-status. Prometheus' text
+ * format, or a plain page with ?text. */
+static int wcim_status_handler(request_rec *r)
+{
+    apr_array_header_t *gauges = apr_array_make(r->pool, 8,
+                                                sizeof(const char *));
+    apr_hash_t *seen = apr_hash_make(r->pool);
+    int human = r->args && strstr(r->args, "text") != NULL;
+    server_rec *sp;
+    const char *body;
+
+    if (r->handler == NULL || strcmp(r->handler, WCIM_STATUS_HANDLER)) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        return DECLINED;
+    }
+    if (metrics == NULL) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    *(const char **)apr_array_push(gauges) = human
+        ? "RongCloud hosts in use:\n"
+        : "# HELP weclubs_im_rongcloud_host_in_use 1 for the host each URL "
+          "list uses now.\n# TYPE weclubs_im_rongcloud_host_in_use gauge\n";
+    for (sp = ap_server_conf; sp; sp = sp->next) {
+        wcim_srv_conf_t *sc = ap_get_module_config(sp->module_config,
+                                                   &weclubs_im_module);
+        int i, active;
+
+        if (!sc->configured || sc->c.rc.hosts == NULL
+            || apr_hash_get(seen, &sc->c.rc.hosts, sizeof(void *))) {
+            continue;
+        }
+        apr_hash_set(seen, &sc->c.rc.hosts, sizeof(void *), sc);
+        active = wcim_rc_hosts_active(sc->c.rc.hosts);
+        for (i = 0; i < sc->c.rc.urls->nelts; ++i) {
+            const char *url = APR_ARRAY_IDX(sc->c.rc.urls, i, const char *);
+            *(const char **)apr_array_push(gauges) = human
+                ? apr_psprintf(r->pool, "  %s %s\n", url,
+                               i == active ? "in use" : "standby")
+                : apr_psprintf(r->pool, "weclubs_im_rongcloud_host_in_use"
+                               "{url=\"%s\"} %d\n", url, i == active);
+        }
+    }
+    body = wcim_metrics_render(metrics, human,
+                               apr_array_pstrcat(r->pool, gauges, 0),
+                               r->pool);
+    ap_set_content_type(r, human ? "text/plain;charset=UTF-8"
+                                 : "text/plain; version=0.0.4; charset=utf-8");
+    ap_set_content_length(r, strlen(body));
+    if (!r->header_only) {
+        ap_rputs(body, r);
+    }
+    return OK;
+}
+
 /* Runs once the answer has been written to the client, so the group sync
  * to RongCloud never delays it. */
 static int wcim_log_transaction(request_rec *r)
@@ -582,6 +695,7 @@ static void wcim_register_hooks(apr_pool_t *p)
     ap_hook_child_init(wcim_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_callback_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(wcim_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(wcim_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
 }

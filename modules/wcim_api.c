@@ -47,6 +47,7 @@ static apr_status_t open_store(wcim_store_t **pstore, wcim_ctx_t *ctx)
     apr_status_t rv = ctx->store_open(pstore, &err, ctx->store_baton);
 
     if (rv != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0101)
                  "no database connection: %s", err ? err : "unknown error");
     }
@@ -122,6 +123,7 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
         return WCIM_STATUS(WCIM_RC_TOKEN_INVALID);
     }
     if (rv != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0110)
                  "reading the token of user %s: %s", ctx->user_id, why);
         return rv;
@@ -149,7 +151,7 @@ static const char *display_name(const wcim_user_t *u)
 static wcim_rc_t rc_of(wcim_ctx_t *ctx)
 {
     wcim_rc_t rc = { ctx->rc_client, &ctx->conf->rc, &ctx->log,
-                     &ctx->rc_time };
+                     &ctx->rc_time, ctx->metrics };
     return rc;
 }
 
@@ -186,6 +188,7 @@ static apr_status_t cache_get(const char **pvalue, wcim_ctx_t *ctx,
         return APR_NOTFOUND;
     }
     rv = ctx->cache->get(ctx->cache, key, pvalue, ctx->pool);
+    wcim_metrics_cache(ctx->metrics, rv == APR_SUCCESS);
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, rv, WCIMLOGNO(0140)
                  "cache read failed, treated as a miss");
@@ -339,6 +342,7 @@ static apr_status_t get_token(wcim_reply_t *reply, wcim_ctx_t *ctx)
         return WCIM_STATUS(WCIM_RC_NO_SUCH_USER);
     }
     if (rv != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0121)
                  "reading student %s: %s", ctx->user_id, why);
         return rv;
@@ -392,6 +396,7 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
     rv = wcim_store_groups_list(&groups, &why, store, ctx->user_id,
                                 ctx->pool);
     if (rv != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0130)
                  "reading the groups of user %s: %s", ctx->user_id, why);
         return rv;
@@ -402,6 +407,7 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
                                     ctx->user_id, ctx->pool);
         if (rv != APR_SUCCESS) {
             /* the list without previews beats no list */
+            wcim_metrics_db_error(ctx->metrics);
             WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0133)
                      "reading the messages of user %s: %s", ctx->user_id,
                      why);
@@ -572,6 +578,7 @@ apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
         }
     }
     if (rv != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0153)
                  "storing routed message %s: %s", msg.uid, why);
     }
@@ -593,6 +600,7 @@ apr_status_t wcim_api_prune(wcim_ctx_t *ctx)
                                        - ctx->conf->message_max_age),
                                    ctx->pool);
     if (rv != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0154)
                  "pruning old messages: %s", why);
     }

@@ -12,6 +12,7 @@
 #include "wcim_config.h"
 #include "wcim_flight.h"
 #include "wcim_log.h"
+#include "wcim_metrics.h"
 #include "wcim_routing.h"
 #include "wcim_store.h"
 
@@ -33,6 +34,7 @@ typedef struct wcim_ctx_t {
     wcim_cache_t *cache;            /* NULL: no cache configured */
     wcim_rc_client_t *rc_client;    /* this process's RongCloud handles */
     wcim_flight_t *flight;          /* this process's calls under way */
+    wcim_metrics_t *metrics;        /* shared counters; NULL: none */
     /* filled in as the call proceeds */
     const char *caller;
     const char *user_id;

@@ -12,6 +12,7 @@
 #include "wcim_buf.h"
 #include "wcim_digest.h"
 #include "wcim_json.h"
+#include "wcim_metrics.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -45,6 +46,20 @@ apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, int nhosts,
     h->count = nhosts;
     *phosts = h;
     return APR_SUCCESS;
+}
+
+apr_size_t wcim_rc_hosts_size(void)
+{
+    return APR_ALIGN_DEFAULT(sizeof(wcim_rc_hosts_t));
+}
+
+wcim_rc_hosts_t *wcim_rc_hosts_at(void *mem, int nhosts)
+{
+    wcim_rc_hosts_t *h = mem;
+
+    memset(h, 0, sizeof(*h));
+    h->count = nhosts;
+    return h;
 }
 
 int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts)
@@ -371,6 +386,11 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
     if (rc->spent) {
         *rc->spent += apr_time_now() - now;
     }
+    wcim_metrics_rc_call(rc->metrics,
+                         strstr(path, "getToken") ? WCIM_CALL_GET_TOKEN
+                         : strstr(path, "refresh") ? WCIM_CALL_REFRESH
+                         : WCIM_CALL_GROUP_SYNC,
+                         rv == APR_SUCCESS, apr_time_now() - now);
     return rv;
 }
 
@@ -410,6 +430,7 @@ static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
                  wcim_rc_error_text(err, p));
         idx = (idx + 1) % n;
         hosts_use(conf->hosts, idx, apr_time_now());
+        wcim_metrics_failover(rc->metrics);
     }
     return rv;
 }

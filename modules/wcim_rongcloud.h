@@ -41,6 +41,7 @@ typedef struct wcim_rc_t {
     const wcim_rc_config_t *conf;
     const wcim_logger_t *log;
     apr_interval_time_t *spent;    /* time spent upstream is added here */
+    struct wcim_metrics_t *metrics;/* calls are counted here (optional) */
 } wcim_rc_t;
 
 /* What went wrong with a call, for an administrator's log line. */
@@ -64,6 +65,11 @@ apr_status_t wcim_rc_global_init(void);
 
 apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, int nhosts,
                                   apr_pool_t *p);
+
+/* The same in memory the caller provides (wcim_rc_hosts_size() bytes), such
+ * as a segment shared by all httpd children, so they agree on the host. */
+apr_size_t wcim_rc_hosts_size(void);
+wcim_rc_hosts_t *wcim_rc_hosts_at(void *mem, int nhosts);
 
 /* The index of the host in use, for status pages and tests. */
 int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts);

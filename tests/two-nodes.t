@@ -99,6 +99,13 @@ LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule dbd_module $mods/mod_dbd.so
 LoadModule socache_redis_module $mods/mod_socache_redis.so
 LoadModule weclubs_im_module $top/.libs/mod_weclubs_im.so
+# several children, so that the status counters must really be shared
+StartServers 3
+ServerLimit 3
+ThreadsPerChild 4
+MaxRequestWorkers 12
+MinSpareThreads 4
+MaxSpareThreads 12
 DBDriver pgsql
 DBDParams "host=127.0.0.1 port=$pg_port user=postgres dbname=weclubs"
 WeclubsIMCache redis:127.0.0.1:$redis_port
@@ -110,6 +117,9 @@ WeclubsIMRongCloudURL http://127.0.0.1:$rc_port
 WeclubsIMRongCloudTimeout 2
 <Location /im>
     SetHandler weclubs-im
+</Location>
+<Location /im-status>
+    SetHandler weclubs-im-status
 </Location>
 EOC
     close $fh;
@@ -123,10 +133,12 @@ EOC
 }
 
 my $A = start_node('a', $a_port);
+my $sent_to_a = 0;
 my $B = start_node('b', $b_port);
 
 sub call {
     my ($base, $endpoint, $uid, $token) = @_;
+    $sent_to_a++ if $base eq $A;
     my $data = [user_id => "$uid", token => $token];
     my $body = '{"id":"cluster","client":{"caller":"chrome_test"},"encrypt":"md5",'
              . '"sign":"' . WCIM::Sign::sign($data) . '","data":{"user_id":"' . $uid
@@ -191,5 +203,15 @@ my $log = do { local $/; open my $fh, '<', "$dir/a/error_log"; <$fh> // '' }
 like($log, qr/WCIM0140: cache read failed, treated as a miss/,
      'the cache outage was logged');
 unlike($log, qr/Segmentation fault|exit signal/, 'no node crashed');
+
+# --- the status counters are one for all children of a node ----------------
+my $status = $http->get("$A/im-status");
+my $total = 0;
+$total += $1 while $status->{content} =~ /^weclubs_im_requests_total\{[^}]*\} (\d+)$/mg;
+is($total, $sent_to_a, "node A's status counts all $sent_to_a requests, whichever child answered");
+my $pid = do { open my $fh, '<', "$dir/a/httpd.pid"; <$fh> };
+chomp $pid if defined $pid;
+my @children = grep { /\d/ } split /\s+/, `ps -o pid= --ppid $pid`;
+cmp_ok(scalar @children, '>=', 2, 'node A runs several children');
 
 done_testing();

@@ -1,0 +1,227 @@
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <string.h>
+
+#include "wcim_metrics.h"
+#include "wcim_buf.h"
+
+/* result_codes counted one by one; the rest go to "other" */
+static const int codes[] = { 2000, 3000, 3001, 3002, 3003, 3004, 3005, 3006,
+                             3010, 3011, 3012, 3014, 3100, 3101, 5000 };
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+
+static const int cb_statuses[] = { 200, 401, 404, 405, 413, 500 };
+#define NCB (sizeof(cb_statuses) / sizeof(cb_statuses[0]))
+
+/* upper bounds of the latency buckets, in ms */
+static const int buckets_ms[] = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500,
+                                  5000, 10000 };
+#define NBUCKETS (sizeof(buckets_ms) / sizeof(buckets_ms[0]))
+
+static const char *const ep_names[WCIM_EP_COUNT] = {
+    "get_token", "get_group_chat_list", "unknown"
+};
+static const char *const call_names[WCIM_CALL_COUNT] = {
+    "getToken", "refresh", "groupSync"
+};
+
+struct wcim_metrics_t {
+    apr_uint32_t requests[WCIM_EP_COUNT][NCODES + 1];
+    apr_uint32_t callbacks[NCB + 1];
+    apr_uint32_t calls[WCIM_CALL_COUNT][2];          /* [fail, ok] */
+    apr_uint32_t latency[WCIM_CALL_COUNT][NBUCKETS + 1];
+    apr_uint64_t latency_us[WCIM_CALL_COUNT];
+    apr_uint32_t failovers;
+    apr_uint32_t cache[2];                           /* [miss, hit] */
+    apr_uint32_t db_errors;
+};
+
+apr_size_t wcim_metrics_size(void)
+{
+    return sizeof(wcim_metrics_t);
+}
+
+wcim_metrics_t *wcim_metrics_init(void *mem)
+{
+    memset(mem, 0, sizeof(wcim_metrics_t));
+    return mem;
+}
+
+void wcim_metrics_request(wcim_metrics_t *m, wcim_endpoint_t ep,
+                          int result_code)
+{
+    apr_size_t i;
+
+    if (m == NULL || (int)ep < 0 || ep >= WCIM_EP_COUNT) {
+        return;
+    }
+    for (i = 0; i < NCODES && codes[i] != result_code; ++i) {
+    }
+    apr_atomic_inc32(&m->requests[ep][i]);
+}
+
+void wcim_metrics_callback(wcim_metrics_t *m, int http_status)
+{
+    apr_size_t i;
+
+    if (m == NULL) {
+        return;
+    }
+    for (i = 0; i < NCB && cb_statuses[i] != http_status; ++i) {
+    }
+    apr_atomic_inc32(&m->callbacks[i]);
+}
+
+void wcim_metrics_rc_call(wcim_metrics_t *m, wcim_call_t call, int ok,
+                          apr_interval_time_t elapsed)
+{
+    apr_int64_t ms = apr_time_as_msec(elapsed);
+    apr_size_t i;
+
+    if (m == NULL || (int)call < 0 || call >= WCIM_CALL_COUNT) {
+        return;
+    }
+    apr_atomic_inc32(&m->calls[call][ok ? 1 : 0]);
+    for (i = 0; i < NBUCKETS && ms > buckets_ms[i]; ++i) {
+    }
+    apr_atomic_inc32(&m->latency[call][i]);
+    apr_atomic_add64(&m->latency_us[call], (apr_uint64_t)elapsed);
+}
+
+void wcim_metrics_failover(wcim_metrics_t *m)
+{
+    if (m) {
+        apr_atomic_inc32(&m->failovers);
+    }
+}
+
+void wcim_metrics_cache(wcim_metrics_t *m, int hit)
+{
+    if (m) {
+        apr_atomic_inc32(&m->cache[hit ? 1 : 0]);
+    }
+}
+
+void wcim_metrics_db_error(wcim_metrics_t *m)
+{
+    if (m) {
+        apr_atomic_inc32(&m->db_errors);
+    }
+}
+
+static void add(wcim_buf_t *b, apr_pool_t *p, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    s = apr_pvsprintf(p, fmt, ap);
+    va_end(ap);
+    wcim_buf_append(b, s, strlen(s));
+}
+
+static apr_uint32_t get32(const apr_uint32_t *v)
+{
+    return apr_atomic_read32((volatile apr_uint32_t *)v);
+}
+
+const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
+                                const char *extra, apr_pool_t *p)
+{
+    wcim_buf_t b;
+    apr_size_t e, i;
+    int c;
+
+    wcim_buf_init(&b, p, 4096);
+    if (human) {
+        add(&b, p, "mod_weclubs_im status\n\nrequests (endpoint result_code count):\n");
+        for (e = 0; e < WCIM_EP_COUNT; ++e) {
+            for (i = 0; i <= NCODES; ++i) {
+                apr_uint32_t n = get32(&m->requests[e][i]);
+                if (n) {
+                    add(&b, p, "  %-20s %-6s %u\n", ep_names[e],
+                        i < NCODES ? apr_itoa(p, codes[i]) : "other", n);
+                }
+            }
+        }
+        add(&b, p, "\nRongCloud calls (call ok failed mean_ms):\n");
+        for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+            apr_uint32_t ok = get32(&m->calls[c][1]), bad = get32(&m->calls[c][0]);
+            apr_uint64_t us = apr_atomic_read64((volatile apr_uint64_t *)
+                                                &m->latency_us[c]);
+            add(&b, p, "  %-10s %u %u %.1f\n", call_names[c], ok, bad,
+                ok + bad ? (double)us / 1000.0 / (ok + bad) : 0.0);
+        }
+        add(&b, p, "\nfailovers %u\ncache hits %u misses %u\ndatabase errors %u\n",
+            get32(&m->failovers), get32(&m->cache[1]), get32(&m->cache[0]),
+            get32(&m->db_errors));
+        if (extra) {
+            add(&b, p, "\n%s", extra);
+        }
+        return b.data;
+    }
+
+    add(&b, p, "# HELP weclubs_im_requests_total API requests answered, by "
+        "endpoint and result_code.\n# TYPE weclubs_im_requests_total counter\n");
+    for (e = 0; e < WCIM_EP_COUNT; ++e) {
+        for (i = 0; i <= NCODES; ++i) {
+            add(&b, p, "weclubs_im_requests_total{endpoint=\"%s\","
+                "result_code=\"%s\"} %u\n", ep_names[e],
+                i < NCODES ? apr_itoa(p, codes[i]) : "other",
+                get32(&m->requests[e][i]));
+        }
+    }
+    add(&b, p, "# HELP weclubs_im_callbacks_total RongCloud message routing "
+        "posts, by HTTP status.\n# TYPE weclubs_im_callbacks_total counter\n");
+    for (i = 0; i <= NCB; ++i) {
+        add(&b, p, "weclubs_im_callbacks_total{status=\"%s\"} %u\n",
+            i < NCB ? apr_itoa(p, cb_statuses[i]) : "other",
+            get32(&m->callbacks[i]));
+    }
+    add(&b, p, "# HELP weclubs_im_rongcloud_calls_total RongCloud API "
+        "operations, by call and outcome.\n"
+        "# TYPE weclubs_im_rongcloud_calls_total counter\n");
+    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+        add(&b, p, "weclubs_im_rongcloud_calls_total{call=\"%s\",outcome="
+            "\"ok\"} %u\n", call_names[c], get32(&m->calls[c][1]));
+        add(&b, p, "weclubs_im_rongcloud_calls_total{call=\"%s\",outcome="
+            "\"error\"} %u\n", call_names[c], get32(&m->calls[c][0]));
+    }
+    add(&b, p, "# HELP weclubs_im_rongcloud_seconds Time of RongCloud API "
+        "operations, failover included.\n"
+        "# TYPE weclubs_im_rongcloud_seconds histogram\n");
+    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+        apr_uint64_t total = 0;
+        for (i = 0; i <= NBUCKETS; ++i) {
+            total += get32(&m->latency[c][i]);
+            if (i < NBUCKETS) {
+                add(&b, p, "weclubs_im_rongcloud_seconds_bucket{call=\"%s\","
+                    "le=\"%g\"} %" APR_UINT64_T_FMT "\n", call_names[c],
+                    buckets_ms[i] / 1000.0, total);
+            }
+        }
+        add(&b, p, "weclubs_im_rongcloud_seconds_bucket{call=\"%s\",le=\"+Inf\"}"
+            " %" APR_UINT64_T_FMT "\n", call_names[c], total);
+        add(&b, p, "weclubs_im_rongcloud_seconds_sum{call=\"%s\"} %.6f\n",
+            call_names[c], (double)apr_atomic_read64(
+                (volatile apr_uint64_t *)&m->latency_us[c]) / 1e6);
+        add(&b, p, "weclubs_im_rongcloud_seconds_count{call=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", call_names[c], total);
+    }
+    add(&b, p, "# HELP weclubs_im_rongcloud_failovers_total Switches to "
+        "another RongCloud host.\n"
+        "# TYPE weclubs_im_rongcloud_failovers_total counter\n"
+        "weclubs_im_rongcloud_failovers_total %u\n", get32(&m->failovers));
+    add(&b, p, "# HELP weclubs_im_cache_requests_total Token cache lookups.\n"
+        "# TYPE weclubs_im_cache_requests_total counter\n"
+        "weclubs_im_cache_requests_total{result=\"hit\"} %u\n"
+        "weclubs_im_cache_requests_total{result=\"miss\"} %u\n",
+        get32(&m->cache[1]), get32(&m->cache[0]));
+    add(&b, p, "# HELP weclubs_im_database_errors_total Database failures.\n"
+        "# TYPE weclubs_im_database_errors_total counter\n"
+        "weclubs_im_database_errors_total %u\n", get32(&m->db_errors));
+    if (extra) {
+        wcim_buf_append(&b, extra, strlen(extra));
+    }
+    return b.data;
+}

@@ -1,0 +1,48 @@
+/* Counters of what the module did, in memory shared by all httpd children
+ * (the glue hands in the shared segment), read by the status handler in
+ * Prometheus' text format. Updated with atomics: no lock. */
+#ifndef WCIM_METRICS_H
+#define WCIM_METRICS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+typedef enum {
+    WCIM_EP_GET_TOKEN,
+    WCIM_EP_GROUP_CHAT_LIST,
+    WCIM_EP_UNKNOWN,          /* 404s under the API's location */
+    WCIM_EP_COUNT
+} wcim_endpoint_t;
+
+typedef enum {
+    WCIM_CALL_GET_TOKEN,
+    WCIM_CALL_REFRESH,
+    WCIM_CALL_GROUP_SYNC,
+    WCIM_CALL_COUNT
+} wcim_call_t;
+
+typedef struct wcim_metrics_t wcim_metrics_t;
+
+/* Bytes of shared memory the counters need. */
+apr_size_t wcim_metrics_size(void);
+
+/* Counters at zero in `mem` (wcim_metrics_size() bytes). */
+wcim_metrics_t *wcim_metrics_init(void *mem);
+
+/* All of these accept a NULL wcim_metrics_t and then do nothing. */
+void wcim_metrics_request(wcim_metrics_t *m, wcim_endpoint_t ep,
+                          int result_code);
+void wcim_metrics_callback(wcim_metrics_t *m, int http_status);
+void wcim_metrics_rc_call(wcim_metrics_t *m, wcim_call_t call, int ok,
+                          apr_interval_time_t elapsed);
+void wcim_metrics_failover(wcim_metrics_t *m);
+void wcim_metrics_cache(wcim_metrics_t *m, int hit);
+void wcim_metrics_db_error(wcim_metrics_t *m);
+
+/* The counters as Prometheus' text exposition format, or (human != 0) as a
+ * plain page. `extra` is appended as is (gauges the glue knows). */
+const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
+                                const char *extra, apr_pool_t *p);
+
+#endif
