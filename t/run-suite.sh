@@ -14,17 +14,25 @@ TOP=$(pwd)
 APXS="${APXS:-$(command -v apxs2 || command -v apxs)}"
 ENGINES="${WCIM_ENGINES:-sqlite}"
 
-/usr/bin/python3 t/standin_selftest.py >t/standin-selftest.log 2>&1 \
-    || { cat t/standin-selftest.log; echo "RongCloud stand-in self-test failed"; exit 1; }
+selftest_log=$(mktemp /tmp/wcim-standin-selftest.XXXXXX)
+/usr/bin/python3 t/standin_selftest.py >"$selftest_log" 2>&1 \
+    || { cat "$selftest_log"; echo "RongCloud stand-in self-test failed"; exit 1; }
+rm -f "$selftest_log"
 
 SCRATCH=$(mktemp -d /tmp/wcim-suite.XXXXXX)
 AS=""
 TREE="$TOP"
-if [ "$(id -u)" -eq 0 ]; then
-    AS="runuser -u nobody --"
+BUILD="${WCIM_BUILDDIR:-$TOP}"
+[ "$(id -u)" -eq 0 ] && AS="runuser -u nobody --"
+# A copy to run in: as root (for nobody), or when the build is elsewhere
+# (make distcheck: a read-only source tree, the module in the build tree).
+if [ -n "$AS" ] || [ "$(cd "$BUILD" && pwd)" != "$TOP" ]; then
     TREE="$SCRATCH/tree"
     cp -a . "$TREE"
-    chown -R nobody "$SCRATCH"
+    chmod -R u+w "$TREE"
+    mkdir -p "$TREE/.libs"
+    cp -a "$BUILD/.libs/mod_weclubs_im.so" "$TREE/.libs/"
+    [ -z "$AS" ] || chown -R nobody "$SCRATCH"
 fi
 chmod 755 "$SCRATCH"
 DATA="$SCRATCH/servers"
@@ -34,8 +42,6 @@ cleanup() {
     for kind in mysql pgsql; do
         [ -d "$DATA/$kind" ] && $AS "$TOP/scripts/db-server.sh" stop "$kind" "$DATA/$kind"
     done
-    # keep the logs where the caller can read them
-    [ "$TREE" = "$TOP" ] || { rm -rf t/logs.last; cp -a "$TREE/t/logs" t/logs.last 2>/dev/null || true; }
     rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
@@ -64,7 +70,10 @@ for engine in $ENGINES; do
         sh -c 'cd "$1" && shift && exec perl t/TEST.PL "$@"' sh "$TREE" \
         -apxs "$APXS" "$@" || rc=$?
     [ -z "$dir" ] || $AS "$TOP/scripts/db-server.sh" stop "$engine" "$dir"
-    [ "$TREE" = "$TOP" ] || { rm -rf "t/logs.$engine"; cp -a "$TREE/t/logs" "t/logs.$engine" 2>/dev/null || true; }
+    # keep the logs where the caller can read them (not in a read-only tree)
+    if [ "$TREE" != "$TOP" ] && [ -w t ]; then
+        rm -rf "t/logs.$engine"; cp -a "$TREE/t/logs" "t/logs.$engine" 2>/dev/null || true
+    fi
     if [ $rc -eq 0 ]; then summary="$summary $engine:PASS"; else summary="$summary $engine:FAIL"; status=1; fi
 done
 # Two Apache nodes sharing PostgreSQL and redis (README "Running several
