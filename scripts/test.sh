@@ -12,3 +12,5 @@ cd "$(dirname "$0")/.."
 make
 WCIM_ENGINES="${WCIM_ENGINES:-sqlite mysql pgsql}" WCIM_CLUSTER="${WCIM_CLUSTER:-1}" \
     make check
+# a release tarball builds, installs and passes its tests on its own
+make distcheck
