@@ -12,6 +12,11 @@
  *       SetHandler bench-const
  *   </Location>
  *
+ * It also has a handler `bench-mark` that answers 204 and does nothing
+ * else: bench.py's callgrind run sends one between request sequences and
+ * runs valgrind with --dump-before=bench_mark_handler, so that each
+ * sequence lands in a callgrind part of its own.
+ *
  * Built by bench/run.sh with `apxs -c`; not part of the product. */
 
 #include <httpd.h>
@@ -100,9 +105,26 @@ static int bench_const_handler(request_rec *r)
     return OK;
 }
 
+/* Entered only for the marker request, never for another one: callgrind
+ * dumps a part each time this function is entered. */
+static int __attribute__((noinline)) bench_mark_handler(request_rec *r)
+{
+    ap_discard_request_body(r);
+    return HTTP_NO_CONTENT;
+}
+
+static int bench_mark_hook(request_rec *r)
+{
+    if (r->handler == NULL || strcmp(r->handler, "bench-mark") != 0) {
+        return DECLINED;
+    }
+    return bench_mark_handler(r);
+}
+
 static void bench_const_hooks(apr_pool_t *p)
 {
     ap_hook_handler(bench_const_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(bench_mark_hook, NULL, NULL, APR_HOOK_FIRST);
 }
 
 static const command_rec bench_const_cmds[] = {

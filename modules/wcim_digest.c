@@ -4,8 +4,8 @@
 
 #include "wcim_digest.h"
 
-static void hex_encode(char *out, const unsigned char *bin, apr_size_t n,
-                       int upper)
+void wcim_hex_encode(char *out, const unsigned char *bin, apr_size_t n,
+                     int upper)
 {
     const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     apr_size_t i;
@@ -26,7 +26,7 @@ void wcim_sha1_hex(char out[WCIM_SHA1_HEX_LEN + 1], const void *buf,
     apr_sha1_init(&ctx);
     apr_sha1_update_binary(&ctx, buf, (unsigned int)len);
     apr_sha1_final(digest, &ctx);
-    hex_encode(out, digest, sizeof(digest), upper);
+    wcim_hex_encode(out, digest, sizeof(digest), upper);
 }
 
 void wcim_md5_hex(char out[WCIM_MD5_HEX_LEN + 1], const void *buf,
@@ -35,7 +35,7 @@ void wcim_md5_hex(char out[WCIM_MD5_HEX_LEN + 1], const void *buf,
     unsigned char digest[APR_MD5_DIGESTSIZE];
 
     apr_md5(digest, buf, len);
-    hex_encode(out, digest, sizeof(digest), 0);
+    wcim_hex_encode(out, digest, sizeof(digest), 0);
 }
 
 int wcim_secret_equals(const void *a, apr_size_t alen,

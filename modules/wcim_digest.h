@@ -7,6 +7,10 @@
 #define WCIM_SHA1_HEX_LEN 40
 #define WCIM_MD5_HEX_LEN  32
 
+/* n bytes as 2n hex digits and a NUL. */
+void wcim_hex_encode(char *out, const unsigned char *bin, apr_size_t n,
+                     int upper);
+
 /* Lowercase (or uppercase) hex SHA1 of buf, NUL-terminated. */
 void wcim_sha1_hex(char out[WCIM_SHA1_HEX_LEN + 1], const void *buf,
                    apr_size_t len, int upper);

@@ -2,32 +2,44 @@
 #include <apr_strings.h>
 
 #include "wcim_api.h"
+#include "wcim_buf.h"
 #include "wcim_json.h"
 #include "wcim_result.h"
+
+static int append_json(const char *chunk, size_t size, void *baton)
+{
+    wcim_buf_append(baton, chunk, size);
+    return 0;
+}
 
 apr_status_t wcim_reply_render(const char **pbody, apr_size_t *plen,
                                const wcim_reply_t *reply, apr_time_t now,
                                apr_pool_t *p)
 {
-    const char *data = "null";
-    apr_status_t rv;
-    char *body;
+    wcim_buf_t body;
+    char head[160];
+    int n;
 
-    if (reply->data) {
-        rv = wcim_json_dump(&data, NULL, reply->data, p);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-    }
     /* The envelope is fixed text around constant messages (wcim_result.c
-     * and the endpoints' own), which need no escaping; data is jansson's. */
-    body = apr_psprintf(p, "{\"result_code\":%d,\"result_msg\":\"%s\","
-                        "\"sys_time\":%" APR_INT64_T_FMT ",\"data\":%s}",
-                        reply->result_code,
-                        reply->result_msg ? reply->result_msg
-                                          : wcim_result_msg(reply->result_code),
-                        (apr_int64_t)apr_time_as_msec(now), data);
-    *pbody = body;
-    *plen = strlen(body);
+     * and the endpoints' own), which need no escaping; data is jansson's,
+     * serialised straight into the same buffer. */
+    n = apr_snprintf(head, sizeof(head), "{\"result_code\":%d,\"result_msg\":"
+                     "\"%s\",\"sys_time\":%" APR_INT64_T_FMT ",\"data\":",
+                     reply->result_code,
+                     reply->result_msg ? reply->result_msg
+                                       : wcim_result_msg(reply->result_code),
+                     (apr_int64_t)apr_time_as_msec(now));
+    wcim_buf_init(&body, p, 512);
+    wcim_buf_append(&body, head, (apr_size_t)n);
+    if (reply->data == NULL) {
+        wcim_buf_append(&body, "null", 4);
+    }
+    else if (json_dump_callback(reply->data, append_json, &body,
+                                JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+        return APR_EGENERAL;
+    }
+    wcim_buf_append(&body, "}", 1);
+    *pbody = body.data;
+    *plen = body.len;
     return APR_SUCCESS;
 }

@@ -219,14 +219,11 @@ static struct curl_slist *auth_headers(const wcim_rc_config_t *conf,
     char nonce[2 * RC_NONCE_BYTES + 1], sig[WCIM_SHA1_HEX_LEN + 1];
     const char *ts, *plain;
     struct curl_slist *l = NULL;
-    int i;
 
     if (apr_generate_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
         return NULL;
     }
-    for (i = 0; i < RC_NONCE_BYTES; ++i) {
-        apr_snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
-    }
+    wcim_hex_encode(nonce, rnd, sizeof(rnd), 0);
     ts = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(apr_time_now()));
     plain = apr_pstrcat(p, conf->app_secret, nonce, ts, NULL);
     wcim_sha1_hex(sig, plain, strlen(plain), 0);
