@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 
 #include "wcim_api.h"
+#include "wcim_buf.h"
 #include "wcim_digest.h"
 #include "wcim_envelope.h"
 #include "wcim_json.h"
@@ -360,25 +361,43 @@ static apr_status_t get_token(wcim_reply_t *reply, wcim_ctx_t *ctx)
 }
 
 /* One group_chat_list item, keys in the order the old server sent them.
- * Without message routing (gm NULL): no last message, nothing unread. */
-static json_t *group_item(const wcim_group_t *g, const char *im_group_id,
-                          const wcim_group_messages_t *gm)
+ * Without message routing (gm NULL): no last message, nothing unread.
+ * Written straight into the answer: with a user in many clubs, building
+ * jansson objects for it cost more than all the rest of the request. */
+static void append_group_item(wcim_buf_t *b, const wcim_group_t *g,
+                              const char *im_group_id,
+                              const wcim_group_messages_t *gm)
 {
-    json_t *item = json_object();
+    char num[64];
+    int n;
 
-    json_object_set_new(item, "im_group_id", json_string(im_group_id));
-    json_object_set_new(item, "avatar_url", g->avatar_url
-                        ? json_string(g->avatar_url) : json_null());
-    json_object_set_new(item, "last_msg_content",
-                        gm && gm->last_content
-                        ? json_string(gm->last_content) : json_null());
-    json_object_set_new(item, "club_id", json_integer(g->club_id));
-    json_object_set_new(item, "fresh_msg_count",
-                        json_integer(gm ? gm->fresh_count : 0));
-    json_object_set_new(item, "club_name", json_string(g->name));
-    json_object_set_new(item, "last_msg_date",
-                        json_integer(gm ? gm->last_date : 0));
-    return item;
+#define LIT(s) wcim_buf_append(b, s, sizeof(s) - 1)
+    LIT("{\"im_group_id\":");
+    wcim_json_append_string(b, im_group_id);
+    LIT(",\"avatar_url\":");
+    if (g->avatar_url) {
+        wcim_json_append_string(b, g->avatar_url);
+    }
+    else {
+        LIT("null");
+    }
+    LIT(",\"last_msg_content\":");
+    if (gm && gm->last_content) {
+        wcim_json_append_string(b, gm->last_content);
+    }
+    else {
+        LIT("null");
+    }
+    n = apr_snprintf(num, sizeof(num), ",\"club_id\":%" APR_INT64_T_FMT
+                     ",\"fresh_msg_count\":%" APR_INT64_T_FMT
+                     ",\"club_name\":", g->club_id,
+                     gm ? gm->fresh_count : (apr_int64_t)0);
+    wcim_buf_append(b, num, (apr_size_t)n);
+    wcim_json_append_string(b, g->name);
+    n = apr_snprintf(num, sizeof(num), ",\"last_msg_date\":%" APR_INT64_T_FMT
+                     "}", gm ? gm->last_date : (apr_int64_t)0);
+    wcim_buf_append(b, num, (apr_size_t)n);
+#undef LIT
 }
 
 static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
@@ -386,7 +405,7 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
     wcim_store_t *store;
     apr_array_header_t *groups, *sync;
     apr_hash_t *summary = NULL;
-    json_t *list;
+    wcim_buf_t data;
     const char *why;
     apr_status_t rv;
     int i;
@@ -416,8 +435,8 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
         }
     }
     sync = apr_array_make(ctx->pool, groups->nelts, sizeof(wcim_rc_group_t));
-    /* the old server sent null, not [], for a user with no group */
-    list = groups->nelts ? wcim_json_own(ctx->pool, json_array()) : NULL;
+    wcim_buf_init(&data, ctx->pool, 64 + 256 * groups->nelts);
+    wcim_buf_append(&data, "{\"group_chat_list\":", 19);
     for (i = 0; i < groups->nelts; ++i) {
         const wcim_group_t *g = &APR_ARRAY_IDX(groups, i, wcim_group_t);
         wcim_rc_group_t *rg = apr_array_push(sync);
@@ -425,14 +444,18 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
         rg->id = apr_psprintf(ctx->pool, RC_GROUP_PREFIX "%" APR_INT64_T_FMT,
                               g->club_id);
         rg->name = g->name;
-        if (json_array_append_new(list, group_item(g, rg->id, summary
-            ? apr_hash_get(summary, &g->club_id, sizeof(g->club_id))
-            : NULL)) != 0) {
-            return APR_ENOMEM;
-        }
+        wcim_buf_append(&data, i ? "," : "[", 1);
+        append_group_item(&data, g, rg->id, summary
+            ? apr_hash_get(summary, &g->club_id, sizeof(g->club_id)) : NULL);
     }
-    reply->data = wcim_json_own(ctx->pool, json_object());
-    json_object_set(reply->data, "group_chat_list", list ? list : json_null());
+    /* the old server sent null, not [], for a user with no group */
+    if (groups->nelts) {
+        wcim_buf_append(&data, "]}", 2);
+    }
+    else {
+        wcim_buf_append(&data, "null}", 5);
+    }
+    reply->data_text = data.data;
     if (ctx->conf->group_sync) {
         ctx->sync_groups = sync;
     }
@@ -455,6 +478,7 @@ void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
     reply->result_code = wcim_result_of(rv);
     if (rv != APR_SUCCESS) {
         reply->data = NULL;
+        reply->data_text = NULL;
     }
 }
 

@@ -49,6 +49,7 @@ typedef struct wcim_reply_t {
     int result_code;
     const char *result_msg;         /* NULL: the code's standard message */
     json_t *data;                   /* NULL: JSON null */
+    const char *data_text;          /* or the data member's JSON text */
 } wcim_reply_t;
 
 /* The endpoint named by the last path segment; APR_NOTFOUND if none. */

@@ -60,3 +60,28 @@ apr_status_t wcim_json_dump(const char **ptext, apr_size_t *plen,
     }
     return APR_SUCCESS;
 }
+
+void wcim_json_append_string(wcim_buf_t *buf, const char *s)
+{
+    const unsigned char *c;
+    json_t *str;
+
+    for (c = (const unsigned char *)s; *c; ++c) {
+        if (*c < 0x20 || *c >= 0x7f || *c == '"' || *c == '\\') {
+            break;
+        }
+    }
+    if (*c == '\0') {
+        /* nothing to escape: the common case of ids and URLs */
+        wcim_buf_append(buf, "\"", 1);
+        wcim_buf_append(buf, s, (const char *)c - s);
+        wcim_buf_append(buf, "\"", 1);
+        return;
+    }
+    str = json_string(s);
+    if (str == NULL
+        || json_dump_callback(str, dump_append, buf, JSON_ENCODE_ANY) != 0) {
+        wcim_buf_append(buf, "null", 4);
+    }
+    json_decref(str);
+}

@@ -17,4 +17,10 @@ apr_status_t wcim_json_parse(json_t **pjson, const char **perr,
 apr_status_t wcim_json_dump(const char **ptext, apr_size_t *plen,
                             const json_t *json, apr_pool_t *p);
 
+/* Append s to buf as a JSON string: jansson's escaping (UTF-8 kept raw,
+ * '/' not escaped), with a direct copy for plain printable ASCII. Text that
+ * is not valid UTF-8 becomes null. */
+struct wcim_buf_t;
+void wcim_json_append_string(struct wcim_buf_t *buf, const char *s);
+
 #endif

@@ -31,7 +31,10 @@ apr_status_t wcim_reply_render(const char **pbody, apr_size_t *plen,
                      (apr_int64_t)apr_time_as_msec(now));
     wcim_buf_init(&body, p, 512);
     wcim_buf_append(&body, head, (apr_size_t)n);
-    if (reply->data == NULL) {
+    if (reply->data_text) {
+        wcim_buf_append(&body, reply->data_text, strlen(reply->data_text));
+    }
+    else if (reply->data == NULL) {
         wcim_buf_append(&body, "null", 4);
     }
     else if (json_dump_callback(reply->data, append_json, &body,

@@ -8,6 +8,7 @@
 
 #include "../modules/wcim_api.h"
 #include "../modules/wcim_envelope.h"
+#include "../modules/wcim_buf.h"
 #include "../modules/wcim_json.h"
 #include "../modules/wcim_result.h"
 #include "../modules/wcim_routing.h"
@@ -319,6 +320,27 @@ static void test_routing(apr_pool_t *p)
           "a cut never splits a character");
 }
 
+static void test_json_string(apr_pool_t *p)
+{
+    static const struct { const char *in, *out; } cases[] = {
+        { "http://a.example/x.png?s=1&t=2", "\"http://a.example/x.png?s=1&t=2\"" },
+        { "社团联合会", "\"社团联合会\"" },
+        { "a\"b\\c\n", "\"a\\\"b\\\\c\\n\"" },
+        { "", "\"\"" },
+        { "\xff\xfe", "null" },                  /* not UTF-8 */
+        { "😀 <&>", "\"😀 <&>\"" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        wcim_buf_t b;
+        wcim_buf_init(&b, p, 0);
+        wcim_json_append_string(&b, cases[i].in);
+        CHECK(strcmp(b.data, cases[i].out) == 0,
+              apr_psprintf(p, "JSON string of %s: %s", cases[i].in, b.data));
+    }
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -330,6 +352,7 @@ int main(void)
     test_token(p);
     test_reply(p);
     test_routing(p);
+    test_json_string(p);
     apr_pool_destroy(p);
     apr_terminate();
     printf("%d passed, %d failed\n", passed, failed);
