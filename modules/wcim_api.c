@@ -364,13 +364,21 @@ static apr_status_t get_token(wcim_reply_t *reply, wcim_ctx_t *ctx)
  * Without message routing (gm NULL): no last message, nothing unread.
  * Written straight into the answer: with a user in many clubs, building
  * jansson objects for it cost more than all the rest of the request. */
+/* append_int relies on apr_off_t holding any 64-bit id */
+typedef char wcim_off_t_holds_int64[sizeof(apr_off_t) >= 8 ? 1 : -1];
+
+static void append_int(wcim_buf_t *b, apr_int64_t v)
+{
+    /* apr_off_t is 64 bits here; apr_off_t_toa is much cheaper than a
+     * formatter, which counts with 50 clubs */
+    const char *s = apr_off_t_toa(b->pool, (apr_off_t)v);
+    wcim_buf_append(b, s, strlen(s));
+}
+
 static void append_group_item(wcim_buf_t *b, const wcim_group_t *g,
                               const char *im_group_id,
                               const wcim_group_messages_t *gm)
 {
-    char num[64];
-    int n;
-
 #define LIT(s) wcim_buf_append(b, s, sizeof(s) - 1)
     LIT("{\"im_group_id\":");
     wcim_json_append_string(b, im_group_id);
@@ -388,15 +396,15 @@ static void append_group_item(wcim_buf_t *b, const wcim_group_t *g,
     else {
         LIT("null");
     }
-    n = apr_snprintf(num, sizeof(num), ",\"club_id\":%" APR_INT64_T_FMT
-                     ",\"fresh_msg_count\":%" APR_INT64_T_FMT
-                     ",\"club_name\":", g->club_id,
-                     gm ? gm->fresh_count : (apr_int64_t)0);
-    wcim_buf_append(b, num, (apr_size_t)n);
+    LIT(",\"club_id\":");
+    append_int(b, g->club_id);
+    LIT(",\"fresh_msg_count\":");
+    append_int(b, gm ? gm->fresh_count : 0);
+    LIT(",\"club_name\":");
     wcim_json_append_string(b, g->name);
-    n = apr_snprintf(num, sizeof(num), ",\"last_msg_date\":%" APR_INT64_T_FMT
-                     "}", gm ? gm->last_date : (apr_int64_t)0);
-    wcim_buf_append(b, num, (apr_size_t)n);
+    LIT(",\"last_msg_date\":");
+    append_int(b, gm ? gm->last_date : 0);
+    LIT("}");
 #undef LIT
 }
 
@@ -441,8 +449,9 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
         const wcim_group_t *g = &APR_ARRAY_IDX(groups, i, wcim_group_t);
         wcim_rc_group_t *rg = apr_array_push(sync);
 
-        rg->id = apr_psprintf(ctx->pool, RC_GROUP_PREFIX "%" APR_INT64_T_FMT,
-                              g->club_id);
+        rg->id = apr_pstrcat(ctx->pool, RC_GROUP_PREFIX,
+                             apr_off_t_toa(ctx->pool, (apr_off_t)g->club_id),
+                             NULL);
         rg->name = g->name;
         wcim_buf_append(&data, i ? "," : "[", 1);
         append_group_item(&data, g, rg->id, summary
