@@ -6,6 +6,9 @@
  * directives are in mod_weclubs_im_config.c, the cache in
  * mod_weclubs_im_cache.c. The core knows nothing of httpd. */
 
+/* before APR: its ring macros need offsetof from here */
+#include <stddef.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>

@@ -4,6 +4,8 @@
  * mutex only for providers that need one (shmcb, dbm; not redis or
  * memcache). */
 
+#include <stddef.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>

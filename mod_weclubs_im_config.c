@@ -1,5 +1,7 @@
 /* mod_weclubs_im's directives: parsing, checking, merging. */
 
+#include <stddef.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>

@@ -62,6 +62,8 @@ apr_status_t wcim_token_decode(const char **pdigest, apr_int64_t *pdate,
     if (!is_base64(token, len)) {
         return APR_EINVAL;
     }
+    /* apr_base64_decode reads up to a terminator, not len bytes */
+    token = apr_pstrmemdup(p, token, len);
     plain = apr_palloc(p, apr_base64_decode_len(token));
     plain_len = apr_base64_decode(plain, token);
     /* exactly one separator, as Java's split("_date=") into two parts */

@@ -8,7 +8,8 @@ PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libjansson-dev
  autoconf automake libtool pkg-config make gcc
  libapache2-mod-perl2 libwww-perl python3 openssl curl ca-certificates
  libaprutil1-dbd-mysql libaprutil1-dbd-pgsql mariadb-server mariadb-client
- postgresql postgresql-client redis-server redis-tools"
+ postgresql postgresql-client redis-server redis-tools
+ clang libclang-rt-14-dev wrk valgrind procps"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
