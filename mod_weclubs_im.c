@@ -54,56 +54,16 @@ static wcim_metrics_t *metrics;
 static char *shared_hosts;
 static int shared_hosts_used;
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
 
 /* ------------------------------------------------------------------ */
 /* start-up                                                             */
 
-/* The statements a server uses: message routing's only when it is on, as
- * mod_dbd fails a connection where any statement fails to prepare (the
- * tables may not exist). */
+/* The statements a server uses: message routing's only when it is on (its
+ * tables may not exist otherwise). */
 static int stmt_count(const wcim_srv_conf_t *sc)
 {
     return sc->c.messages ? WCIM_STMT_COUNT : WCIM_STMT_CORE_COUNT;
-}
-
-/* Register a server's statements with mod_dbd. A virtual host without DBD
- * directives shares the main server's mod_dbd configuration, where a label
- * may be registered only once: so each distinct query gets one label per
- * mod_dbd configuration, and servers running the same query share it. */
-static void register_statements(wcim_srv_conf_t *sc, server_rec *s,
-                                apr_hash_t *prepared, apr_pool_t *ptemp)
-{
-    static module *dbd_module;
-    void *dbd_conf;
-    apr_hash_t *labels;
-    int i;
-
-    if (dbd_module == NULL) {
-        dbd_module = ap_find_linked_module("mod_dbd.c");
-    }
-    dbd_conf = dbd_module ? ap_get_module_config(s->module_config,
-                                                 dbd_module) : s;
-    labels = apr_hash_get(prepared, &dbd_conf, sizeof(dbd_conf));
-    if (labels == NULL) {
-        labels = apr_hash_make(ptemp);
-        apr_hash_set(prepared, apr_pmemdup(ptemp, &dbd_conf,
-                                           sizeof(dbd_conf)),
-                     sizeof(dbd_conf), labels);
-    }
-    for (i = 0; i < stmt_count(sc); ++i) {
-        const char *sql = wcim_conf_sql(sc, (wcim_stmt_t)i);
-        const char *label = apr_hash_get(labels, sql, APR_HASH_KEY_STRING);
-
-        if (label == NULL) {
-            label = apr_psprintf(s->process->pconf, "weclubs_im_%s_%u",
-                                 wcim_store_specs[i].name, apr_hash_count(labels));
-            apr_hash_set(labels, sql, APR_HASH_KEY_STRING, label);
-            dbd_prepare_fn(s, sql, label);
-        }
-        sc->labels[i] = label;
-    }
 }
 
 /* Checks that must fail `apachectl configtest`, which stops before
@@ -113,7 +73,6 @@ static int wcim_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     server_rec *sp;
 
-    dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
 
     for (sp = s; sp; sp = sp->next) {
@@ -130,7 +89,7 @@ static int wcim_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                          sp->server_hostname, sp->port);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (dbd_prepare_fn == NULL || dbd_acquire_fn == NULL) {
+        if (dbd_acquire_fn == NULL) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sp, WCIMLOGNO(0004)
                          "mod_dbd is not loaded: it is required "
                          "(LoadModule dbd_module)");
@@ -201,7 +160,6 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *hosts = apr_hash_make(ptemp);
-    apr_hash_t *prepared = apr_hash_make(ptemp);
     server_rec *sp;
     int rv;
 
@@ -233,7 +191,6 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                             sizeof(sc->c.rc.urls)),
                          sizeof(sc->c.rc.urls), sc->c.rc.hosts);
         }
-        register_statements(sc, sp, prepared, ptemp);
     }
     return OK;
 }
@@ -265,15 +222,61 @@ static void log_to_request(void *baton, const char *file, int line,
                    (request_rec *)baton, "%s", msg);
 }
 
+/* A connection's statements for one server configuration, prepared on the
+ * connection's first use by that configuration and kept in its pool. Done
+ * here rather than registered with mod_dbd at start-up: mod_dbd prepares
+ * what is registered on every connection of a virtual host, and fails the
+ * connection when one statement fails, so statements meant for /im could
+ * break another module's database in a host that never serves /im. */
+static apr_status_t connection_statements(apr_dbd_prepared_t ***pstmts,
+                                          const char **perr, ap_dbd_t *dbd,
+                                          const wcim_srv_conf_t *sc,
+                                          request_rec *r)
+{
+    char key[64];
+    apr_dbd_prepared_t **stmts;
+    void *data = NULL;
+    int i, n = stmt_count(sc), err;
+
+    apr_snprintf(key, sizeof(key), "weclubs_im:%pp", (const void *)sc);
+    apr_pool_userdata_get(&data, key, dbd->pool);
+    if (data) {
+        *pstmts = data;
+        return APR_SUCCESS;
+    }
+    stmts = apr_pcalloc(dbd->pool, WCIM_STMT_COUNT * sizeof(*stmts));
+    for (i = 0; i < n; ++i) {
+        /* a name unique on the connection (PostgreSQL keeps it) */
+        const char *label = apr_psprintf(dbd->pool, "wcim_%lx_%d",
+                                         (unsigned long)(apr_uintptr_t)sc,
+                                         i);
+        err = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
+                              wcim_conf_sql(sc, (wcim_stmt_t)i), label,
+                              &stmts[i]);
+        if (err != 0) {
+            *perr = apr_psprintf(r->pool, "preparing statement %s: %s",
+                                 wcim_store_specs[i].name,
+                                 apr_dbd_error(dbd->driver, dbd->handle,
+                                               err));
+            return APR_EGENERAL;
+        }
+    }
+    apr_pool_userdata_setn(stmts, apr_pstrdup(dbd->pool, key), NULL,
+                           dbd->pool);
+    *pstmts = stmts;
+    return APR_SUCCESS;
+}
+
 static apr_status_t open_request_store(wcim_store_t **pstore,
                                        const char **perr, void *baton)
 {
     request_rec *r = baton;
     wcim_srv_conf_t *sc = ap_get_module_config(r->server->module_config,
                                                &weclubs_im_module);
+    apr_dbd_prepared_t **stmts;
     ap_dbd_t *dbd;
     wcim_store_t *st;
-    int i;
+    apr_status_t rv;
 
     *pstore = NULL;
     dbd = dbd_acquire_fn ? dbd_acquire_fn(r) : NULL;
@@ -282,18 +285,14 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
                 "the errors above)";
         return APR_EGENERAL;
     }
+    if ((rv = connection_statements(&stmts, perr, dbd, sc, r))
+        != APR_SUCCESS) {
+        return rv;
+    }
     st = apr_pcalloc(r->pool, sizeof(*st));
     st->driver = dbd->driver;
     st->handle = dbd->handle;
-    for (i = 0; i < stmt_count(sc); ++i) {
-        st->stmts[i] = apr_hash_get(dbd->prepared, sc->labels[i],
-                                    APR_HASH_KEY_STRING);
-        if (st->stmts[i] == NULL) {
-            *perr = apr_psprintf(r->pool, "statement %s was not prepared",
-                                 sc->labels[i]);
-            return APR_EGENERAL;
-        }
-    }
+    memcpy(st->stmts, stmts, sizeof(st->stmts));
     *pstore = st;
     return APR_SUCCESS;
 }
@@ -546,8 +545,8 @@ static int wcim_callback_handler(request_rec *r)
     apr_table_t *query = NULL, *form;
     apr_time_t now = apr_time_now();
     apr_uint64_t last;
-    const char *ts;
-    apr_status_t rv;
+    apr_off_t clen;
+    const char *ts, *cl;
     int status;
 
     if (r->handler == NULL || strcmp(r->handler, WCIM_CALLBACK_HANDLER)) {
@@ -558,15 +557,41 @@ static int wcim_callback_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0207)
                       "message routing post, but WeclubsIMMessages is Off "
                       "for this server");
+        r->connection->keepalive = AP_CONN_CLOSE;
         return callback_answer(r, HTTP_NOT_FOUND, "message routing is off\n");
     }
     if (r->method_number != M_POST) {
         apr_table_setn(r->headers_out, "Allow", "POST");
+        r->connection->keepalive = AP_CONN_CLOSE;
         return callback_answer(r, HTTP_METHOD_NOT_ALLOWED, "POST only\n");
     }
     ap_args_to_table(r, &query);
+    /* some callbacks name it timestamp */
+    ts = apr_table_get(query, "signTimestamp");
+    if (ts == NULL) {
+        ts = apr_table_get(query, "timestamp");
+    }
+    /* the signature is in the query: check it before reading any body */
+    ctx = request_ctx(r, sc, now);
+    if (wcim_api_route_check(ctx, apr_table_get(query, "nonce"), ts,
+                             apr_table_get(query, "signature"))
+        != APR_SUCCESS) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_UNAUTHORIZED, "signature error\n");
+    }
+    cl = apr_table_get(r->headers_in, "Content-Length");
+    if (cl && ap_parse_strict_length(&clen, cl)
+        && clen > (apr_off_t)sc->c.max_body) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               "too large\n");
+    }
     status = ap_parse_form_data(r, NULL, &pairs, 64, sc->c.max_body);
+    if (status == AP_FILTER_ERROR) {
+        return status;   /* a filter has answered already */
+    }
     if (status != OK) {
+        r->connection->keepalive = AP_CONN_CLOSE;
         return callback_answer(r, status, "bad form\n");
     }
     form = apr_table_make(r->pool, pairs ? pairs->nelts : 1);
@@ -590,19 +615,8 @@ static int wcim_callback_handler(request_rec *r)
     post.channel_type = apr_table_get(form, "channelType");
     post.msg_timestamp = apr_table_get(form, "msgTimestamp");
     post.msg_uid = apr_table_get(form, "msgUID");
-    /* some callbacks name it timestamp */
-    ts = apr_table_get(query, "signTimestamp");
-    if (ts == NULL) {
-        ts = apr_table_get(query, "timestamp");
-    }
 
-    ctx = request_ctx(r, sc, now);
-    rv = wcim_api_route(&kind, ctx, &post, apr_table_get(query, "nonce"), ts,
-                        apr_table_get(query, "signature"));
-    if (rv == APR_EACCES) {
-        return callback_answer(r, HTTP_UNAUTHORIZED, "signature error\n");
-    }
-    if (rv != APR_SUCCESS) {
+    if (wcim_api_route(&kind, ctx, &post) != APR_SUCCESS) {
         return callback_answer(r, HTTP_INTERNAL_SERVER_ERROR, "error\n");
     }
     last = apr_atomic_read64(&last_prune);
@@ -688,13 +702,11 @@ static int wcim_log_transaction(request_rec *r)
 
 static void wcim_register_hooks(apr_pool_t *p)
 {
-    /* our statements must be registered before mod_dbd prepares them */
-    static const char *const before_dbd[] = { "mod_dbd.c", NULL };
 
     ap_hook_pre_config(wcim_cache_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(wcim_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(wcim_test_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(wcim_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_post_config(wcim_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(wcim_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_callback_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -17,7 +17,6 @@ extern module AP_MODULE_DECLARE_DATA weclubs_im_module;
 typedef struct wcim_srv_conf_t {
     wcim_config_t c;
     const char *sql[WCIM_STMT_COUNT];   /* WeclubsIMSQL, NULL: default */
-    const char *labels[WCIM_STMT_COUNT];/* mod_dbd labels, set at start-up */
     int configured;   /* some WeclubsIM directive applies to this server */
     int labels_done;  /* default message labels merged in */
 } wcim_srv_conf_t;

@@ -199,19 +199,24 @@ static apr_status_t cache_get(const char **pvalue, wcim_ctx_t *ctx,
     return rv;
 }
 
-static void cache_put(wcim_ctx_t *ctx, const char *key, const char *value)
+static void cache_put_ttl(wcim_ctx_t *ctx, const char *key,
+                          const char *value, apr_interval_time_t ttl)
 {
     apr_status_t rv;
 
     if (ctx->cache == NULL) {
         return;
     }
-    rv = ctx->cache->put(ctx->cache, key, value, ctx->conf->cache_ttl,
-                         ctx->pool);
+    rv = ctx->cache->put(ctx->cache, key, value, ttl, ctx->pool);
     if (rv != APR_SUCCESS) {
         WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, rv, WCIMLOGNO(0141)
                  "cache write failed");
     }
+}
+
+static void cache_put(wcim_ctx_t *ctx, const char *key, const char *value)
+{
+    cache_put_ttl(ctx, key, value, ctx->conf->cache_ttl);
 }
 
 typedef struct {
@@ -578,24 +583,43 @@ apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx)
     return rv;
 }
 
+apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
+                                  const char *timestamp,
+                                  const char *signature)
+{
+    const char *why, *seen, *key;
+    apr_status_t rv;
+
+    rv = wcim_routing_verify(&why, ctx->conf->rc.app_secret, nonce, timestamp,
+                             signature, ctx->now, ctx->conf->callback_window,
+                             ctx->pool);
+    if (rv == APR_SUCCESS) {
+        /* The signature covers neither the body nor the server: a nonce
+         * used once inside the window is all that stops a replay. */
+        key = apr_pstrcat(ctx->pool, "cbn:", nonce, ":", timestamp, NULL);
+        if (cache_get(&seen, ctx, key) == APR_SUCCESS) {
+            why = "nonce seen before (a replay)";
+            rv = APR_EACCES;
+        }
+        else {
+            cache_put_ttl(ctx, key, "1", 2 * ctx->conf->callback_window);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0150)
+                 "message routing post refused: %s", why);
+    }
+    return rv;
+}
+
 apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
-                            const wcim_routed_post_t *post, const char *nonce,
-                            const char *timestamp, const char *signature)
+                            const wcim_routed_post_t *post)
 {
     wcim_store_t *store;
     wcim_message_t msg;
     const char *why;
     apr_status_t rv;
 
-    *pkind = WCIM_ROUTED_IGNORED;
-    rv = wcim_routing_verify(&why, ctx->conf->rc.app_secret, nonce, timestamp,
-                             signature, ctx->now, ctx->conf->callback_window,
-                             ctx->pool);
-    if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0150)
-                 "message routing post refused: %s", why);
-        return rv;
-    }
     *pkind = wcim_routing_classify(&msg, &why, post,
                                    ctx->conf->message_labels, ctx->pool);
     if (*pkind == WCIM_ROUTED_IGNORED) {

@@ -65,12 +65,17 @@ void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
  * the client, and is retried by a later request. */
 apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx);
 
-/* A message routing post (query: nonce, signTimestamp, signature): checks
- * the signature (APR_EACCES when wrong or stale) and stores what it says.
- * *pkind tells what it was. Another error: the database failed. */
+/* A message routing post's query (nonce, signTimestamp, signature):
+ * APR_EACCES when the signature is wrong or stale, or the nonce was used
+ * before (remembered in the cache, when there is one). */
+apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
+                                  const char *timestamp,
+                                  const char *signature);
+
+/* Store what a checked post says; *pkind tells what it was. An error: the
+ * database failed. */
 apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
-                            const wcim_routed_post_t *post, const char *nonce,
-                            const char *timestamp, const char *signature);
+                            const wcim_routed_post_t *post);
 
 /* Delete routed messages older than WeclubsIMMessageMaxAge. */
 apr_status_t wcim_api_prune(wcim_ctx_t *ctx);

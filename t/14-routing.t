@@ -35,8 +35,9 @@ sub route {
     my $how = delete $f{_sign} || 'good';
     my $ts_name = delete $f{_ts_name} || 'signTimestamp';
     my $method = delete $f{_method} || 'POST';
-    my $nonce = int(rand(1e9));
-    my $ts = $how eq 'stale' ? $now - 3_600_000 : int(Time::HiRes::time() * 1000);
+    my $nonce = delete $f{_nonce} // int(rand(1e9));
+    my $ts = delete $f{_ts}
+          // ($how eq 'stale' ? $now - 3_600_000 : int(Time::HiRes::time() * 1000));
     my $sig = sha1_hex($SECRET . $nonce . $ts);
     $sig = sha1_hex('wrong' . $nonce . $ts) if $how eq 'bad';
     my $query = $how eq 'none' ? '' : "?nonce=$nonce&$ts_name=$ts&signature=$sig";
@@ -130,6 +131,17 @@ sub count_stored {
                  msgTimestamp => $t, msgUID => 'UID-timestamp', _ts_name => 'timestamp');
     is($res->code, 200, 'the timestamp parameter name works too');
     is(count_stored('UID-timestamp'), 1, 'and the message is stored');
+    # a captured post cannot be replayed, not even with another body
+    my %replay = (toUserId => 'im_club_id_102', objectName => 'RC:TxtMsg',
+                  channelType => 'GROUP', msgTimestamp => $t, _nonce => 'replay-1',
+                  _ts => int(Time::HiRes::time() * 1000));
+    $res = route(%replay, fromUserId => 'im_user_id_241', content => text('原文'),
+                 msgUID => 'UID-replay-1');
+    is($res->code, 200, 'a post with a fresh nonce: 200');
+    $res = route(%replay, fromUserId => 'im_user_id_240', content => text('伪造'),
+                 msgUID => 'UID-replay-2');
+    is($res->code, 401, 'the same nonce again: 401');
+    is(count_stored('UID-replay-2'), 0, 'the replayed post stored nothing');
     $res = route(_method => 'GET');
     is($res->code, 405, 'GET: 405');
     $res = route(fromUserId => 'im_user_id_241', toUserId => 'im_club_id_102',
