@@ -160,6 +160,7 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *hosts = apr_hash_make(ptemp);
+    const char *urls;
     server_rec *sp;
     int rv;
 
@@ -175,8 +176,8 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             continue;
         }
         /* servers with the same URL list share which host is in use */
-        sc->c.rc.hosts = apr_hash_get(hosts, &sc->c.rc.urls,
-                                      sizeof(sc->c.rc.urls));
+        urls = apr_array_pstrcat(ptemp, sc->c.rc.urls, ' ');
+        sc->c.rc.hosts = apr_hash_get(hosts, urls, APR_HASH_KEY_STRING);
         if (sc->c.rc.hosts == NULL) {
             if (shared_hosts && shared_hosts_used < MAX_HOST_LISTS) {
                 sc->c.rc.hosts = wcim_rc_hosts_at(shared_hosts
@@ -187,9 +188,7 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                 wcim_rc_hosts_create(&sc->c.rc.hosts, sc->c.rc.urls->nelts,
                                      pconf);
             }
-            apr_hash_set(hosts, apr_pmemdup(ptemp, &sc->c.rc.urls,
-                                            sizeof(sc->c.rc.urls)),
-                         sizeof(sc->c.rc.urls), sc->c.rc.hosts);
+            apr_hash_set(hosts, urls, APR_HASH_KEY_STRING, sc->c.rc.hosts);
         }
     }
     return OK;
@@ -633,9 +632,8 @@ static int wcim_callback_handler(request_rec *r)
  * format, or a plain page with ?text. */
 static int wcim_status_handler(request_rec *r)
 {
-    apr_array_header_t *gauges = apr_array_make(r->pool, 8,
-                                                sizeof(const char *));
-    apr_hash_t *seen = apr_hash_make(r->pool);
+    apr_array_header_t *gauges;
+    apr_hash_t *seen;
     int human = r->args && strstr(r->args, "text") != NULL;
     server_rec *sp;
     const char *body;
@@ -643,6 +641,8 @@ static int wcim_status_handler(request_rec *r)
     if (r->handler == NULL || strcmp(r->handler, WCIM_STATUS_HANDLER)) {
         return DECLINED;
     }
+    gauges = apr_array_make(r->pool, 8, sizeof(const char *));
+    seen = apr_hash_make(r->pool);
     if (r->method_number != M_GET) {
         return DECLINED;
     }

@@ -35,7 +35,12 @@ static int configured;          /* WeclubsIMCache given (incl. none) */
 static apr_interval_time_t ttl;
 static server_rec *main_server;
 
-static wcim_cache_t cache;
+static apr_status_t cache_get(wcim_cache_t *c, const char *key,
+                              const char **pvalue, apr_pool_t *p);
+static apr_status_t cache_put(wcim_cache_t *c, const char *key,
+                              const char *value, apr_interval_time_t life,
+                              apr_pool_t *p);
+static wcim_cache_t cache = { cache_get, cache_put, NULL };
 
 const char *wcim_cache_cmd(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -100,7 +105,7 @@ int wcim_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     rv = ap_mutex_register(pconf, CACHE_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
                            0);
     if (rv != APR_SUCCESS) {
-        ap_log_perror(APLOG_MARK, APLOG_CRIT, rv, plog, "WCIM0401: "
+        ap_log_perror(APLOG_MARK, APLOG_CRIT, rv, plog, WCIMLOGNO(0401)
                       "could not register the %s mutex", CACHE_MUTEX_TYPE);
         return 500;
     }
@@ -130,14 +135,14 @@ int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                       DEFAULT_PROVIDER,
                                       AP_SOCACHE_PROVIDER_VERSION);
         if (provider == NULL) {
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "WCIM0402: "
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, WCIMLOGNO(0402)
                          "no WeclubsIMCache and mod_socache_shmcb not "
                          "loaded: RongCloud tokens are not cached");
             return OK;
         }
         err = provider->create(&instance, NULL, ptemp, pconf);
         if (err) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "WCIM0403: "
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, WCIMLOGNO(0403)
                          "default cache: %s", err);
             return 500;
         }
@@ -150,7 +155,7 @@ int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         rv = ap_global_mutex_create(&mutex, NULL, CACHE_MUTEX_TYPE, NULL, s,
                                     pconf, 0);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "WCIM0404: "
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, WCIMLOGNO(0404)
                          "could not create the %s mutex", CACHE_MUTEX_TYPE);
             return 500;
         }
@@ -160,7 +165,7 @@ int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     hints.expiry_interval = ttl;
     rv = provider->init(instance, CACHE_CNAME, &hints, s, pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "WCIM0405: "
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, WCIMLOGNO(0405)
                      "could not initialise the %s cache", provider_name);
         return 500;
     }
@@ -179,7 +184,7 @@ void wcim_cache_child_init(apr_pool_t *p, server_rec *s)
     rv = apr_global_mutex_child_init(&mutex,
                                      apr_global_mutex_lockfile(mutex), p);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "WCIM0406: "
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, WCIMLOGNO(0406)
                      "could not attach to the %s mutex; caching is off in "
                      "this process", CACHE_MUTEX_TYPE);
         provider = NULL;
@@ -233,12 +238,7 @@ static apr_status_t cache_put(wcim_cache_t *c, const char *key,
 
 wcim_cache_t *wcim_cache_for(request_rec *r)
 {
-    if (provider == NULL || instance == NULL) {
-        return NULL;
-    }
-    cache.get = cache_get;
-    cache.put = cache_put;
-    return &cache;
+    return (provider && instance) ? &cache : NULL;
 }
 
 apr_interval_time_t wcim_cache_ttl(void)

@@ -111,15 +111,24 @@ static const char *secret_value(const char **psecret, apr_size_t *plen,
         return NULL;
     }
     path = ap_server_root_relative(cmd->pool, arg + 5);
+    /* open first, then look at what was opened: no race with a rename */
     if (path == NULL
-        || (rv = apr_stat(&fi, path, APR_FINFO_PROT | APR_FINFO_SIZE,
-                          cmd->temp_pool)) != APR_SUCCESS) {
+        || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)
+           != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_TYPE | APR_FINFO_PROT
+                                  | APR_FINFO_SIZE, f) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
                             cmd->cmd->name, arg + 5);
     }
-    if (fi.protection & APR_FPROT_WREAD) {
+    if (fi.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is not a regular "
+                            "file", cmd->cmd->name, path);
+    }
+    if (fi.protection & (APR_FPROT_WREAD | APR_FPROT_WWRITE
+                         | APR_FPROT_GWRITE)) {
         return apr_psprintf(cmd->pool, "%s: secret file %s is readable by "
-                            "every user; chmod o-r it", cmd->cmd->name, path);
+                            "every user, or writable by others; chmod "
+                            "o-rw,g-w it", cmd->cmd->name, path);
     }
     if (fi.size > 4096) {
         return apr_psprintf(cmd->pool, "%s: secret file %s is larger than "
@@ -127,10 +136,7 @@ static const char *secret_value(const char **psecret, apr_size_t *plen,
     }
     len = (apr_size_t)fi.size;
     buf = apr_palloc(cmd->pool, len + 1);
-    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool))
-            != APR_SUCCESS
-        || (len && (rv = apr_file_read_full(f, buf, len, &len))
-                   != APR_SUCCESS)) {
+    if (len && (rv = apr_file_read_full(f, buf, len, &len)) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
                             cmd->cmd->name, path);
     }
@@ -283,7 +289,8 @@ static const char *parse_urls(apr_array_header_t **purls, apr_pool_t *p,
         if (apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme
             || (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme,
                                                              "https"))
-            || !uri.hostname || !*uri.hostname || uri.query || uri.fragment) {
+            || !uri.hostname || !*uri.hostname || uri.query || uri.fragment
+            || uri.user || uri.password) {
             return apr_psprintf(p, "WeclubsIMRongCloudURL: '%s' is not an "
                                 "http:// or https:// base URL", url);
         }

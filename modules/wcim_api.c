@@ -321,8 +321,10 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
     if (ctx->flight == NULL) {
         return token_fetch(ptoken, &tf, ctx->pool);
     }
+    /* a waiter outlasts the call it waits for (its deadline + a margin) */
     rv = wcim_flight_do(ptoken, &shared, ctx->flight, tf.key,
-                        apr_time_now() + ctx->conf->rc.timeout,
+                        apr_time_now() + ctx->conf->rc.timeout
+                        + apr_time_from_sec(1),
                         token_fetch, &tf, ctx->pool);
     if (shared) {
         WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, rv, WCIMLOGNO(0126)
@@ -576,7 +578,8 @@ apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx)
     rv = ctx->flight
         ? wcim_flight_do(&result, &shared, ctx->flight,
                          apr_pstrcat(ctx->pool, gs.key, " ", gs.digest, NULL),
-                         apr_time_now() + ctx->conf->rc.timeout,
+                         apr_time_now() + ctx->conf->rc.timeout
+                         + apr_time_from_sec(1),
                          group_sync_once, &gs, ctx->pool)
         : group_sync_once(&result, &gs, ctx->pool);
     ctx->sync_groups = NULL;

@@ -82,7 +82,8 @@ apr_status_t wcim_envelope_user_id(const char **puser_id,
     if (v == NULL || json_is_null(v)) {
         return WCIM_STATUS(WCIM_RC_NO_USER_ID);
     }
-    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+    if (json_is_integer(v) && json_integer_value(v) >= 0
+        && json_integer_value(v) <= APR_INT64_C(999999999999999999)) {
         *puser_id = apr_psprintf(p, "%" APR_INT64_T_FMT,
                                  (apr_int64_t)json_integer_value(v));
         return APR_SUCCESS;

@@ -313,7 +313,8 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
             ? apr_psprintf(p, "answer larger than %d bytes",
                            WCIM_RC_MAX_ANSWER)
             : "transfer failed";
-        err->retryable = 1;
+        /* an oversized answer is RongCloud's, whichever host: no failover */
+        err->retryable = !answer.overflow;
         return cc == CURLE_OPERATION_TIMEDOUT ? APR_TIMEUP : APR_EGENERAL;
     }
     return wcim_rc_answer_parse(pjson, err, answer.buf.data, answer.buf.len,
@@ -361,8 +362,9 @@ static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
                                 apr_pool_t *p);
 
 static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
-                            const wcim_rc_t *rc, const char *path,
-                            const char *form, apr_pool_t *p)
+                            const wcim_rc_t *rc, wcim_call_t call,
+                            const char *path, const char *form,
+                            apr_pool_t *p)
 {
     const wcim_rc_config_t *conf = rc->conf;
     apr_time_t now = apr_time_now(), deadline = now + conf->timeout;
@@ -383,11 +385,8 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
     if (rc->spent) {
         *rc->spent += apr_time_now() - now;
     }
-    wcim_metrics_rc_call(rc->metrics,
-                         strstr(path, "getToken") ? WCIM_CALL_GET_TOKEN
-                         : strstr(path, "refresh") ? WCIM_CALL_REFRESH
-                         : WCIM_CALL_GROUP_SYNC,
-                         rv == APR_SUCCESS, apr_time_now() - now);
+    wcim_metrics_rc_call(rc->metrics, call, rv == APR_SUCCESS,
+                         apr_time_now() - now);
     return rv;
 }
 
@@ -445,7 +444,7 @@ apr_status_t wcim_rc_get_token(const char **ptoken, wcim_rc_error_t *err,
     form_add(form, "userId", user_id, p);
     form_add(form, "name", name, p);
     form_add(form, "portraitUri", portrait, p);
-    rv = rc_post(&answer, err, rc, "/user/getToken.json",
+    rv = rc_post(&answer, err, rc, WCIM_CALL_GET_TOKEN, "/user/getToken.json",
                  apr_array_pstrcat(p, form, 0), p);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -470,7 +469,7 @@ apr_status_t wcim_rc_refresh_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
     form_add(form, "userId", user_id, p);
     form_add(form, "name", name, p);
     form_add(form, "portraitUri", portrait, p);
-    return rc_post(&answer, err, rc, "/user/refresh.json",
+    return rc_post(&answer, err, rc, WCIM_CALL_REFRESH, "/user/refresh.json",
                    apr_array_pstrcat(p, form, 0), p);
 }
 
@@ -490,7 +489,7 @@ apr_status_t wcim_rc_group_sync(wcim_rc_error_t *err, const wcim_rc_t *rc,
         form_add(form, apr_pstrcat(p, "group[", form_escape(g->id, p), "]",
                                    NULL), g->name, p);
     }
-    return rc_post(&answer, err, rc, "/group/sync.json",
+    return rc_post(&answer, err, rc, WCIM_CALL_GROUP_SYNC, "/group/sync.json",
                    apr_array_pstrcat(p, form, 0), p);
 }
 

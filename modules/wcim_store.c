@@ -209,7 +209,7 @@ static int parse_id(apr_int64_t *pid, const char *s)
     }
     errno = 0;
     *pid = apr_strtoi64(s, &end, 10);
-    return *end == '\0' && errno == 0;
+    return *end == '\0' && errno == 0 && *pid >= 0;
 }
 
 typedef struct {

@@ -31,6 +31,8 @@ sub secret_file {
 my $private = secret_file('private.secret', 0600, "s3cret\n");
 my $public  = secret_file('public.secret', 0644, "s3cret\n");
 my $empty   = secret_file('empty.secret', 0600, "\n");
+my $gwrite  = secret_file('gwrite.secret', 0620, "s3cret\n");
+my $group   = secret_file('group.secret', 0640, "s3cret\n");
 
 # configtest($lines) -> (exit status, output)
 sub configtest {
@@ -79,6 +81,9 @@ my @bad = (
     ["WeclubsIMSignSecret \"\"", qr/WeclubsIMSignSecret (?:needs a non-empty secret|takes one argument)/, 'empty secret'],
     ["WeclubsIMSignSecret file:$public", qr/WeclubsIMSignSecret: secret file .* readable by every user/, 'world-readable secret file'],
     ["WeclubsIMSignSecret file:$dir/none", qr/WeclubsIMSignSecret: cannot read secret file/, 'missing secret file'],
+    ["WeclubsIMSignSecret file:$gwrite", qr/WeclubsIMSignSecret: secret file .* writable by others/, 'group-writable secret file'],
+    ["WeclubsIMSignSecret file:$dir", qr/WeclubsIMSignSecret: secret file .* is not a regular file/, 'a directory as secret file'],
+    ["$ok\nWeclubsIMRongCloudURL https://user:pw\@api.example", qr/WeclubsIMRongCloudURL: .* is not an http/, 'URL with a password'],
     ["WeclubsIMSignSecret file:$empty", qr/WeclubsIMSignSecret: secret file .* is empty/, 'empty secret file'],
     ["$ok\nWeclubsIMSignForms md5", qr/WeclubsIMSignForms: 'md5' is not a signature form/, 'unknown signature form'],
     ["$ok\nWeclubsIMSignCheck maybe", qr/WeclubsIMSignCheck must be On or Off/, 'SignCheck not a flag'],
@@ -108,6 +113,9 @@ for my $case (@bad) {
     isnt($status, 0, "$name: configtest fails");
     like($output, $re, "$name: the message says why") or diag($output);
 }
+
+($st, $out) = configtest("WeclubsIMSignSecret file:$group");
+is($st, 0, 'a group-readable secret file (root:www-data 0640) is fine') or diag($out);
 
 ($st, $out) = configtest($ok, 1);
 isnt($st, 0, 'without mod_dbd: configtest fails');
