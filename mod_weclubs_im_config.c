@@ -42,6 +42,7 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->c.messages = UNSET;
     sc->c.message_max_age = UNSET;
     sc->c.callback_window = UNSET;
+    sc->c.replay_window = UNSET;
     return sc;
 }
 
@@ -71,6 +72,7 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.messages = PICK(c.messages, UNSET);
     sc->c.message_max_age = PICK(c.message_max_age, UNSET);
     sc->c.callback_window = PICK(c.callback_window, UNSET);
+    sc->c.replay_window = PICK(c.replay_window, UNSET);
     /* labels add up: a virtual host changes or adds some */
     sc->c.message_labels = (add->c.message_labels && base->c.message_labels)
         ? apr_table_overlay(p, add->c.message_labels, base->c.message_labels)
@@ -385,6 +387,17 @@ static const char *set_callback_window(cmd_parms *cmd, void *dc,
                       apr_time_from_sec(86400));
 }
 
+static const char *set_replay_window(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    if (strcasecmp(arg, "off") == 0) {
+        cmd_conf(cmd)->c.replay_window = 0;
+        return NULL;
+    }
+    return parse_time(&cmd_conf(cmd)->c.replay_window, cmd, arg,
+                      apr_time_from_sec(86400));
+}
+
 static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
 {
     apr_int64_t n;
@@ -543,6 +556,9 @@ const command_rec wcim_cmds[] = {
     AP_INIT_TAKE1("WeclubsIMCallbackWindow", set_callback_window, NULL,
                   RSRC_CONF, "how far a callback's signTimestamp may be "
                   "from now"),
+    AP_INIT_TAKE1("WeclubsIMReplayWindow", set_replay_window, NULL,
+                  RSRC_CONF, "refuse a request id seen within this time "
+                  "(per caller), or off"),
     AP_INIT_TAKE2("WeclubsIMSQL", set_sql, NULL, RSRC_CONF,
                   "token|user|groups and the SQL that replaces the default"),
     AP_INIT_TAKE1("WeclubsIMCache", wcim_cache_cmd, NULL, RSRC_CONF,
@@ -603,6 +619,9 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     }
     if (c->message_max_age == UNSET) {
         c->message_max_age = apr_time_from_sec(DEFAULT_MESSAGE_MAX_AGE_S);
+    }
+    if (c->replay_window == UNSET) {
+        c->replay_window = 0;
     }
     if (c->callback_window == UNSET) {
         c->callback_window = apr_time_from_sec(DEFAULT_CALLBACK_WINDOW_S);

@@ -46,6 +46,8 @@ apr_status_t wcim_envelope_parse(wcim_envelope_t **penv, const char **perr,
     env->data = data;
     v = json_object_get(client, "caller");
     env->caller = json_is_string(v) ? json_string_value(v) : NULL;
+    v = json_object_get(root, "id");
+    env->id = json_is_string(v) ? json_string_value(v) : NULL;
     v = json_object_get(root, "sign");
     if (json_is_string(v)) {
         env->sign = json_string_value(v);

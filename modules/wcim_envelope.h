@@ -11,6 +11,8 @@ typedef struct wcim_envelope_t {
     json_t *data;          /* an object whose members are all scalars */
     const char *caller;    /* NULL when missing or not a string */
     const char *sign;      /* NULL when missing or not a string */
+    const char *id;        /* the request id; NULL when missing or not a
+                              string */
     apr_size_t sign_len;
 } wcim_envelope_t;
 
