@@ -221,6 +221,13 @@ static void log_to_request(void *baton, const char *file, int line,
                    (request_rec *)baton, "%s", msg);
 }
 
+/* The name of a server configuration's statement i on a connection. */
+static const char *statement_label(const wcim_srv_conf_t *sc, int i,
+                                   apr_pool_t *p)
+{
+    return apr_psprintf(p, "wcim_%lx_%d", (unsigned long)(apr_uintptr_t)sc, i);
+}
+
 /* A connection's statements for one server configuration, prepared on the
  * connection's first use by that configuration and kept in its pool. Done
  * here rather than registered with mod_dbd at start-up: mod_dbd prepares
@@ -246,9 +253,7 @@ static apr_status_t connection_statements(apr_dbd_prepared_t ***pstmts,
     stmts = apr_pcalloc(dbd->pool, WCIM_STMT_COUNT * sizeof(*stmts));
     for (i = 0; i < n; ++i) {
         /* a name unique on the connection (PostgreSQL keeps it) */
-        const char *label = apr_psprintf(dbd->pool, "wcim_%lx_%d",
-                                         (unsigned long)(apr_uintptr_t)sc,
-                                         i);
+        const char *label = statement_label(sc, i, dbd->pool);
         err = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
                               wcim_conf_sql(sc, (wcim_stmt_t)i), label,
                               &stmts[i]);
@@ -276,6 +281,7 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
     ap_dbd_t *dbd;
     wcim_store_t *st;
     apr_status_t rv;
+    int i;
 
     *pstore = NULL;
     dbd = dbd_acquire_fn ? dbd_acquire_fn(r) : NULL;
@@ -292,6 +298,13 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
     st->driver = dbd->driver;
     st->handle = dbd->handle;
     memcpy(st->stmts, stmts, sizeof(st->stmts));
+    st->conn_pool = dbd->pool;
+    st->cached = stmts;
+    st->nstmts = stmt_count(sc);
+    for (i = 0; i < st->nstmts; ++i) {
+        st->labels[i] = statement_label(sc, i, r->pool);
+        st->sql[i] = wcim_conf_sql(sc, (wcim_stmt_t)i);
+    }
     *pstore = st;
     return APR_SUCCESS;
 }
@@ -477,6 +490,10 @@ static int wcim_handler(request_rec *r)
                       WCIM_RC_BAD_METHOD, now);
     }
 
+    /* if httpd's input filter refuses the body (broken chunked framing,
+     * a chunk size too large), its error answer carries our envelope:
+     * see wcim_error_filter */
+    apr_table_setn(r->notes, "weclubs-im-reading", "1");
     rv = read_body(&body, &len, &too_large, r, sc->c.max_body);
     if (rv != APR_SUCCESS) {
         int status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
@@ -685,6 +702,47 @@ static int wcim_status_handler(request_rec *r)
     return OK;
 }
 
+/* httpd's error answer to a body its input filter refused (400, 413):
+ * our envelope and Content-Type instead of its HTML page. */
+static apr_status_t wcim_error_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    wcim_reply_t reply = { WCIM_RC_ILLEGAL_PARAM, NULL, NULL };
+    const char *body;
+    apr_size_t len;
+    apr_bucket *e, *next;
+
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = next) {
+        next = APR_BUCKET_NEXT(e);
+        if (APR_BUCKET_IS_EOS(e)) {
+            break;
+        }
+        if (!APR_BUCKET_IS_METADATA(e)) {
+            apr_bucket_delete(e);       /* httpd's HTML page */
+        }
+    }
+    if (f->ctx == NULL && wcim_reply_render(&body, &len, &reply,
+                                            apr_time_now(), r->pool)
+                          == APR_SUCCESS) {
+        f->ctx = r;     /* once */
+        ap_set_content_type(r, WCIM_CONTENT_TYPE);
+        ap_set_content_length(r, len);
+        apr_table_setn(r->notes, "weclubs-im-result", "3001");
+        APR_BRIGADE_INSERT_HEAD(bb, apr_bucket_pool_create(body, len, r->pool,
+                                                           bb->bucket_alloc));
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+static void wcim_insert_error_filter(request_rec *r)
+{
+    if (apr_table_get(r->notes, "weclubs-im-reading")
+        && (r->status == HTTP_BAD_REQUEST
+            || r->status == HTTP_REQUEST_ENTITY_TOO_LARGE)) {
+        ap_add_output_filter("WECLUBS_IM_ERROR", NULL, r, r->connection);
+    }
+}
+
 /* Runs once the answer has been written to the client, so the group sync
  * to RongCloud never delays it. */
 static int wcim_log_transaction(request_rec *r)
@@ -709,6 +767,10 @@ static void wcim_register_hooks(apr_pool_t *p)
     ap_hook_post_config(wcim_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(wcim_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(wcim_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    ap_register_output_filter("WECLUBS_IM_ERROR", wcim_error_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
     ap_hook_handler(wcim_callback_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(wcim_log_transaction, NULL, NULL,

@@ -105,8 +105,15 @@ apr_status_t wcim_envelope_token(const char **ptoken, apr_size_t *plen,
 
     *ptoken = NULL;
     *plen = 0;
-    if (!json_is_string(v) || json_string_length(v) == 0) {
+    if (v == NULL || json_is_null(v)
+        || (json_is_string(v) && json_string_length(v) == 0)) {
         return WCIM_STATUS(WCIM_RC_NO_TOKEN);
+    }
+    if (!json_is_string(v)) {
+        /* present but not a token (a number, a boolean): it can match no
+         * stored token, so the token check answers it (3010) */
+        *ptoken = "";
+        return APR_SUCCESS;
     }
     *ptoken = json_string_value(v);
     *plen = json_string_length(v);

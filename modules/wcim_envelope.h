@@ -29,7 +29,8 @@ apr_status_t wcim_envelope_parse(wcim_envelope_t **penv, const char **perr,
 apr_status_t wcim_envelope_user_id(const char **puser_id,
                                    const wcim_envelope_t *env, apr_pool_t *p);
 
-/* data.token: WCIM_STATUS(3006) unless a non-empty string. */
+/* data.token: WCIM_STATUS(3006) when missing, null or empty; a value of
+ * another type is given as "" (which no stored token equals). */
 apr_status_t wcim_envelope_token(const char **ptoken, apr_size_t *plen,
                                  const wcim_envelope_t *env);
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <string.h>
 #include <apr_strings.h>
 
 #include "wcim_store.h"
@@ -57,6 +58,56 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "DELETE FROM t_im_message WHERE msg_time < %lld" },
 };
 
+/* At most one repair a second per statement and connection (each
+ * allocates from the connection's pool, and a statement that fails for
+ * another reason would otherwise be prepared again on every request). */
+static int repair_due(apr_pool_t *conn_pool, const char *label,
+                      apr_pool_t *p)
+{
+    const char *key = apr_pstrcat(p, "weclubs_im:repair:", label, NULL);
+    void *last = NULL;
+    apr_time_t now = apr_time_now();
+
+    apr_pool_userdata_get(&last, key, conn_pool);
+    if (last && now - *(apr_time_t *)last < apr_time_from_sec(1)) {
+        return 0;
+    }
+    if (!last) {
+        last = apr_palloc(conn_pool, sizeof(apr_time_t));
+        apr_pool_userdata_set(last, key, NULL, conn_pool);  /* copies key */
+    }
+    *(apr_time_t *)last = now;
+    return 1;
+}
+
+/* After a statement failed on a server engine: reconnect a connection the
+ * server dropped (apr_dbd_check_conn: PQreset for pgsql, ping with the
+ * driver's reconnect for mysql) and prepare the statement again, since a
+ * new server session has none; the connection's cached array is updated
+ * so later requests use it. SQLite has no session to lose. APR_SUCCESS:
+ * run the statement once more. */
+static apr_status_t repair(wcim_store_t *st, wcim_stmt_t which, apr_pool_t *p)
+{
+    apr_dbd_prepared_t *fresh = NULL;
+
+    if (st->conn_pool == NULL || (int)which >= st->nstmts
+        || strcmp(apr_dbd_name(st->driver), "sqlite3") == 0
+        || !repair_due(st->conn_pool, st->labels[which], p)) {
+        return APR_EGENERAL;
+    }
+    apr_dbd_check_conn(st->driver, p, st->handle);
+    if (apr_dbd_prepare(st->driver, st->conn_pool, st->handle,
+                        st->sql[which], st->labels[which], &fresh) != 0
+        || fresh == NULL) {
+        return APR_EGENERAL;    /* pgsql: it still exists; failed otherwise */
+    }
+    st->stmts[which] = fresh;
+    if (st->cached) {
+        st->cached[which] = fresh;
+    }
+    return APR_SUCCESS;
+}
+
 /* What a query's rows are read into. */
 typedef void row_fn(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
                     apr_pool_t *p);
@@ -71,20 +122,33 @@ static apr_status_t store_query(const char **perr, wcim_store_t *st,
     const wcim_stmt_spec_t *spec = &wcim_store_specs[which];
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;   /* drivers reuse a row they were given */
-    int err, cols = -1;
+    int err, cols = -1, i, n;
 
     if (st->stmts[which] == NULL) {
         *perr = apr_psprintf(p, "statement %s is not prepared", spec->name);
         return APR_EGENERAL;
     }
+    /* Random access (1): the select reads the whole result, so a query
+     * that fails says so here. With sequential access (0) the pgsql
+     * driver reads a failed query as "no rows": a database outage gave
+     * 3010 (the client logs out), and a failed group query an empty set
+     * synced to RongCloud (which unbinds every group). Rows are then asked
+     * for by number: the mysql driver has no "next row" in random mode. */
     err = apr_dbd_pselect(st->driver, p, st->handle, &res, st->stmts[which],
-                          0, spec->args, args);
+                          1, spec->args, args);
+    if (err != 0 && repair(st, which, p) == APR_SUCCESS) {
+        res = NULL;
+        err = apr_dbd_pselect(st->driver, p, st->handle, &res,
+                              st->stmts[which], 1, spec->args, args);
+    }
     if (err != 0) {
         *perr = apr_psprintf(p, "%s: %s", spec->name,
                              apr_dbd_error(st->driver, st->handle, err));
         return APR_EGENERAL;
     }
-    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+    n = apr_dbd_num_tuples(st->driver, res);
+    for (i = 1; i <= n && apr_dbd_get_row(st->driver, p, res, &row, i) == 0;
+         ++i) {
         if (cols < 0) {
             cols = apr_dbd_num_cols(st->driver, res);
         }
@@ -114,6 +178,10 @@ static apr_status_t store_exec(int *pnrows, const char **perr,
     }
     err = apr_dbd_pquery(st->driver, p, st->handle, &nrows, st->stmts[which],
                          spec->args, args);
+    if (err != 0 && repair(st, which, p) == APR_SUCCESS) {
+        err = apr_dbd_pquery(st->driver, p, st->handle, &nrows,
+                             st->stmts[which], spec->args, args);
+    }
     if (pnrows) {
         *pnrows = nrows;
     }

@@ -50,6 +50,16 @@ typedef struct wcim_store_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_dbd_prepared_t *stmts[WCIM_STMT_COUNT];
+    /* To prepare a statement again when the server session that had it is
+     * gone (a database server restart that the driver reconnected from:
+     * PQreset, mysql's reconnect): the connection's pool, its cached
+     * statement array, and each statement's label and SQL (nstmts of
+     * them). conn_pool NULL: no repair. */
+    apr_pool_t *conn_pool;
+    apr_dbd_prepared_t **cached;
+    int nstmts;
+    const char *labels[WCIM_STMT_COUNT];
+    const char *sql[WCIM_STMT_COUNT];
 } wcim_store_t;
 
 typedef struct wcim_user_t {

@@ -2,8 +2,8 @@
 # The whole test suite from a fresh Debian 12 machine: installs the
 # packages, builds from scratch, runs the unit tests and the Apache::Test
 # suite against a real httpd (`make check`) on SQLite, MariaDB and
-# PostgreSQL, and the two-node test (PostgreSQL + redis), then the
-# fuzzers, the sanitizer run and `make distcheck`.
+# PostgreSQL, and the two-node test (PostgreSQL + redis), then the soak
+# test, the fuzzers, the sanitizer run and `make distcheck`.
 # WCIM_SKIP_DEPS=1 skips apt; WCIM_ENGINES="sqlite" runs one engine only.
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 make
 WCIM_ENGINES="${WCIM_ENGINES:-sqlite mysql pgsql}" WCIM_CLUSTER="${WCIM_CLUSTER:-1}" \
     make check
+# 60 s of 64 connections over good and bad requests: no errors, RSS flat
+t/soak/run.sh
 # the parsers under libFuzzer, and the whole suite against a module built
 # with ASan+UBSan (plus a leak check), each failing on any report
 make fuzz FUZZ_SECONDS="${WCIM_FUZZ_SECONDS:-60}"
