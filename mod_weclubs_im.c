@@ -257,6 +257,15 @@ static apr_status_t connection_statements(apr_dbd_prepared_t ***pstmts,
         err = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
                               wcim_conf_sql(sc, (wcim_stmt_t)i), label,
                               &stmts[i]);
+        if (err != 0 && apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
+                        == APR_SUCCESS) {
+            /* the server dropped the connection (a restart) and the
+             * driver has just made a new one: once more */
+            stmts[i] = NULL;
+            err = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
+                                  wcim_conf_sql(sc, (wcim_stmt_t)i), label,
+                                  &stmts[i]);
+        }
         if (err != 0) {
             *perr = apr_psprintf(r->pool, "preparing statement %s: %s",
                                  wcim_store_specs[i].name,
