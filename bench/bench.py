@@ -108,6 +108,7 @@ TARGETS = [
     ("list-1", "get_group_chat_list, user in 1 club: signature, token row, group query, JSON"),
     ("token-cached", "get_token, RongCloud token in the shmcb cache"),
     ("list-50", "get_group_chat_list, user in 50 clubs"),
+    ("list-1-msg", "list-1 on a server with WeclubsIMMessages On (last message, unread count)"),
 ]
 TARGET_NAMES = [t[0] for t in TARGETS]
 RC_APIS = ("/user/getToken.json", "/user/refresh.json", "/group/sync.json")
@@ -179,7 +180,7 @@ def build_database(path, sql_dir):
         if os.path.exists(path + suffix):
             os.unlink(path + suffix)
     db = sqlite3.connect(path)
-    for name in ("schema.sql", "demo-data.sql"):
+    for name in ("schema.sql", "messages.sql", "demo-data.sql"):
         with open(os.path.join(sql_dir, name), encoding="utf-8") as f:
             db.executescript(f.read())
     cur = db.cursor()
@@ -206,6 +207,19 @@ def build_database(path, sql_dir):
     cur.execute("INSERT INTO t_token (uid, token, caller, create_date) "
                 "VALUES (?, ?, ?, ?)",
                 (MANY_USER, many_token(), CALLER, MANY_DATE))
+    # routed messages in club 1 (the list-1 user's club) and his read mark,
+    # so that list-1-msg reads a last message and counts unread ones
+    for i in range(200):
+        cur.execute("INSERT INTO t_im_message (msg_uid, club_id, from_user, "
+                    "object_name, preview, msg_time) VALUES (?, 1, ?, "
+                    "'RC:TxtMsg', ?, ?)", ("BENCH%d" % i, "im_user_id_%d" % (1 + i % 5),
+                                           "消息 %d" % i, 1700000000000 + i * 1000))
+    cur.execute("INSERT INTO t_im_group_state (club_id, last_msg_uid, "
+                "last_content, last_date) VALUES (1, 'BENCH199', '消息 199', ?)",
+                (1700000000000 + 199 * 1000,))
+    cur.execute("INSERT INTO t_im_read_mark (user_id, club_id, read_time) "
+                "VALUES ('im_user_id_%d', 1, ?)" % ONE_USER,
+                (1700000000000 + 150 * 1000,))
     db.commit()
     mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     db.close()
@@ -405,6 +419,9 @@ class Bench:
             "list-50": ("/im/get_group_chat_list",
                         signed_body(MANY_USER, many_token(), "bench-list-50")),
         }
+        self.bodies["list-1-msg"] = ("/im/get_group_chat_list",
+                                     signed_body(ONE_USER, ONE_TOKEN,
+                                                 "bench-list-1-msg"))
         self.bodies["const"] = ("/const", self.bodies["list-1"][1])
         self.bodies["static"] = ("/static/list-1.json", None)
         for name, what in TARGETS:
@@ -422,6 +439,11 @@ class Bench:
             with open(self.path(f), "wb") as fh:
                 fh.write(b"{}")
         self.port = self.free_port()
+        self.msg_port = self.free_port()
+
+    def target_port(self, name):
+        """list-1-msg is served by a virtual host of its own."""
+        return self.msg_port if name == "list-1-msg" else self.port
 
     def start_standin(self):
         script = os.path.join(self.tree, "t", "rongcloud_standin.py")
@@ -450,6 +472,7 @@ class Bench:
 ServerRoot "{self.scratch}"
 ServerName 127.0.0.1
 Listen 127.0.0.1:{self.port}
+Listen 127.0.0.1:{self.msg_port}
 PidFile "{self.httpd_pidfile}"
 DefaultRuntimeDir "{self.path('run')}"
 ErrorLog "{self.path('logs', 'error_log')}"
@@ -509,6 +532,10 @@ WeclubsIMGroupSync On
 <Location /im>
     SetHandler weclubs-im
 </Location>
+# list-1-msg: the same, with message routing's last message and unread count
+<VirtualHost 127.0.0.1:{self.msg_port}>
+    WeclubsIMMessages On
+</VirtualHost>
 
 BenchConstFile "{self.path('run', 'const.json')}"
 <Location /const>
@@ -606,7 +633,8 @@ BenchConstFile "{self.path('run', 'const.json')}"
 
     def module_answer(self, name, conn=None):
         p, body = self.bodies[name]
-        st, ctype, data = self.request("POST", p, body, conn=conn)
+        st, ctype, data = self.request("POST", p, body,
+                                       port=self.target_port(name), conn=conn)
         if st != 200:
             raise ValueError("HTTP %d: %r" % (st, data[:200]))
         if ctype != "application/json;charset=UTF-8":
@@ -672,6 +700,17 @@ BenchConstFile "{self.path('run', 'const.json')}"
                                  % data[:300].decode("utf-8", "replace"))
         except (ValueError, OSError, http.client.HTTPException) as exc:
             fail("list-50", str(exc))
+        try:
+            data, doc = self.module_answer("list-1-msg")
+            item = doc["data"]["group_chat_list"][0]
+            if (item.get("last_msg_content") != "消息 199"
+                    or item.get("fresh_msg_count") != 49
+                    or item.get("last_msg_date") != 1700000199000):
+                raise ValueError("no last message / unread count: %s"
+                                 % json.dumps(item, ensure_ascii=False))
+        except (ValueError, KeyError, IndexError, TypeError, OSError,
+                http.client.HTTPException) as exc:
+            fail("list-1-msg", str(exc))
         # token: the first call asks RongCloud, the next ones must not
         try:
             before = self.rc_count("/user/getToken.json")
@@ -728,7 +767,8 @@ BenchConstFile "{self.path('run', 'const.json')}"
     def wrk(self, script, seconds, connections=CONNECTIONS):
         cmd = ["wrk", "-t", str(self.wrk_threads), "-c", str(connections),
                "-d", "%ds" % seconds, "--timeout", "5s", "-s",
-               self.path("wrk", script), "http://127.0.0.1:%d" % self.port]
+               self.path("wrk", script), "http://127.0.0.1:%d"
+               % self.target_port(script[:-4])]
         busy0, httpd0 = self.machine_busy(), self.httpd_cpu()
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.time()
@@ -874,6 +914,8 @@ BenchConstFile "{self.path('run', 'const.json')}"
             raise SetupError("httpd under valgrind did not start (see %s)"
                              % self.path("logs", "valgrind.log"))
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        msg_conn = http.client.HTTPConnection("127.0.0.1", self.msg_port,
+                                              timeout=60)
 
         def send(name):
             path, body = self.bodies[name]
@@ -888,7 +930,8 @@ BenchConstFile "{self.path('run', 'const.json')}"
                     raise SetupError("callgrind run: const answered %d" % st)
             else:
                 try:
-                    self.module_answer(name, conn=conn)
+                    self.module_answer(name, conn=msg_conn
+                                       if name == "list-1-msg" else conn)
                 except ValueError as exc:
                     raise SetupError("callgrind run: %s: %s" % (name, exc))
 
@@ -909,6 +952,7 @@ BenchConstFile "{self.path('run', 'const.json')}"
             marker()
         finally:
             conn.close()
+            msg_conn.close()
             p.send_signal(signal.SIGTERM)
             try:
                 p.wait(60)
@@ -1100,6 +1144,7 @@ BenchConstFile "{self.path('run', 'const.json')}"
         for a, b, goal in (("list-1", "static", 1.0),
                            ("token-cached", "static", 1.0),
                            ("list-50", "list-1", 0.8),
+                           ("list-1-msg", "list-1", 0.8),
                            ("list-1", "const", None),
                            ("token-cached", "const", None),
                            ("static", "const", None)):
