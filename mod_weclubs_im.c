@@ -633,13 +633,7 @@ static int wcim_callback_handler(request_rec *r)
         value[size] = '\0';
         apr_table_setn(form, pair->name, value);
     }
-    post.from_user_id = apr_table_get(form, "fromUserId");
-    post.to_user_id = apr_table_get(form, "toUserId");
-    post.object_name = apr_table_get(form, "objectName");
-    post.content = apr_table_get(form, "content");
-    post.channel_type = apr_table_get(form, "channelType");
-    post.msg_timestamp = apr_table_get(form, "msgTimestamp");
-    post.msg_uid = apr_table_get(form, "msgUID");
+    wcim_routing_post_from(&post, form);
 
     if (wcim_api_route(&kind, ctx, &post) != APR_SUCCESS) {
         return callback_answer(r, HTTP_INTERNAL_SERVER_ERROR, "error\n");

@@ -114,13 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         i = end + 1;
     }
-    post.from_user_id = apr_table_get(form, "fromUserId");
-    post.to_user_id = apr_table_get(form, "toUserId");
-    post.object_name = apr_table_get(form, "objectName");
-    post.content = apr_table_get(form, "content");
-    post.channel_type = apr_table_get(form, "channelType");
-    post.msg_timestamp = apr_table_get(form, "msgTimestamp");
-    post.msg_uid = apr_table_get(form, "msgUID");
+    wcim_routing_post_from(&post, form);
     nonce = apr_table_get(form, "nonce");
     ts = apr_table_get(form, "signTimestamp");
     sig = apr_table_get(form, "signature");

@@ -44,23 +44,6 @@ static int dump_append(const char *chunk, size_t size, void *baton)
     return 0;
 }
 
-apr_status_t wcim_json_dump(const char **ptext, apr_size_t *plen,
-                            const json_t *json, apr_pool_t *p)
-{
-    wcim_buf_t buf;
-
-    wcim_buf_init(&buf, p, 0);
-    if (json_dump_callback(json, dump_append, &buf,
-                           JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
-        return APR_EGENERAL;
-    }
-    *ptext = buf.data;
-    if (plen) {
-        *plen = buf.len;
-    }
-    return APR_SUCCESS;
-}
-
 void wcim_json_append_string(wcim_buf_t *buf, const char *s)
 {
     const unsigned char *c;

@@ -13,10 +13,6 @@ json_t *wcim_json_own(apr_pool_t *p, json_t *json);
 apr_status_t wcim_json_parse(json_t **pjson, const char **perr,
                              const char *buf, apr_size_t len, apr_pool_t *p);
 
-/* Compact serialisation (UTF-8 kept raw, '/' not escaped) into the pool. */
-apr_status_t wcim_json_dump(const char **ptext, apr_size_t *plen,
-                            const json_t *json, apr_pool_t *p);
-
 /* Append s to buf as a JSON string: jansson's escaping (UTF-8 kept raw,
  * '/' not escaped), with a direct copy for plain printable ASCII. Text that
  * is not valid UTF-8 becomes null. */

@@ -33,7 +33,6 @@ apr_status_t wcim_rc_global_init(void)
 /* ---- hosts ------------------------------------------------------- */
 
 struct wcim_rc_hosts_t {
-    int count;
     volatile apr_uint32_t active;        /* index in use */
     volatile apr_uint64_t switched_at;   /* apr_time_t of the last switch */
 };
@@ -43,7 +42,6 @@ apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, int nhosts,
 {
     wcim_rc_hosts_t *h = apr_pcalloc(p, sizeof(*h));
 
-    h->count = nhosts;
     *phosts = h;
     return APR_SUCCESS;
 }
@@ -58,7 +56,6 @@ wcim_rc_hosts_t *wcim_rc_hosts_at(void *mem, int nhosts)
     wcim_rc_hosts_t *h = mem;
 
     memset(h, 0, sizeof(*h));
-    h->count = nhosts;
     return h;
 }
 

@@ -82,6 +82,17 @@ apr_status_t wcim_routing_verify(const char **pwhy, const char *app_secret,
     return *pwhy ? APR_EACCES : APR_SUCCESS;
 }
 
+void wcim_routing_post_from(wcim_routed_post_t *post, apr_table_t *form)
+{
+    post->from_user_id = apr_table_get(form, "fromUserId");
+    post->to_user_id = apr_table_get(form, "toUserId");
+    post->object_name = apr_table_get(form, "objectName");
+    post->content = apr_table_get(form, "content");
+    post->channel_type = apr_table_get(form, "channelType");
+    post->msg_timestamp = apr_table_get(form, "msgTimestamp");
+    post->msg_uid = apr_table_get(form, "msgUID");
+}
+
 /* At most `max` bytes of s, cut at a character boundary. */
 static const char *utf8_prefix(const char *s, apr_size_t max, apr_pool_t *p)
 {

@@ -38,6 +38,10 @@ typedef struct wcim_routed_post_t {
     const char *msg_uid;
 } wcim_routed_post_t;
 
+/* The routed post in a table of decoded form fields (the glue's, the
+ * fuzzer's): RongCloud's field names in one place. */
+void wcim_routing_post_from(wcim_routed_post_t *post, apr_table_t *form);
+
 /* What a post is. Group messages to "im_club_id_<n>" of a type with a label
  * in `labels` (object name -> preview text, RC:TxtMsg excepted: its own
  * text is the preview) are messages; RC:SRSMsg (read sync) gives a read
