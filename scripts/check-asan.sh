@@ -25,11 +25,16 @@
 #    routing posts and lists with messages when the suite's configuration
 #    has a WeclubsIMMessages vhost), then a normal stop, which runs
 #    LeakSanitizer. The same is done with a tenth of the requests; a leak
-#    that grows with the number of requests is a per-request leak. The process's RSS is sampled as well (at 10, 40, 70
-#    and 100% of the requests), for growth that LeakSanitizer cannot see
-#    (memory still referenced, e.g. from a process-lifetime pool); more
-#    than WCIM_RSS_LIMIT (default 4096) bytes per request over the last 30%
-#    fails. A canary library leaks one block at start-up, so that a run
+#    that grows with the number of requests is a per-request leak. The process's
+#    RSS is sampled as well (at 10, 40, 70 and 100% of the requests) and
+#    printed. It is not a verdict here: ASan's own allocator caches and its
+#    stack depot (every new allocation stack, kept for reports) move the RSS
+#    of a sanitized process by megabytes either way (seen: +20 MB, then -1 MB,
+#    then +3 MB over 600 requests each). Memory still referenced but growing
+#    (e.g. from a process-lifetime pool) is judged by the soak test
+#    (t/soak/run.sh: every child's RSS within 5% over ~900k requests, no
+#    sanitizer); set WCIM_RSS_LIMIT (bytes per request over the last 30%)
+#    to make it a verdict here too. A canary library leaks one block at start-up, so that a run
 #    where LeakSanitizer did not run at exit fails instead of passing.
 #
 # Fails (exit 1) when the build, the unit tests or the suite fail, when any
@@ -532,8 +537,10 @@ case " $PHASES " in *" leak "*)
                 per=$(( (r100 - r70) * 1024 / (LEAK_REQUESTS - LEAK_REQUESTS * 7 / 10) ))
                 echo "RSS from request $((LEAK_REQUESTS * 7 / 10)) to $LEAK_REQUESTS:" \
                      "$r70 -> $r100 kB, $per bytes per request"
-                if [ "$per" -gt "${WCIM_RSS_LIMIT:-4096}" ]; then
-                    fail "the server's memory grows by $per bytes per request (limit ${WCIM_RSS_LIMIT:-4096}: WCIM_RSS_LIMIT)"
+                if [ -n "${WCIM_RSS_LIMIT:-}" ] && [ "$per" -gt "$WCIM_RSS_LIMIT" ]; then
+                    fail "the server's memory grows by $per bytes per request (limit $WCIM_RSS_LIMIT: WCIM_RSS_LIMIT)"
+                elif [ -z "${WCIM_RSS_LIMIT:-}" ]; then
+                    echo "(for information: a sanitized process's RSS is no leak verdict; the soak test judges RSS)"
                 fi
             fi
         else
