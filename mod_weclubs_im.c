@@ -123,6 +123,16 @@ static void warn_config(server_rec *s)
                          "%s:%u): get_token will answer 3000",
                          sp->server_hostname, sp->port);
         }
+        if (sc->c.messages && sc->sql[WCIM_STMT_GROUPS]
+            && !sc->sql[WCIM_STMT_GROUPS_MESSAGES]) {
+            /* with routing on, the list comes from groups_messages */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, WCIMLOGNO(0010)
+                         "WeclubsIMSQL groups is set but WeclubsIMMessages "
+                         "is On (server %s:%u): the list is read with the "
+                         "groups_messages query, whose default lists the "
+                         "default groups; set WeclubsIMSQL groups_messages "
+                         "to match", sp->server_hostname, sp->port);
+        }
     }
 }
 
@@ -650,6 +660,47 @@ static int wcim_callback_handler(request_rec *r)
 
 /* Counters for monitoring: SetHandler weclubs-im-status. Prometheus' text
  * format, or a plain page with ?text. */
+/* httpd answers TRACE itself, before any handler (http_core's
+ * map_to_storage hook echoes the request back, unless TraceEnable off).
+ * Under our handlers, TRACE gets the answer of any other method but POST:
+ * 405 with the JSON envelope (3100) or RongCloud's plain text. At this
+ * point the Locations have not been walked yet, so this walks them (for
+ * TRACE only) to see the SetHandler that applies. */
+static int wcim_trace(request_rec *r)
+{
+    ap_conf_vector_t *before = r->per_dir_config;
+    core_dir_config *d;
+    const char *handler = NULL, *err = NULL;
+    int rc;
+
+    if (r->method_number != M_TRACE) {
+        return DECLINED;
+    }
+    if (ap_location_walk(r) == OK) {
+        d = ap_get_core_module_config(r->per_dir_config);
+        if (d && d->expr_handler) {
+            handler = ap_expr_str_exec(r, d->expr_handler, &err);
+        }
+    }
+    if (err == NULL && handler && strcmp(handler, WCIM_HANDLER) == 0) {
+        r->handler = handler;
+        rc = wcim_handler(r);
+    }
+    else if (err == NULL && handler
+             && strcmp(handler, WCIM_CALLBACK_HANDLER) == 0) {
+        r->handler = handler;
+        rc = wcim_callback_handler(r);
+    }
+    else {
+        /* not ours: leave the request as httpd had it */
+        r->per_dir_config = before;
+        return DECLINED;
+    }
+    /* answered: the rest of the request cycle is skipped, as after
+     * core's own TRACE answer */
+    return rc == OK ? DONE : rc;
+}
+
 static int wcim_status_handler(request_rec *r)
 {
     apr_array_header_t *gauges;
@@ -770,6 +821,8 @@ static void wcim_register_hooks(apr_pool_t *p)
     ap_hook_post_config(wcim_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(wcim_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before http_core's TRACE answer (APR_HOOK_MIDDLE) */
+    ap_hook_map_to_storage(wcim_trace, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_insert_error_filter(wcim_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     ap_register_output_filter("WECLUBS_IM_ERROR", wcim_error_filter, NULL,

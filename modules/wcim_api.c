@@ -393,7 +393,7 @@ static apr_status_t get_token(wcim_reply_t *reply, wcim_ctx_t *ctx)
 }
 
 /* One group_chat_list item, keys in the order the old server sent them.
- * Without message routing (gm NULL): no last message, nothing unread.
+ * Without message routing: no last message (null), nothing unread.
  * Written straight into the answer: with a user in many clubs, building
  * jansson objects for it cost more than all the rest of the request. */
 /* append_int relies on apr_off_t holding any 64-bit id */
@@ -408,8 +408,7 @@ static void append_int(wcim_buf_t *b, apr_int64_t v)
 }
 
 static void append_group_item(wcim_buf_t *b, const wcim_group_t *g,
-                              const char *im_group_id,
-                              const wcim_group_messages_t *gm)
+                              const char *im_group_id)
 {
 #define LIT(s) wcim_buf_append(b, s, sizeof(s) - 1)
     LIT("{\"im_group_id\":");
@@ -422,8 +421,8 @@ static void append_group_item(wcim_buf_t *b, const wcim_group_t *g,
         LIT("null");
     }
     LIT(",\"last_msg_content\":");
-    if (gm && gm->last_content) {
-        wcim_json_append_string(b, gm->last_content);
+    if (g->last_content) {
+        wcim_json_append_string(b, g->last_content);
     }
     else {
         LIT("null");
@@ -431,11 +430,11 @@ static void append_group_item(wcim_buf_t *b, const wcim_group_t *g,
     LIT(",\"club_id\":");
     append_int(b, g->club_id);
     LIT(",\"fresh_msg_count\":");
-    append_int(b, gm ? gm->fresh_count : 0);
+    append_int(b, g->fresh_count);
     LIT(",\"club_name\":");
     wcim_json_append_string(b, g->name);
     LIT(",\"last_msg_date\":");
-    append_int(b, gm ? gm->last_date : 0);
+    append_int(b, g->last_date);
     LIT("}");
 #undef LIT
 }
@@ -444,35 +443,35 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
 {
     wcim_store_t *store;
     apr_array_header_t *groups, *sync;
-    apr_hash_t *summary = NULL;
     wcim_buf_t data;
     const char *why;
     apr_status_t rv;
-    int i;
+    int i, listed = 0;
 
     if ((rv = open_store(&store, ctx)) != APR_SUCCESS) {
         return rv;
     }
-    rv = wcim_store_groups_list(&groups, &why, store, ctx->user_id,
-                                ctx->pool);
+    if (ctx->conf->messages) {
+        rv = wcim_store_groups_list(&groups, &why, store, ctx->user_id,
+                                    ctx->rc_user_id, ctx->pool);
+        listed = (rv == APR_SUCCESS);
+        if (!listed) {
+            /* the list without previews beats no list */
+            wcim_metrics_db_error(ctx->metrics);
+            WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0133)
+                     "reading the groups and messages of user %s: %s; "
+                     "listing the groups without them", ctx->user_id, why);
+        }
+    }
+    if (!listed) {
+        rv = wcim_store_groups_list(&groups, &why, store, ctx->user_id, NULL,
+                                    ctx->pool);
+    }
     if (rv != APR_SUCCESS) {
         wcim_metrics_db_error(ctx->metrics);
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0130)
                  "reading the groups of user %s: %s", ctx->user_id, why);
         return rv;
-    }
-
-    if (ctx->conf->messages && groups->nelts) {
-        rv = wcim_store_messages_of(&summary, &why, store, ctx->rc_user_id,
-                                    ctx->user_id, ctx->pool);
-        if (rv != APR_SUCCESS) {
-            /* the list without previews beats no list */
-            wcim_metrics_db_error(ctx->metrics);
-            WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0133)
-                     "reading the messages of user %s: %s", ctx->user_id,
-                     why);
-            summary = NULL;
-        }
     }
     sync = apr_array_make(ctx->pool, groups->nelts, sizeof(wcim_rc_group_t));
     wcim_buf_init(&data, ctx->pool, 64 + 256 * groups->nelts);
@@ -486,8 +485,7 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
                              NULL);
         rg->name = g->name;
         wcim_buf_append(&data, i ? "," : "[", 1);
-        append_group_item(&data, g, rg->id, summary
-            ? apr_hash_get(summary, &g->club_id, sizeof(g->club_id)) : NULL);
+        append_group_item(&data, g, rg->id);
     }
     /* the old server sent null, not [], for a user with no group */
     if (groups->nelts) {

@@ -8,6 +8,10 @@
 /* 18 digits always fit a signed 64-bit integer, in every SQL engine. */
 #define USER_ID_MAX_DIGITS 18
 
+/* 2^53: every integer below it is exact in a double (2^53 itself may be
+ * 2^53 + 1 rounded). */
+#define EXACT_DOUBLE_LIMIT 9007199254740992.0
+
 apr_status_t wcim_envelope_parse(wcim_envelope_t **penv, const char **perr,
                                  const char *body, apr_size_t len,
                                  apr_pool_t *p)
@@ -15,11 +19,22 @@ apr_status_t wcim_envelope_parse(wcim_envelope_t **penv, const char **perr,
     wcim_envelope_t *env;
     json_t *root, *client, *data, *v;
     const char *key;
+    void *it;
+    int ints_are_reals = 0;
     apr_status_t rv;
 
     *penv = NULL;
     *perr = NULL;
-    if ((rv = wcim_json_parse(&root, perr, body, len, p)) != APR_SUCCESS) {
+    rv = wcim_json_parse(&root, perr, body, len, p);
+    if (rv == APR_ERANGE) {
+        /* An integer beyond 64 bits (a client's numeric request id, say):
+         * valid JSON, which jansson reads only as reals. Members outside
+         * data are read as strings or not at all; data is put back to
+         * integers below. */
+        rv = wcim_json_parse_reals(&root, perr, body, len, p);
+        ints_are_reals = 1;
+    }
+    if (rv != APR_SUCCESS) {
         *perr = apr_pstrcat(p, "body is not JSON: ", *perr, NULL);
         goto refuse;
     }
@@ -33,10 +48,24 @@ apr_status_t wcim_envelope_parse(wcim_envelope_t **penv, const char **perr,
         *perr = "client and data must be JSON objects";
         goto refuse;
     }
-    json_object_foreach(data, key, v) {
+    for (it = json_object_iter(data); it;
+         it = json_object_iter_next(data, it)) {
+        key = json_object_iter_key(it);
+        v = json_object_iter_value(it);
+        if (ints_are_reals && json_is_real(v)
+            && json_real_value(v) > -EXACT_DOUBLE_LIMIT
+            && json_real_value(v) < EXACT_DOUBLE_LIMIT
+            && json_real_value(v) == (double)(json_int_t)json_real_value(v)) {
+            /* was an integer (or an integral real, which this parse cannot
+             * tell apart); the signature needs its decimal digits, so only
+             * those a double holds exactly are taken */
+            json_object_iter_set_new(data, it,
+                json_integer((json_int_t)json_real_value(v)));
+            continue;
+        }
         if (json_is_real(v) || json_is_object(v) || json_is_array(v)) {
-            *perr = apr_psprintf(p, "data.%s is not a string, integer, "
-                                 "boolean or null", key);
+            *perr = apr_psprintf(p, "data.%s is not a string, integer "
+                                 "(within 64 bits), boolean or null", key);
             goto refuse;
         }
     }

@@ -19,23 +19,42 @@ json_t *wcim_json_own(apr_pool_t *p, json_t *json)
     return json;
 }
 
-apr_status_t wcim_json_parse(json_t **pjson, const char **perr,
-                             const char *buf, apr_size_t len, apr_pool_t *p)
+static apr_status_t json_parse(json_t **pjson, const char **perr,
+                               const char *buf, apr_size_t len, size_t flags,
+                               apr_pool_t *p)
 {
     json_error_t jerr;
     json_t *json;
 
     *pjson = NULL;
-    json = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    json = json_loadb(buf, len, JSON_REJECT_DUPLICATES | flags, &jerr);
     if (!json) {
         if (perr) {
             *perr = apr_psprintf(p, "%s at byte %d", jerr.text,
                                  jerr.position);
         }
+#if JANSSON_VERSION_HEX >= 0x020b00
+        if (json_error_code(&jerr) == json_error_numeric_overflow) {
+            return APR_ERANGE;
+        }
+#endif
         return APR_EINVAL;
     }
     *pjson = wcim_json_own(p, json);
     return APR_SUCCESS;
+}
+
+apr_status_t wcim_json_parse(json_t **pjson, const char **perr,
+                             const char *buf, apr_size_t len, apr_pool_t *p)
+{
+    return json_parse(pjson, perr, buf, len, 0, p);
+}
+
+apr_status_t wcim_json_parse_reals(json_t **pjson, const char **perr,
+                                   const char *buf, apr_size_t len,
+                                   apr_pool_t *p)
+{
+    return json_parse(pjson, perr, buf, len, JSON_DECODE_INT_AS_REAL, p);
 }
 
 static int dump_append(const char *chunk, size_t size, void *baton)

@@ -21,20 +21,24 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "WHERE g.is_current = 1 AND r.student_id = %lld "
       "AND r.is_del = 0 AND r.status = 1) "
       "ORDER BY c.club_id" },
-    /* unread: messages of others after the user's read mark; none without
-     * a read mark */
-    { "messages", 3, 4,
-      "SELECT s.club_id, s.last_content, s.last_date, "
+    /* groups with what message routing knows of each, in one statement:
+     * the same clubs as "groups", plus the last message and the unread
+     * count (messages of others after the user's read mark; none without
+     * a read mark). One query instead of two per list. */
+    { "groups_messages", 3, 6,
+      "SELECT c.club_id, c.name, c.avatar_url, s.last_content, s.last_date, "
       "(SELECT COUNT(*) FROM t_im_message m JOIN t_im_read_mark k "
       "ON k.club_id = m.club_id AND k.user_id = %s "
-      "WHERE m.club_id = s.club_id AND m.msg_time > k.read_time "
+      "WHERE m.club_id = c.club_id AND m.msg_time > k.read_time "
       "AND m.from_user <> %s) "
-      "FROM t_im_group_state s WHERE s.club_id IN ("
+      "FROM t_club c LEFT JOIN t_im_group_state s ON s.club_id = c.club_id "
+      "WHERE c.status = 1 AND c.club_id IN ("
       "SELECT g.club_id FROM t_club_graduate g "
       "JOIN t_student_club_graduate_relation r "
       "ON r.graduate_id = g.club_graduate_id "
       "WHERE g.is_current = 1 AND r.student_id = %lld "
-      "AND r.is_del = 0 AND r.status = 1)" },
+      "AND r.is_del = 0 AND r.status = 1) "
+      "ORDER BY c.club_id" },
     { "message_add", 6, 0,
       "INSERT INTO t_im_message (msg_uid, club_id, from_user, object_name, "
       "preview, msg_time) VALUES (%s, %lld, %s, %s, %s, %lld)" },
@@ -282,48 +286,70 @@ static int parse_id(apr_int64_t *pid, const char *s)
 
 typedef struct {
     apr_array_header_t *groups;
-    const char *bad_id;   /* the first club_id that is not an integer */
+    int with_messages;    /* the groups_messages columns */
+    const char *bad;      /* the first value that is not an integer */
 } groups_read_t;
 
 static void take_group(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
                        apr_pool_t *p)
 {
     groups_read_t *gr = baton;
-    const char *id = entry(st, row, 0, p);
-    wcim_group_t g;
+    wcim_group_t *g;
+    const char *id, *date = NULL, *count = NULL;
 
-    if (gr->bad_id) {
+    if (gr->bad) {
         return;
     }
-    if (!parse_id(&g.club_id, id)) {
-        gr->bad_id = apr_pstrdup(p, id ? id : "NULL");
+    g = apr_array_push(gr->groups);
+    memset(g, 0, sizeof(*g));
+    id = entry(st, row, 0, p);
+    if (gr->with_messages) {
+        date = entry(st, row, 4, p);
+        count = entry(st, row, 5, p);
+    }
+    /* no group state (SQL NULL): no message yet */
+    if (!parse_id(&g->club_id, id)
+        || (date && !parse_id(&g->last_date, date))
+        || (count && !parse_id(&g->fresh_count, count))) {
+        gr->bad = apr_psprintf(p, "club_id '%s'", id ? id : "NULL");
+        if (gr->with_messages) {
+            gr->bad = apr_psprintf(p, "%s, last_date '%s', count '%s'",
+                                   gr->bad, date ? date : "NULL",
+                                   count ? count : "NULL");
+        }
         return;
     }
-    g.name = entry(st, row, 1, p);
-    g.avatar_url = entry(st, row, 2, p);
-    if (g.name == NULL) {
-        g.name = "";
+    g->name = entry(st, row, 1, p);
+    g->avatar_url = entry(st, row, 2, p);
+    if (g->name == NULL) {
+        g->name = "";
     }
-    *(wcim_group_t *)apr_array_push(gr->groups) = g;
+    if (gr->with_messages && date) {
+        g->last_content = entry(st, row, 3, p);
+    }
 }
 
 apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
                                     const char **perr, wcim_store_t *st,
-                                    const char *user_id, apr_pool_t *p)
+                                    const char *user_id, const char *rc_user,
+                                    apr_pool_t *p)
 {
-    groups_read_t gr = { apr_array_make(p, 4, sizeof(wcim_group_t)), NULL };
-    const char *args[] = { user_id };
+    groups_read_t gr = { apr_array_make(p, 4, sizeof(wcim_group_t)),
+                         rc_user != NULL, NULL };
+    wcim_stmt_t which = rc_user ? WCIM_STMT_GROUPS_MESSAGES : WCIM_STMT_GROUPS;
+    const char *plain[] = { user_id };
+    const char *with[] = { rc_user, rc_user, user_id };
     apr_status_t rv;
 
     *pgroups = NULL;
-    rv = store_query(perr, st, WCIM_STMT_GROUPS, take_group, &gr, p, args);
+    rv = store_query(perr, st, which, take_group, &gr, p,
+                     rc_user ? with : plain);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (gr.bad_id) {
-        *perr = apr_psprintf(p, "%s returned club_id '%s', not an integer",
-                             wcim_store_specs[WCIM_STMT_GROUPS].name,
-                             gr.bad_id);
+    if (gr.bad) {
+        *perr = apr_psprintf(p, "%s returned %s, not integers",
+                             wcim_store_specs[which].name, gr.bad);
         return APR_EGENERAL;
     }
     *pgroups = gr.groups;
@@ -331,55 +357,6 @@ apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
 }
 
 /* ---- message routing ---------------------------------------------- */
-
-typedef struct {
-    apr_hash_t *summary;
-    const char *bad;   /* the first value that is not an integer */
-} messages_read_t;
-
-static void take_messages(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
-                          apr_pool_t *p)
-{
-    messages_read_t *mr = baton;
-    wcim_group_messages_t *gm = apr_pcalloc(p, sizeof(*gm));
-    apr_int64_t *club = apr_palloc(p, sizeof(*club));
-    const char *id = entry(st, row, 0, p), *date = entry(st, row, 2, p);
-    const char *count = entry(st, row, 3, p);
-
-    if (mr->bad) {
-        return;
-    }
-    if (!parse_id(club, id) || !parse_id(&gm->last_date, date)
-        || !parse_id(&gm->fresh_count, count ? count : "0")) {
-        mr->bad = apr_psprintf(p, "%s/%s/%s", id ? id : "NULL",
-                               date ? date : "NULL", count ? count : "NULL");
-        return;
-    }
-    gm->last_content = entry(st, row, 1, p);
-    apr_hash_set(mr->summary, club, sizeof(*club), gm);
-}
-
-apr_status_t wcim_store_messages_of(apr_hash_t **psummary, const char **perr,
-                                    wcim_store_t *st, const char *rc_user,
-                                    const char *user_id, apr_pool_t *p)
-{
-    messages_read_t mr = { apr_hash_make(p), NULL };
-    const char *args[] = { rc_user, rc_user, user_id };
-    apr_status_t rv;
-
-    *psummary = NULL;
-    rv = store_query(perr, st, WCIM_STMT_MESSAGES, take_messages, &mr, p,
-                     args);
-    if (rv == APR_SUCCESS && mr.bad) {
-        *perr = apr_psprintf(p, "messages returned '%s', not integers",
-                             mr.bad);
-        rv = APR_EGENERAL;
-    }
-    if (rv == APR_SUCCESS) {
-        *psummary = mr.summary;
-    }
-    return rv;
-}
 
 static void take_exists(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
                         apr_pool_t *p)

@@ -24,9 +24,11 @@ typedef enum {
     WCIM_STMT_GROUPS,
     WCIM_STMT_CORE_COUNT,
     /* The rest exist only with WeclubsIMMessages On (message routing). */
-    /* messages(rc_user, rc_user, student_id) -> club_id, last_content,
-     * last_date, fresh_count, for the user's groups that have messages */
-    WCIM_STMT_MESSAGES = WCIM_STMT_CORE_COUNT,
+    /* groups_messages(rc_user, rc_user, student_id) -> club_id, name,
+     * avatar_url, last_content, last_date, fresh_count: "groups" with
+     * what message routing knows of each (last_content and last_date
+     * NULL when the group has no message) */
+    WCIM_STMT_GROUPS_MESSAGES = WCIM_STMT_CORE_COUNT,
     WCIM_STMT_MSG_ADD,       /* uid, club, from, type, preview, time */
     WCIM_STMT_MSG_EXISTS,    /* uid -> 1 */
     WCIM_STMT_STATE_UPDATE,  /* uid, content, time, club, time, time, uid */
@@ -72,6 +74,10 @@ typedef struct wcim_group_t {
     apr_int64_t club_id;
     const char *name;
     const char *avatar_url;   /* NULL when SQL NULL */
+    /* from message routing; NULL/0/0 without it or without messages */
+    const char *last_content;
+    apr_int64_t last_date;
+    apr_int64_t fresh_count;
 } wcim_group_t;
 
 /* Each returns APR_NOTFOUND when there is no row, and another error with
@@ -85,23 +91,13 @@ apr_status_t wcim_store_user_get(wcim_user_t *user, const char **perr,
                                  apr_pool_t *p);
 
 /* The user's groups as wcim_group_t, in the query's order; an empty array
- * when there are none. */
+ * when there are none. With rc_user (the user's RongCloud id), through
+ * groups_messages: each with its last message and unread count; without
+ * (NULL), through groups. */
 apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
                                     const char **perr, wcim_store_t *st,
-                                    const char *user_id, apr_pool_t *p);
-
-/* What message routing knows of one group chat. */
-typedef struct wcim_group_messages_t {
-    const char *last_content;
-    apr_int64_t last_date;
-    apr_int64_t fresh_count;
-} wcim_group_messages_t;
-
-/* For the user's groups that have messages: club_id (apr_int64_t key) ->
- * wcim_group_messages_t. rc_user is the user's RongCloud id. */
-apr_status_t wcim_store_messages_of(apr_hash_t **psummary, const char **perr,
-                                    wcim_store_t *st, const char *rc_user,
-                                    const char *user_id, apr_pool_t *p);
+                                    const char *user_id, const char *rc_user,
+                                    apr_pool_t *p);
 
 /* A group message as routed by RongCloud. */
 typedef struct wcim_message_t {

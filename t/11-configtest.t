@@ -125,4 +125,17 @@ like($out, qr/mod_dbd is not loaded/, 'without mod_dbd: the message says so');
 is($st, 0, 'SignCheck Off needs no secret');
 like($out, qr/WeclubsIMSignCheck is Off/, 'SignCheck Off: a warning at start-up');
 
+# with message routing on, the list comes from groups_messages: a custom
+# groups query alone is said to be unused
+my $groups = "WeclubsIMSQL groups \"SELECT c.club_id, c.name, c.avatar_url FROM t_club c WHERE c.club_id = %lld\"";
+($st, $out) = configtest("$ok\nWeclubsIMMessages On\n$groups");
+is($st, 0, 'Messages On with a custom groups query: configtest passes') or diag($out);
+like($out, qr/WCIM0010: WeclubsIMSQL groups is set but WeclubsIMMessages is On .*set WeclubsIMSQL groups_messages/,
+     'Messages On with a custom groups query only: a warning names groups_messages');
+($st, $out) = configtest("$ok\nWeclubsIMMessages On\n$groups\nWeclubsIMSQL groups_messages \"SELECT c.club_id, c.name, c.avatar_url, NULL, NULL, 0 FROM t_club c WHERE c.name <> %s AND c.name <> %s AND c.club_id = %lld\"");
+is($st, 0, 'Messages On with both queries: configtest passes') or diag($out);
+unlike($out, qr/WCIM0010/, 'Messages On with both queries: no warning');
+($st, $out) = configtest("$ok\n$groups");
+unlike($out, qr/WCIM0010/, 'a custom groups query without message routing: no warning');
+
 done_testing();

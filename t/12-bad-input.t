@@ -12,15 +12,16 @@
 # still gets 2000.
 #
 # Rows whose last column names a suspected module defect run as TODO tests,
-# keeping the expectation of the spec:
-#   D1  TRACE is answered 200 with the request echoed (core's TRACE
+# keeping the expectation of the spec. None is open now; the ones found and
+# fixed, whose rows now run as plain tests:
+#   D1  TRACE was answered 200 with the request echoed (core's TRACE
 #       handler runs before any handler), not 405 + 3100
-#   D2  a token that is present but not a string (integer, true) gets 3006
+#   D2  a token that is present but not a string (integer, true) got 3006
 #       "没有携带token" instead of being checked (3010)
-#   D4  a chunked body whose framing is broken gets httpd's HTML error page,
+#   D4  a chunked body whose framing is broken got httpd's HTML error page,
 #       not the JSON envelope
 #   D5  a JSON integer beyond int64 anywhere in the body (even in the
-#       unchecked "id") makes the whole body 3001
+#       unchecked "id") made the whole body 3001
 use strict;
 use warnings;
 use utf8;

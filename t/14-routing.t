@@ -144,6 +144,11 @@ sub count_stored {
     is(count_stored('UID-replay-2'), 0, 'the replayed post stored nothing');
     $res = route(_method => 'GET');
     is($res->code, 405, 'GET: 405');
+    # httpd would echo a TRACE (query string and all) before any handler
+    $res = route(_method => 'TRACE');
+    is($res->code, 405, 'TRACE: 405, not httpd\'s echo');
+    is($res->content, "POST only\n", 'TRACE: the callback\'s own answer');
+    is($res->header('Allow'), 'POST', 'TRACE: Allow: POST');
     $res = route(fromUserId => 'im_user_id_241', toUserId => 'im_club_id_102',
                  objectName => 'RC:TxtMsg', content => text('w'), channelType => 'GROUP',
                  msgTimestamp => $t, msgUID => 'UID-off', _vhost => 'default');
@@ -244,6 +249,29 @@ my $t1 = $now + 1000;
        'none of those was stored');
     $it = item(240, 102);
     is($it && $it->{last_msg_content}, '长' x 40, 'and the last message is unchanged');
+}
+
+# --- a groups_messages answer that cannot be read: the plain list, and why
+{
+    my $error_log = Apache::Test::vars('t_logs') . '/error_log';
+    my $mark = -s $error_log || 0;
+    my $res = im('get_group_chat_list', user => 240, vhost => 'wcim_msgbad');
+    my $plain = im('get_group_chat_list', user => 240);
+    my $a = eval { WCIM::JSON::decode($res->content) } || {};
+    is($a->{result_code}, 2000, 'unreadable groups_messages: still 2000');
+    is(WCIM::Request::normalise($res->content), WCIM::Request::normalise($plain->content),
+       'unreadable groups_messages: the list without messages');
+    my @lines;
+    for (1 .. 20) {
+        open my $fh, '<:raw', $error_log or last;
+        seek $fh, $mark, 0;
+        @lines = grep { /WCIM0133: reading the groups and messages of user 240: groups_messages returned club_id '102', last_date 'not a date'.*listing the groups without them/ } <$fh>;
+        close $fh;
+        last if @lines;
+        Time::HiRes::sleep(0.05);
+    }
+    ok(scalar @lines, 'unreadable groups_messages: an error line says which values and what was done')
+        or diag("error_log since the request has no WCIM0133 line");
 }
 
 done_testing();

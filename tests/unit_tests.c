@@ -127,6 +127,12 @@ static void test_envelope(apr_pool_t *p)
         { "{\"client\":{},\"data\":{\"a\":1,\"a\":2}}", 3001 },
         { "{\"client\":{},\"data\":{\"a\":\"x\\u0000y\"}}", 3001 },
         { "{\"client\":{},\"data\":{\"a\":1,\"b\":null,\"c\":true}}", 0 },
+        /* an integer beyond 64 bits is JSON: fine outside data, refused
+         * inside it */
+        { "{\"id\":123456789012345678901234,\"client\":{},\"data\":{}}", 0 },
+        { "{\"client\":{\"v\":-99999999999999999999},\"data\":{\"a\":1}}", 0 },
+        { "{\"client\":{},\"data\":{\"a\":123456789012345678901234}}", 3001 },
+        { "{\"id\":1e999999,\"client\":{},\"data\":{}}", 3001 },
     };
     wcim_envelope_t *env;
     const char *why, *uid, *tok;
@@ -162,6 +168,42 @@ static void test_envelope(apr_pool_t *p)
     UID("{\"user_id\":\"\"}", WCIM_STATUS(3001), NULL);
     UID("{\"user_id\":\"1234567890123456789\"}", WCIM_STATUS(3001), NULL);
     UID("{\"user_id\":true}", WCIM_STATUS(3001), NULL);
+#undef UID
+
+    /* beside an id beyond 64 bits, data's integers stay integers: the
+     * user id and the signature read the same as without it */
+    {
+        static const char big[] = "{\"id\":99999999999999999999999,"
+            "\"client\":{},\"data\":{\"user_id\":38,\"n\":-7,"
+            "\"big\":9007199254740991,\"t\":\"x\"}}";
+        static const char small[] = "{\"id\":1,"
+            "\"client\":{},\"data\":{\"user_id\":38,\"n\":-7,"
+            "\"big\":9007199254740991,\"t\":\"x\"}}";
+        static const char past[] = "{\"id\":99999999999999999999999,"
+            "\"client\":{},\"data\":{\"user_id\":9007199254740993}}";
+        const char *t1 = NULL, *t2 = NULL;
+        apr_size_t l1 = 0, l2 = 0;
+        wcim_envelope_t *env2;
+
+        CHECK(wcim_envelope_parse(&env, &why, big, strlen(big), p)
+              == APR_SUCCESS
+              && wcim_envelope_user_id(&uid, env, p) == APR_SUCCESS
+              && strcmp(uid, "38") == 0,
+              "an id beyond 64 bits: user_id 38 read as 38");
+        CHECK(wcim_envelope_parse(&env2, &why, small, strlen(small), p)
+              == APR_SUCCESS
+              && wcim_sign_text(&t1, &l1, env->data, "s", 1, p)
+                 == APR_SUCCESS
+              && wcim_sign_text(&t2, &l2, env2->data, "s", 1, p)
+                 == APR_SUCCESS
+              && l1 == l2 && strcmp(t1, t2) == 0,
+              "an id beyond 64 bits: the signature text is unchanged");
+        /* 2^53 + 1 cannot be told from 2^53 once read as a real: refused
+         * rather than signed with the wrong digits */
+        CHECK(wcim_envelope_parse(&env, &why, past, strlen(past), p)
+              == WCIM_STATUS(3001),
+              "an id beyond 64 bits: an integer past 2^53 in data is refused");
+    }
 
     wcim_envelope_parse(&env, &why, "{\"client\":{},\"data\":{\"token\":\"\"}}",
                         33, p);

@@ -9,7 +9,8 @@ CREATE TABLE t_im_message (
   preview TEXT NOT NULL,             -- the text, or the type's label
   msg_time BIGINT NOT NULL          -- msgTimestamp, ms
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-CREATE INDEX t_im_message_club_time ON t_im_message (club_id, msg_time);
+-- from_user too: the unread count reads the index alone
+CREATE INDEX t_im_message_club_time ON t_im_message (club_id, msg_time, from_user);
 CREATE TABLE t_im_group_state (
   club_id BIGINT PRIMARY KEY,       -- the group's last message, kept when
   last_msg_uid VARCHAR(64) NOT NULL,        -- old messages are pruned
