@@ -26,6 +26,8 @@
 #include <apr_shm.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_pool.h>
 
 #include "mod_weclubs_im.h"
 #include "modules/wcim_api.h"
@@ -204,6 +206,59 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* Group syncs to RongCloud run on a few threads of each child, apart from
+ * the requests: a slow RongCloud then delays neither an answer nor the
+ * next request on its connection. Each sync has a pool of its own, a child
+ * of sync_jobs, whose allocator is locked (job pools are made on request
+ * threads and destroyed on sync threads). */
+#define SYNC_THREADS 2
+#define SYNC_QUEUE_MAX 256
+static apr_thread_pool_t *sync_threads;
+static apr_pool_t *sync_jobs;
+
+/* A pre-cleanup of the child's pool: the syncs under way finish, the
+ * queued ones are dropped (retried by later requests), before the job
+ * pools go. */
+static apr_status_t sync_threads_stop(void *data)
+{
+    apr_thread_pool_t *threads = sync_threads;
+
+    sync_threads = NULL;
+    if (threads) {
+        apr_thread_pool_destroy(threads);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t sync_threads_start(apr_pool_t *pchild)
+{
+    apr_allocator_t *allocator = NULL;
+    apr_thread_mutex_t *mutex;
+    apr_status_t rv;
+
+    if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
+                                      pchild)) != APR_SUCCESS
+        || (rv = apr_pool_create_ex(&sync_jobs, pchild, NULL, allocator))
+           != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        sync_jobs = NULL;
+        return rv;
+    }
+    apr_allocator_mutex_set(allocator, mutex);
+    apr_allocator_owner_set(allocator, sync_jobs);
+    apr_pool_tag(sync_jobs, "weclubs_im_sync_jobs");
+    if ((rv = apr_thread_pool_create(&sync_threads, 0, SYNC_THREADS, pchild))
+        != APR_SUCCESS) {
+        sync_threads = NULL;
+        return rv;
+    }
+    apr_pool_pre_cleanup_register(pchild, NULL, sync_threads_stop);
+    return APR_SUCCESS;
+}
+
 static void wcim_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_status_t rv;
@@ -219,6 +274,11 @@ static void wcim_child_init(apr_pool_t *p, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, WCIMLOGNO(0006)
                      "no connection reuse for RongCloud in this process");
     }
+    if ((rv = sync_threads_start(p)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, WCIMLOGNO(0008)
+                     "no threads for RongCloud group syncs in this process: "
+                     "they run after each answer, on the request's thread");
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -229,6 +289,13 @@ static void log_to_request(void *baton, const char *file, int line,
 {
     ap_log_rerror_(file, line, APLOG_MODULE_INDEX, level, rv,
                    (request_rec *)baton, "%s", msg);
+}
+
+static void log_to_server(void *baton, const char *file, int line,
+                          int level, apr_status_t rv, const char *msg)
+{
+    ap_log_error_(file, line, APLOG_MODULE_INDEX, level, rv,
+                  (server_rec *)baton, "%s", msg);
 }
 
 /* The name of a server configuration's statement i on a connection. */
@@ -244,6 +311,44 @@ static const char *statement_label(const wcim_srv_conf_t *sc, int i,
  * what is registered on every connection of a virtual host, and fails the
  * connection when one statement fails, so statements meant for /im could
  * break another module's database in a host that never serves /im. */
+/* SQLite outside WAL mode: every writer blocks the module's reads, and
+ * apr_dbd's SQLite driver retries a blocked read 16 more times, 100 ms
+ * apart, each waiting the busy timeout again (README). Checked on each
+ * new connection, said once per process. */
+static volatile apr_uint32_t sqlite_journal_said;
+
+static void check_sqlite_journal(ap_dbd_t *dbd, request_rec *r)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *mode = NULL;
+
+    if (apr_atomic_read32(&sqlite_journal_said)
+        || strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
+        return;
+    }
+    /* in the connection's pool: the driver keeps its statements until the
+     * connection closes */
+    if (apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
+                        "PRAGMA journal_mode", NULL, &stmt) != 0
+        || apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, &res, stmt, 1,
+                           0, NULL) != 0) {
+        return;
+    }
+    if (apr_dbd_get_row(dbd->driver, r->pool, res, &row, 1) == 0) {
+        mode = apr_dbd_get_entry(dbd->driver, row, 0);
+    }
+    if (mode && ap_cstr_casecmp(mode, "wal") != 0
+        && apr_atomic_cas32(&sqlite_journal_said, 1, 0) == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0011)
+                      "the SQLite database is in journal mode '%s', not "
+                      "WAL: a writer blocks every read, for up to 17 busy "
+                      "timeouts + 1.6 s (PRAGMA journal_mode=WAL, once)",
+                      mode);
+    }
+}
+
 static apr_status_t connection_statements(apr_dbd_prepared_t ***pstmts,
                                           const char **perr, ap_dbd_t *dbd,
                                           const wcim_srv_conf_t *sc,
@@ -286,6 +391,7 @@ static apr_status_t connection_statements(apr_dbd_prepared_t ***pstmts,
     }
     apr_pool_userdata_setn(stmts, apr_pstrdup(dbd->pool, key), NULL,
                            dbd->pool);
+    check_sqlite_journal(dbd, r);
     *pstmts = stmts;
     return APR_SUCCESS;
 }
@@ -658,8 +764,6 @@ static int wcim_callback_handler(request_rec *r)
     return callback_answer(r, HTTP_OK, "ok");
 }
 
-/* Counters for monitoring: SetHandler weclubs-im-status. Prometheus' text
- * format, or a plain page with ?text. */
 /* httpd answers TRACE itself, before any handler (http_core's
  * map_to_storage hook echoes the request back, unless TraceEnable off).
  * Under our handlers, TRACE gets the answer of any other method but POST:
@@ -701,6 +805,8 @@ static int wcim_trace(request_rec *r)
     return rc == OK ? DONE : rc;
 }
 
+/* Counters for monitoring: SetHandler weclubs-im-status. Prometheus' text
+ * format, or a plain page with ?text. */
 static int wcim_status_handler(request_rec *r)
 {
     apr_array_header_t *gauges;
@@ -799,12 +905,70 @@ static void wcim_insert_error_filter(request_rec *r)
 
 /* Runs once the answer has been written to the client, so the group sync
  * to RongCloud never delays it. */
+static void *APR_THREAD_FUNC sync_job_run(apr_thread_t *thread, void *data)
+{
+    wcim_ctx_t *job = data;
+
+    wcim_api_group_sync(job);
+    apr_pool_destroy(job->pool);
+    return NULL;
+}
+
+/* A group sync that is due goes to the sync threads; without them (or
+ * with too many waiting) it runs here, after the answer. */
+static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
+{
+    wcim_ctx_t *job = NULL;
+    apr_pool_t *p = NULL;
+    apr_size_t queued;
+
+    if (!wcim_api_group_sync_due(ctx)) {
+        return;
+    }
+    queued = sync_threads ? apr_thread_pool_tasks_count(sync_threads) : 0;
+    if (sync_threads && queued >= SYNC_QUEUE_MAX) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0209)
+                      "%" APR_SIZE_T_FMT " RongCloud group syncs waiting: "
+                      "this one is dropped (a later list retries it)",
+                      queued);
+        return;
+    }
+    if (sync_threads && apr_pool_create(&p, sync_jobs) == APR_SUCCESS) {
+        wcim_api_group_sync_job(&job, ctx, p);
+        if (job) {
+            job->log.fn = log_to_server;
+            job->log.baton = r->server;
+            job->log.level = ap_get_server_module_loglevel(
+                r->server, APLOG_MODULE_INDEX);
+            job->log.pool = p;
+            if (apr_thread_pool_push(sync_threads, sync_job_run, job,
+                                     APR_THREAD_TASK_PRIORITY_NORMAL, NULL)
+                == APR_SUCCESS) {
+                return;
+            }
+        }
+    }
+    else {
+        p = NULL;
+        wcim_api_group_sync_job(&job, ctx, r->pool);
+    }
+    if (job) {
+        /* on this thread, then */
+        job->log = ctx->log;
+        job->log.pool = job->pool;
+        wcim_api_group_sync(job);
+    }
+    if (p) {
+        apr_pool_destroy(p);
+    }
+}
+
 static int wcim_log_transaction(request_rec *r)
 {
     wcim_ctx_t *ctx = ap_get_module_config(r->request_config,
                                            &weclubs_im_module);
     if (ctx) {
-        wcim_api_group_sync(ctx);
+        group_sync_after(r, ctx);
         if (ctx->prune_due) {
             wcim_api_prune(ctx);
         }

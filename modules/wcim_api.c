@@ -579,33 +579,83 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
     return APR_SUCCESS;
 }
 
-apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx)
+int wcim_api_group_sync_due(wcim_ctx_t *ctx)
+{
+    const char *synced;
+
+    if (ctx->sync_groups == NULL) {
+        return 0;
+    }
+    /* the usual case, nothing changed: no job, no call */
+    if (cache_get(&synced, ctx, cache_key(ctx, GROUPS_KEY_PREFIX))
+        == APR_SUCCESS
+        && strcmp(synced, groups_digest(ctx->sync_groups, ctx->pool)) == 0) {
+        ctx->sync_groups = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+apr_status_t wcim_api_group_sync_job(wcim_ctx_t **pjob, wcim_ctx_t *ctx,
+                                     apr_pool_t *p)
+{
+    apr_array_header_t *groups;
+    wcim_ctx_t *job;
+    int i;
+
+    *pjob = NULL;
+    if (ctx->sync_groups == NULL) {
+        return APR_SUCCESS;
+    }
+    /* everything the sync reads, copied out of the request; the shared
+     * parts (configuration, cache, RongCloud handles) live as long as the
+     * process */
+    job = apr_pcalloc(p, sizeof(*job));
+    job->pool = p;
+    job->conf = ctx->conf;
+    job->now = ctx->now;
+    job->cache = ctx->cache;
+    job->rc_client = ctx->rc_client;
+    job->flight = ctx->flight;
+    job->metrics = ctx->metrics;
+    job->user_id = apr_pstrdup(p, ctx->user_id);
+    job->rc_user_id = apr_pstrdup(p, ctx->rc_user_id);
+    groups = apr_array_make(p, ctx->sync_groups->nelts,
+                            sizeof(wcim_rc_group_t));
+    for (i = 0; i < ctx->sync_groups->nelts; ++i) {
+        const wcim_rc_group_t *g = &APR_ARRAY_IDX(ctx->sync_groups, i,
+                                                  wcim_rc_group_t);
+        wcim_rc_group_t *copy = apr_array_push(groups);
+        copy->id = apr_pstrdup(p, g->id);
+        copy->name = apr_pstrdup(p, g->name);
+    }
+    job->sync_groups = groups;
+    ctx->sync_groups = NULL;
+    *pjob = job;
+    return APR_SUCCESS;
+}
+
+apr_status_t wcim_api_group_sync(wcim_ctx_t *job)
 {
     group_sync_t gs;
     const char *result;
     int shared;
     apr_status_t rv;
 
-    if (ctx->sync_groups == NULL) {
+    if (job->sync_groups == NULL) {
         return APR_SUCCESS;
     }
-    gs.ctx = ctx;
-    gs.key = cache_key(ctx, GROUPS_KEY_PREFIX);
-    gs.digest = groups_digest(ctx->sync_groups, ctx->pool);
-    /* the usual case, nothing changed: no lock, no call */
-    if (cache_get(&result, ctx, gs.key) == APR_SUCCESS
-        && strcmp(result, gs.digest) == 0) {
-        ctx->sync_groups = NULL;
-        return APR_SUCCESS;
-    }
-    rv = ctx->flight
-        ? wcim_flight_do(&result, &shared, ctx->flight,
-                         apr_pstrcat(ctx->pool, gs.key, " ", gs.digest, NULL),
-                         apr_time_now() + ctx->conf->rc.timeout
+    gs.ctx = job;
+    gs.key = cache_key(job, GROUPS_KEY_PREFIX);
+    gs.digest = groups_digest(job->sync_groups, job->pool);
+    rv = job->flight
+        ? wcim_flight_do(&result, &shared, job->flight,
+                         apr_pstrcat(job->pool, gs.key, " ", gs.digest, NULL),
+                         apr_time_now() + job->conf->rc.timeout
                          + apr_time_from_sec(1),
-                         group_sync_once, &gs, ctx->pool)
-        : group_sync_once(&result, &gs, ctx->pool);
-    ctx->sync_groups = NULL;
+                         group_sync_once, &gs, job->pool)
+        : group_sync_once(&result, &gs, job->pool);
+    job->sync_groups = NULL;
     return rv;
 }
 

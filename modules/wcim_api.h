@@ -59,11 +59,21 @@ apr_status_t wcim_api_find(wcim_api_t *papi, const char *name);
 void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
                    const char *body, apr_size_t len);
 
-/* Push the group set found by get_group_chat_list to RongCloud unless it
- * is the set last synced successfully (remembered in the cache). Meant to
- * run after the answer has been sent; a failure is logged, never reaches
- * the client, and is retried by a later request. */
-apr_status_t wcim_api_group_sync(wcim_ctx_t *ctx);
+/* After get_group_chat_list: whether RongCloud needs the user's group
+ * set, i.e. it is not the set last synced successfully (remembered in the
+ * cache). When not, the context forgets the set. */
+int wcim_api_group_sync_due(wcim_ctx_t *ctx);
+
+/* The sync of the context's group set as a job: a context for
+ * wcim_api_group_sync allocated in p, independent of the request (its log
+ * is for the caller to set); *pjob NULL when there is no set. */
+apr_status_t wcim_api_group_sync_job(wcim_ctx_t **pjob, wcim_ctx_t *ctx,
+                                     apr_pool_t *p);
+
+/* Push a job's group set to RongCloud (one sync of a set at a time in a
+ * process). Meant to run apart from any request: a failure is logged,
+ * never reaches a client, and is retried by a later request. */
+apr_status_t wcim_api_group_sync(wcim_ctx_t *job);
 
 /* A message routing post's query (nonce, signTimestamp, signature):
  * APR_EACCES when the signature is wrong or stale, or the nonce was used

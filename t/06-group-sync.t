@@ -12,6 +12,8 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Time::HiRes ();
+use LWP::UserAgent ();
+use HTTP::Request ();
 use Apache::Test ();
 use WCIM::Request qw(im check_answer list_data);
 use WCIM::StandIn ();
@@ -142,6 +144,41 @@ sub no_sync {
     my $calls = WCIM::StandIn::wait_calls($SYNC, 'im_user_id_125', $since, 1, 3);
     ok(@$calls >= 1, 'user 125: the sync was tried');
     WCIM::StandIn::mode('ok');
+}
+
+# a slow sync holds back neither its answer nor the next request on the
+# same connection: syncs run on threads of their own, not the request's
+{
+    WCIM::StandIn::mode('slow', path => $SYNC, delay => 1.5);
+    # user 124 joins club 100 again: a sync is due
+    WCIM::DB::sql('UPDATE t_student_club_graduate_relation SET status = 1'
+                  . ' WHERE stu_clu_gra_rel_id = 134');
+    my $ka = LWP::UserAgent->new(timeout => 30, keep_alive => 1, agent => 'wcim-tests');
+    my $request = sub {
+        my ($uid) = @_;
+        return HTTP::Request->new(POST => WCIM::Request::url("/im/$list"),
+            ['Content-Type' => 'application/json'],
+            WCIM::Request::envelope(data => WCIM::Request::data_for($uid)));
+    };
+    my $since = WCIM::StandIn::last_seq();
+    my $t0 = Time::HiRes::time();
+    my $first = $ka->request($request->(124));
+    my $second = $ka->request($request->(120));
+    my $elapsed = Time::HiRes::time() - $t0;
+    check_answer($first, 'user 124 back in club 100, sync slow: answer 2000', code => 2000,
+                 data => list_data($club{100}));
+    check_answer($second, 'the next request on the connection: 2000', code => 2000,
+                 data => list_data($club{100}, $club{107}));
+    is(scalar $ka->conn_cache->get_connections, 1, 'both went over one keep-alive connection');
+    cmp_ok($elapsed, '<', 1.2,
+           sprintf('both answered before the 1.5 s sync could end (%.3f s)', $elapsed));
+    sync_is(one_sync(124, $since), 124, { 'group[im_club_id_100]' => '篮球社' },
+            'user 124: the slow sync was made, in the background');
+    Time::HiRes::sleep(1.5);     # it ends, and is remembered
+    WCIM::StandIn::mode('ok');
+    $since = WCIM::StandIn::last_seq();
+    im($list, user => 124);
+    no_sync(124, $since, 'user 124 again: the background sync was remembered, no second one');
 }
 
 # GroupSync Off: no call at all
