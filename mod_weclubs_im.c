@@ -26,8 +26,14 @@
 #include <apr_shm.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
+#if APR_HAS_THREADS
+#include <apr_queue.h>
 #include <apr_thread_mutex.h>
-#include <apr_thread_pool.h>
+#include <apr_thread_proc.h>
+
+#include <pthread.h>
+#include <signal.h>
+#endif
 
 #include "mod_weclubs_im.h"
 #include "modules/wcim_api.h"
@@ -206,26 +212,70 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-/* Group syncs to RongCloud run on a few threads of each child, apart from
+/* Group syncs to RongCloud run on two threads of each child, apart from
  * the requests: a slow RongCloud then delays neither an answer nor the
- * next request on its connection. Each sync has a pool of its own, a child
- * of sync_jobs, whose allocator is locked (job pools are made on request
- * threads and destroyed on sync threads). */
+ * next request on its connection. Each thread takes jobs from its own
+ * queue, and a user's syncs always go to the same one, so that they reach
+ * RongCloud in the order of the lists that found them. Everything here,
+ * the job pools included, comes from sync_pool, whose allocator is locked:
+ * job pools are made on request threads and destroyed on sync threads. */
+#if APR_HAS_THREADS
 #define SYNC_THREADS 2
-#define SYNC_QUEUE_MAX 256
-static apr_thread_pool_t *sync_threads;
-static apr_pool_t *sync_jobs;
+#define SYNC_QUEUE_MAX 128      /* per thread */
 
-/* A pre-cleanup of the child's pool: the syncs under way finish, the
- * queued ones are dropped (retried by later requests), before the job
- * pools go. */
+typedef struct {
+    apr_queue_t *queue;
+    apr_thread_t *thread;
+} sync_thread_t;
+
+static sync_thread_t sync_threads[SYNC_THREADS];
+static apr_pool_t *sync_pool;
+static int sync_running;
+static volatile apr_uint32_t syncs_dropped;        /* not said yet */
+static volatile apr_uint64_t syncs_dropped_said;   /* apr_time_t */
+
+static void *APR_THREAD_FUNC sync_thread_main(apr_thread_t *thread,
+                                              void *data)
+{
+    apr_queue_t *queue = data;
+    void *item;
+    apr_status_t rv;
+
+    for (;;) {
+        rv = apr_queue_pop(queue, &item);
+        if (rv == APR_EINTR) {
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            break;   /* APR_EOF: the child is exiting */
+        }
+        wcim_api_group_sync(item);
+        apr_pool_destroy(((wcim_ctx_t *)item)->pool);
+    }
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* A pre-cleanup of the child's pool, before its subpools go: the syncs
+ * under way finish, the queued ones are dropped (later lists retry them),
+ * the threads are joined. */
 static apr_status_t sync_threads_stop(void *data)
 {
-    apr_thread_pool_t *threads = sync_threads;
+    apr_status_t rv;
+    int i;
 
-    sync_threads = NULL;
-    if (threads) {
-        apr_thread_pool_destroy(threads);
+    sync_running = 0;
+    for (i = 0; i < SYNC_THREADS; ++i) {
+        if (sync_threads[i].queue) {
+            apr_queue_term(sync_threads[i].queue);
+        }
+    }
+    for (i = 0; i < SYNC_THREADS; ++i) {
+        if (sync_threads[i].thread) {
+            apr_thread_join(&rv, sync_threads[i].thread);
+        }
+        sync_threads[i].thread = NULL;
+        sync_threads[i].queue = NULL;
     }
     return APR_SUCCESS;
 }
@@ -234,30 +284,58 @@ static apr_status_t sync_threads_start(apr_pool_t *pchild)
 {
     apr_allocator_t *allocator = NULL;
     apr_thread_mutex_t *mutex;
+    sigset_t all, before;
     apr_status_t rv;
+    int i;
 
     if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
-                                      pchild)) != APR_SUCCESS
-        || (rv = apr_pool_create_ex(&sync_jobs, pchild, NULL, allocator))
-           != APR_SUCCESS) {
+    if ((rv = apr_pool_create_ex(&sync_pool, pchild, NULL, allocator))
+        != APR_SUCCESS) {
         apr_allocator_destroy(allocator);
-        sync_jobs = NULL;
+        return rv;
+    }
+    apr_allocator_owner_set(allocator, sync_pool);
+    if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
+                                      sync_pool)) != APR_SUCCESS) {
         return rv;
     }
     apr_allocator_mutex_set(allocator, mutex);
-    apr_allocator_owner_set(allocator, sync_jobs);
-    apr_pool_tag(sync_jobs, "weclubs_im_sync_jobs");
-    if ((rv = apr_thread_pool_create(&sync_threads, 0, SYNC_THREADS, pchild))
-        != APR_SUCCESS) {
-        sync_threads = NULL;
+    apr_pool_tag(sync_pool, "weclubs_im_sync");
+    apr_pool_pre_cleanup_register(pchild, NULL, sync_threads_stop);
+    /* the threads must never take the child's signals (prefork's SIGTERM
+     * handler would then run on them): they are born with all blocked */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &before);
+    for (i = 0; i < SYNC_THREADS && rv == APR_SUCCESS; ++i) {
+        rv = apr_queue_create(&sync_threads[i].queue, SYNC_QUEUE_MAX,
+                              sync_pool);
+        if (rv == APR_SUCCESS) {
+            rv = apr_thread_create(&sync_threads[i].thread, NULL,
+                                   sync_thread_main, sync_threads[i].queue,
+                                   sync_pool);
+            if (rv != APR_SUCCESS) {
+                sync_threads[i].thread = NULL;
+            }
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    if (rv != APR_SUCCESS) {
+        sync_threads_stop(NULL);
         return rv;
     }
-    apr_pool_pre_cleanup_register(pchild, NULL, sync_threads_stop);
+    sync_running = 1;
     return APR_SUCCESS;
 }
+#else /* !APR_HAS_THREADS: syncs run after the answer, on the request's */
+static int sync_running;
+
+static apr_status_t sync_threads_start(apr_pool_t *pchild)
+{
+    return APR_ENOTIMPL;
+}
+#endif
 
 static void wcim_child_init(apr_pool_t *p, server_rec *s)
 {
@@ -313,8 +391,10 @@ static const char *statement_label(const wcim_srv_conf_t *sc, int i,
  * break another module's database in a host that never serves /im. */
 /* SQLite outside WAL mode: every writer blocks the module's reads, and
  * apr_dbd's SQLite driver retries a blocked read 16 more times, 100 ms
- * apart, each waiting the busy timeout again (README). Checked on each
- * new connection, said once per process. */
+ * apart, each waiting the busy timeout again (README). Checked on each new
+ * connection (virtual hosts may each have a database of their own, and
+ * mod_dbd does not say which file a connection has; a PRAGMA costs little
+ * beside preparing the statements), said once per process. */
 static volatile apr_uint32_t sqlite_journal_said;
 
 static void check_sqlite_journal(ap_dbd_t *dbd, request_rec *r)
@@ -381,7 +461,18 @@ static apr_status_t connection_statements(apr_dbd_prepared_t ***pstmts,
                                   wcim_conf_sql(sc, (wcim_stmt_t)i), label,
                                   &stmts[i]);
         }
-        if (err != 0) {
+        if (err != 0 && i >= WCIM_STMT_CORE_COUNT) {
+            /* message routing's (a custom query with a mistake, tables
+             * not created): the endpoints work on without it; its uses
+             * say "not prepared" and fall back (WCIM0133) */
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0114)
+                          "preparing statement %s: %s; message routing "
+                          "goes without it on this connection",
+                          wcim_store_specs[i].name,
+                          apr_dbd_error(dbd->driver, dbd->handle, err));
+            stmts[i] = NULL;
+        }
+        else if (err != 0) {
             *perr = apr_psprintf(r->pool, "preparing statement %s: %s",
                                  wcim_store_specs[i].name,
                                  apr_dbd_error(dbd->driver, dbd->handle,
@@ -777,7 +868,7 @@ static int wcim_trace(request_rec *r)
     const char *handler = NULL, *err = NULL;
     int rc;
 
-    if (r->method_number != M_TRACE) {
+    if (r->method_number != M_TRACE || r->proxyreq) {
         return DECLINED;
     }
     if (ap_location_walk(r) == OK) {
@@ -905,62 +996,70 @@ static void wcim_insert_error_filter(request_rec *r)
 
 /* Runs once the answer has been written to the client, so the group sync
  * to RongCloud never delays it. */
-static void *APR_THREAD_FUNC sync_job_run(apr_thread_t *thread, void *data)
-{
-    wcim_ctx_t *job = data;
-
-    wcim_api_group_sync(job);
-    apr_pool_destroy(job->pool);
-    return NULL;
-}
-
-/* A group sync that is due goes to the sync threads; without them (or
- * with too many waiting) it runs here, after the answer. */
+/* A group sync that is due goes to its user's sync thread; without the
+ * threads it runs here, after the answer. */
 static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
 {
     wcim_ctx_t *job = NULL;
-    apr_pool_t *p = NULL;
-    apr_size_t queued;
 
     if (!wcim_api_group_sync_due(ctx)) {
         return;
     }
-    queued = sync_threads ? apr_thread_pool_tasks_count(sync_threads) : 0;
-    if (sync_threads && queued >= SYNC_QUEUE_MAX) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0209)
-                      "%" APR_SIZE_T_FMT " RongCloud group syncs waiting: "
-                      "this one is dropped (a later list retries it)",
-                      queued);
+    if (!sync_running) {
+        if (wcim_api_group_sync_job(&job, ctx, r->pool) == APR_SUCCESS
+            && job) {
+            job->log = ctx->log;
+            wcim_api_group_sync(job);
+        }
         return;
     }
-    if (sync_threads && apr_pool_create(&p, sync_jobs) == APR_SUCCESS) {
-        wcim_api_group_sync_job(&job, ctx, p);
-        if (job) {
-            job->log.fn = log_to_server;
-            job->log.baton = r->server;
-            job->log.level = ap_get_server_module_loglevel(
-                r->server, APLOG_MODULE_INDEX);
-            job->log.pool = p;
-            if (apr_thread_pool_push(sync_threads, sync_job_run, job,
-                                     APR_THREAD_TASK_PRIORITY_NORMAL, NULL)
-                == APR_SUCCESS) {
-                return;
+#if APR_HAS_THREADS
+    {
+        apr_ssize_t klen = APR_HASH_KEY_STRING;
+        sync_thread_t *st = &sync_threads[apr_hashfunc_default(ctx->user_id,
+                                                               &klen)
+                                          % SYNC_THREADS];
+        apr_pool_t *p = NULL;
+        apr_status_t rv;
+
+        if (apr_pool_create(&p, sync_pool) != APR_SUCCESS
+            || wcim_api_group_sync_job(&job, ctx, p) != APR_SUCCESS || !job) {
+            if (p) {
+                apr_pool_destroy(p);
             }
+            return;
+        }
+        job->log.fn = log_to_server;
+        job->log.baton = r->server;
+        job->log.level = ap_get_server_module_loglevel(r->server,
+                                                       APLOG_MODULE_INDEX);
+        job->log.pool = p;
+        rv = apr_queue_trypush(st->queue, job);
+        if (rv != APR_SUCCESS) {
+            /* not queued (full, or the child is exiting): a later list of
+             * this user retries it. Said at most every 10 s, with how
+             * many were dropped: a RongCloud that is down would otherwise
+             * flood the log. */
+            apr_uint32_t dropped = apr_atomic_inc32(&syncs_dropped) + 1;
+            apr_uint64_t last = apr_atomic_read64(&syncs_dropped_said);
+            apr_time_t now = apr_time_now();
+
+            if (now - (apr_time_t)last > apr_time_from_sec(10)
+                && apr_atomic_cas64(&syncs_dropped_said, (apr_uint64_t)now,
+                                    last) == last) {
+                apr_atomic_sub32(&syncs_dropped, dropped);
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                              WCIMLOGNO(0209) "RongCloud group syncs "
+                              "dropped: %u in this process since the last "
+                              "such line (user %s the last; %d waiting on "
+                              "its thread); later lists retry them",
+                              dropped, ctx->user_id,
+                              (int)apr_queue_size(st->queue));
+            }
+            apr_pool_destroy(p);
         }
     }
-    else {
-        p = NULL;
-        wcim_api_group_sync_job(&job, ctx, r->pool);
-    }
-    if (job) {
-        /* on this thread, then */
-        job->log = ctx->log;
-        job->log.pool = job->pool;
-        wcim_api_group_sync(job);
-    }
-    if (p) {
-        apr_pool_destroy(p);
-    }
+#endif
 }
 
 static int wcim_log_transaction(request_rec *r)

@@ -491,10 +491,18 @@ static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
             break;
         }
     }
+    if (i == WCIM_STMT_COUNT && strcasecmp(which, "messages") == 0) {
+        /* the statement of the first message routing code */
+        return "WeclubsIMSQL messages was replaced by groups_messages: the "
+               "groups columns (club_id, name, avatar_url), then "
+               "last_content, last_date and the unread count, from the "
+               "user's RongCloud id twice and the student id (see README)";
+    }
     if (i == WCIM_STMT_COUNT) {
         return apr_psprintf(cmd->pool, "WeclubsIMSQL: '%s' is not one of "
                             "the module's statements (token, user, groups, "
-                            "messages, message_add, ...; see README)", which);
+                            "groups_messages, message_add, ...; see README)",
+                            which);
     }
     if ((n = count_placeholders(query)) != wcim_store_specs[i].args) {
         return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: the query has %d "

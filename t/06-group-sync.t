@@ -15,6 +15,7 @@ use Time::HiRes ();
 use LWP::UserAgent ();
 use HTTP::Request ();
 use Apache::Test ();
+use WCIM::JSON ();
 use WCIM::Request qw(im check_answer list_data);
 use WCIM::StandIn ();
 use WCIM::DB ();
@@ -169,7 +170,8 @@ sub no_sync {
                  data => list_data($club{100}));
     check_answer($second, 'the next request on the connection: 2000', code => 2000,
                  data => list_data($club{100}, $club{107}));
-    is(scalar $ka->conn_cache->get_connections, 1, 'both went over one keep-alive connection');
+    is($second->header('Client-Response-Num'), 2,
+       'both went over one keep-alive connection (the second was its 2nd answer)');
     cmp_ok($elapsed, '<', 1.2,
            sprintf('both answered before the 1.5 s sync could end (%.3f s)', $elapsed));
     sync_is(one_sync(124, $since), 124, { 'group[im_club_id_100]' => '篮球社' },
@@ -187,6 +189,40 @@ sub no_sync {
     check_answer(im($list, user => 122, vhost => 'wcim_nosync'), 'user 122 on GroupSync Off',
                  code => 2000, data => list_data($club{100}));
     no_sync(122, $since, 'GroupSync Off: no sync call');
+}
+
+# a graceful restart while a sync is under way: the old child finishes it
+# (or drops what is queued) and exits cleanly; the new one serves at once
+{
+    my $error_log = Apache::Test::vars('t_logs') . '/error_log';
+    my $mark = -s $error_log || 0;
+    WCIM::StandIn::mode('slow', path => $SYNC, delay => 1.5);
+    WCIM::DB::sql('UPDATE t_student_club_graduate_relation SET status = 0'
+                  . ' WHERE stu_clu_gra_rel_id = 134');
+    my $since = WCIM::StandIn::last_seq();
+    check_answer(im($list, user => 124), 'user 124 quits again: list', code => 2000,
+                 data => list_data());
+    WCIM::StandIn::wait_calls($SYNC, 'im_user_id_124', $since, 1, 3);
+    my $pidfile = Apache::Test::vars('t_logs') . '/httpd.pid';
+    open my $pf, '<', $pidfile or BAIL_OUT("$pidfile: $!");
+    chomp(my $pid = <$pf>);
+    close $pf;
+    ok(kill(USR1 => $pid), 'graceful restart with a sync under way');
+    my ($code, $deadline) = ('none', Time::HiRes::time() + 30);
+    while (Time::HiRes::time() < $deadline) {
+        Time::HiRes::sleep(0.3);
+        my $a = eval { WCIM::JSON::decode(im($list, user => 120)->content) };
+        $code = $a && ref $a eq 'HASH' ? $a->{result_code} : 'none';
+        last if $code eq '2000';
+    }
+    is($code, 2000, 'after the graceful restart: answers 2000');
+    Time::HiRes::sleep(2);   # the old child's sync ends, the child exits
+    WCIM::StandIn::mode('ok');
+    open my $fh, '<:raw', $error_log or die "$error_log: $!";
+    seek $fh, $mark, 0;
+    my @bad = grep { /exit signal|Segmentation|AH00052|AH00060|weclubs_im:(?:crit|alert|emerg)/ } <$fh>;
+    close $fh;
+    is(scalar @bad, 0, 'no child crashed or hung at the restart') or diag(@bad);
 }
 
 # nothing but group/sync reached the stand-in from get_group_chat_list

@@ -251,27 +251,54 @@ my $t1 = $now + 1000;
     is($it && $it->{last_msg_content}, '长' x 40, 'and the last message is unchanged');
 }
 
-# --- a groups_messages answer that cannot be read: the plain list, and why
-{
-    my $error_log = Apache::Test::vars('t_logs') . '/error_log';
-    my $mark = -s $error_log || 0;
-    my $res = im('get_group_chat_list', user => 240, vhost => 'wcim_msgbad');
-    my $plain = im('get_group_chat_list', user => 240);
-    my $a = eval { WCIM::JSON::decode($res->content) } || {};
-    is($a->{result_code}, 2000, 'unreadable groups_messages: still 2000');
-    is(WCIM::Request::normalise($res->content), WCIM::Request::normalise($plain->content),
-       'unreadable groups_messages: the list without messages');
-    my @lines;
+# --- groups_messages failing: the plain list, and an error line that says why
+my $error_log = Apache::Test::vars('t_logs') . '/error_log';
+
+# For each pattern, whether the error_log has a line matching it after
+# byte $mark (waiting up to 1 s for the lines to be written).
+sub logged_since {
+    my ($mark, @re) = @_;
+    my @found;
     for (1 .. 20) {
         open my $fh, '<:raw', $error_log or last;
         seek $fh, $mark, 0;
-        @lines = grep { /WCIM0133: reading the groups and messages of user 240: groups_messages returned club_id '102', last_date 'not a date'.*listing the groups without them/ } <$fh>;
+        my @l = <$fh>;
         close $fh;
-        last if @lines;
+        @found = map { my $re = $_; scalar grep { $_ =~ $re } @l } @re;
+        last unless grep { !$_ } @found;
         Time::HiRes::sleep(0.05);
     }
-    ok(scalar @lines, 'unreadable groups_messages: an error line says which values and what was done')
-        or diag("error_log since the request has no WCIM0133 line");
+    return @found;
+}
+
+# The list of user 240 on $vhost is the main server's (no messages).
+sub plain_list_on {
+    my ($vhost, $what) = @_;
+    my $res = im('get_group_chat_list', user => 240, vhost => $vhost);
+    my $plain = im('get_group_chat_list', user => 240);
+    my $a = eval { WCIM::JSON::decode($res->content) } || {};
+    is($a->{result_code}, 2000, "$what: still 2000");
+    is(WCIM::Request::normalise($res->content), WCIM::Request::normalise($plain->content),
+       "$what: the list without messages");
+}
+
+{
+    my $mark = -s $error_log || 0;
+    plain_list_on('wcim_msgbad', 'unreadable groups_messages');
+    my ($said) = logged_since($mark,
+        qr/WCIM0133: reading the groups and messages of user 240: groups_messages returned club_id '102', last_date 'not a date'.*listing the groups without them/);
+    ok($said, 'unreadable groups_messages: an error line says which values and what was done');
+}
+{
+    my $mark = -s $error_log || 0;
+    plain_list_on('wcim_msgtypo', 'groups_messages not preparable');
+    my $a = eval { WCIM::JSON::decode(im('get_token', user => 240, vhost => 'wcim_msgtypo')->content) } || {};
+    isnt($a->{result_code} // 5000, 5000, 'groups_messages not preparable: get_token is not a database error');
+    my ($prep, $fell) = logged_since($mark,
+        qr/\[weclubs_im:error\].*WCIM0114: preparing statement groups_messages: .*t_im_no_such_table/,
+        qr/WCIM0133: reading the groups and messages of user 240: statement groups_messages is not prepared; listing the groups without them/);
+    ok($prep, 'groups_messages not preparable: the error names the statement and the cause');
+    ok($fell, 'groups_messages not preparable: the fallback is logged');
 }
 
 done_testing();
