@@ -16,6 +16,7 @@
 #include <http_main.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <ap_mpm.h>
 #include <util_script.h>
 
 #include <apr_dbd.h>
@@ -222,6 +223,7 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 #if APR_HAS_THREADS
 #define SYNC_THREADS 2
 #define SYNC_QUEUE_MAX 128      /* per thread */
+#define SYNC_MAX_FREE (512 * 1024)
 
 typedef struct {
     apr_queue_t *queue;
@@ -230,7 +232,7 @@ typedef struct {
 
 static sync_thread_t sync_threads[SYNC_THREADS];
 static apr_pool_t *sync_pool;
-static int sync_running;
+static volatile apr_uint32_t sync_running;
 static volatile apr_uint32_t syncs_dropped;        /* not said yet */
 static volatile apr_uint64_t syncs_dropped_said;   /* apr_time_t */
 
@@ -264,7 +266,7 @@ static apr_status_t sync_threads_stop(void *data)
     apr_status_t rv;
     int i;
 
-    sync_running = 0;
+    apr_atomic_set32(&sync_running, 0);
     for (i = 0; i < SYNC_THREADS; ++i) {
         if (sync_threads[i].queue) {
             apr_queue_term(sync_threads[i].queue);
@@ -274,8 +276,9 @@ static apr_status_t sync_threads_stop(void *data)
         if (sync_threads[i].thread) {
             apr_thread_join(&rv, sync_threads[i].thread);
         }
+        /* the queues stay: a push on a terminated one says APR_EOF, and
+         * they live until sync_pool goes, after every pre-cleanup */
         sync_threads[i].thread = NULL;
-        sync_threads[i].queue = NULL;
     }
     return APR_SUCCESS;
 }
@@ -297,6 +300,8 @@ static apr_status_t sync_threads_start(apr_pool_t *pchild)
         return rv;
     }
     apr_allocator_owner_set(allocator, sync_pool);
+    /* what a burst of queued syncs took goes back after it */
+    apr_allocator_max_free_set(allocator, SYNC_MAX_FREE);
     if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
                                       sync_pool)) != APR_SUCCESS) {
         return rv;
@@ -304,9 +309,18 @@ static apr_status_t sync_threads_start(apr_pool_t *pchild)
     apr_allocator_mutex_set(allocator, mutex);
     apr_pool_tag(sync_pool, "weclubs_im_sync");
     apr_pool_pre_cleanup_register(pchild, NULL, sync_threads_stop);
-    /* the threads must never take the child's signals (prefork's SIGTERM
-     * handler would then run on them): they are born with all blocked */
+    /* the threads must never take the child's signals (the MPM's handlers
+     * would then run on them): they are born with those blocked, all but
+     * the ones a crash raises, so that httpd's and the sanitizers' crash
+     * reports still run */
     sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGTRAP);
+    sigdelset(&all, SIGSYS);
+    sigdelset(&all, SIGABRT);
     pthread_sigmask(SIG_BLOCK, &all, &before);
     for (i = 0; i < SYNC_THREADS && rv == APR_SUCCESS; ++i) {
         rv = apr_queue_create(&sync_threads[i].queue, SYNC_QUEUE_MAX,
@@ -325,17 +339,25 @@ static apr_status_t sync_threads_start(apr_pool_t *pchild)
         sync_threads_stop(NULL);
         return rv;
     }
-    sync_running = 1;
+    apr_atomic_set32(&sync_running, 1);
     return APR_SUCCESS;
 }
 #else /* !APR_HAS_THREADS: syncs run after the answer, on the request's */
-static int sync_running;
+static volatile apr_uint32_t sync_running;
 
 static apr_status_t sync_threads_start(apr_pool_t *pchild)
 {
     return APR_ENOTIMPL;
 }
 #endif
+
+static int mpm_is_threaded(void)
+{
+    int threaded = AP_MPMQ_NOT_SUPPORTED;
+
+    return ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS
+           && threaded != AP_MPMQ_NOT_SUPPORTED;
+}
 
 static void wcim_child_init(apr_pool_t *p, server_rec *s)
 {
@@ -352,7 +374,11 @@ static void wcim_child_init(apr_pool_t *p, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, WCIMLOGNO(0006)
                      "no connection reuse for RongCloud in this process");
     }
-    if ((rv = sync_threads_start(p)) != APR_SUCCESS) {
+    /* not under prefork: a child there handles one connection at a time,
+     * and its SIGTERM handler destroys the child's pool wherever the
+     * request was (a join of sync threads could then wait on a lock the
+     * interrupted request holds); syncs stay on the request's thread */
+    if (mpm_is_threaded() && (rv = sync_threads_start(p)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, WCIMLOGNO(0008)
                      "no threads for RongCloud group syncs in this process: "
                      "they run after each answer, on the request's thread");
@@ -1005,7 +1031,7 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
     if (!wcim_api_group_sync_due(ctx)) {
         return;
     }
-    if (!sync_running) {
+    if (!apr_atomic_read32(&sync_running)) {
         if (wcim_api_group_sync_job(&job, ctx, r->pool) == APR_SUCCESS
             && job) {
             job->log = ctx->log;
@@ -1040,14 +1066,16 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
              * this user retries it. Said at most every 10 s, with how
              * many were dropped: a RongCloud that is down would otherwise
              * flood the log. */
-            apr_uint32_t dropped = apr_atomic_inc32(&syncs_dropped) + 1;
-            apr_uint64_t last = apr_atomic_read64(&syncs_dropped_said);
+            apr_uint64_t last;
             apr_time_t now = apr_time_now();
 
-            if (now - (apr_time_t)last > apr_time_from_sec(10)
+            apr_atomic_inc32(&syncs_dropped);
+            last = apr_atomic_read64(&syncs_dropped_said);
+            if ((now < (apr_time_t)last
+                 || now - (apr_time_t)last > apr_time_from_sec(10))
                 && apr_atomic_cas64(&syncs_dropped_said, (apr_uint64_t)now,
                                     last) == last) {
-                apr_atomic_sub32(&syncs_dropped, dropped);
+                apr_uint32_t dropped = apr_atomic_xchg32(&syncs_dropped, 0);
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
                               WCIMLOGNO(0209) "RongCloud group syncs "
                               "dropped: %u in this process since the last "

@@ -557,7 +557,7 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
     wcim_ctx_t *ctx = gs->ctx;
     wcim_rc_t rc = rc_of(ctx);
     wcim_rc_error_t err;
-    const char *synced;
+    const char *synced = NULL, *after = NULL;
     apr_status_t rv;
 
     *presult = NULL;
@@ -571,6 +571,15 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
                  "RongCloud group sync for %s failed: %s", ctx->rc_user_id,
                  wcim_rc_error_text(&err, p));
         return rv;
+    }
+    /* Another process (or node) synced a set of this user meanwhile: which
+     * set RongCloud kept is unknown, so remember one that matches none and
+     * the next list syncs again. */
+    cache_get(&after, ctx, gs->key);
+    if ((synced == NULL) != (after == NULL)
+        || (synced && after && strcmp(synced, after) != 0)) {
+        cache_put(ctx, gs->key, "-");
+        return APR_SUCCESS;
     }
     cache_put(ctx, gs->key, gs->digest);
     WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0132)
