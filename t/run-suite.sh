@@ -40,7 +40,7 @@ $AS mkdir -p "$DATA"
 
 cleanup() {
     for kind in mysql pgsql; do
-        [ -d "$DATA/$kind" ] && $AS "$TOP/scripts/db-server.sh" stop "$kind" "$DATA/$kind"
+        [ -d "$DATA/$kind" ] && $AS "$TREE/scripts/db-server.sh" stop "$kind" "$DATA/$kind"
     done
     rm -rf "$SCRATCH"
 }
@@ -60,7 +60,7 @@ for engine in $ENGINES; do
     mysql|pgsql)
         dir="$DATA/$engine"
         port=$(free_port)
-        $AS "$TOP/scripts/db-server.sh" start "$engine" "$dir" "$port"
+        $AS "$TREE/scripts/db-server.sh" start "$engine" "$dir" "$port"
         ;;
     *) echo "unknown engine '$engine' in WCIM_ENGINES" >&2; exit 2 ;;
     esac
@@ -69,7 +69,7 @@ for engine in $ENGINES; do
     $AS env WCIM_DB_ENGINE="$engine" WCIM_DB_DIR="$dir" WCIM_DB_PORT="$port" \
         sh -c 'cd "$1" && shift && exec perl t/TEST.PL "$@"' sh "$TREE" \
         -apxs "$APXS" "$@" || rc=$?
-    [ -z "$dir" ] || $AS "$TOP/scripts/db-server.sh" stop "$engine" "$dir"
+    [ -z "$dir" ] || $AS "$TREE/scripts/db-server.sh" stop "$engine" "$dir"
     # keep the logs where the caller can read them (not in a read-only tree)
     if [ "$TREE" != "$TOP" ] && [ -w t ]; then
         rm -rf "t/logs.$engine"; cp -a "$TREE/t/logs" "t/logs.$engine" 2>/dev/null || true

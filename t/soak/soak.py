@@ -303,10 +303,14 @@ class Soak:
 
     def start_standin(self):
         portfile = self.path("run", "standin.port")
+        # the stand-in runs from the scratch folder: the tree may lie where
+        # the soak's user cannot read (a clone in /root, mode 0700)
+        standin = self.path("run", "rongcloud_standin.py")
+        shutil.copy(os.path.join(self.tree, "t", "rongcloud_standin.py"), standin)
         self.chown_scratch()
         out = open(self.path("logs", "standin.out"), "w")
         p = subprocess.Popen(self.cmd_as([
-            sys.executable, os.path.join(self.tree, "t", "rongcloud_standin.py"),
+            sys.executable, standin,
             "--listen", "127.0.0.1:0", "--port-file", portfile,
             "--app-key", RC_APP_KEY, "--app-secret", RC_APP_SECRET,
             "--log", self.path("logs", "standin.log")]),
