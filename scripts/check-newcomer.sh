@@ -64,7 +64,7 @@ BUNDLE=$(mktemp /tmp/wcim-newcomer.XXXXXX.bundle)
 git bundle create -q "$BUNDLE" HEAD
 chmod 644 "$BUNDLE"
 rm -rf "$HOMEDIR/project" "$HOMEDIR/project.demo.log"
-runuser -u "$NEWCOMER" -- git clone -q "$BUNDLE" "$HOMEDIR/project"
+runuser -u "$NEWCOMER" -- git -c advice.detachedHead=false clone -q "$BUNDLE" "$HOMEDIR/project"
 rm -f "$BUNDLE"
 demo_in "$NEWCOMER" "$HOMEDIR/project" "$PORT"
 rm -rf "$HOMEDIR/project" "$HOMEDIR/project.demo.log"
