@@ -9,6 +9,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_core.h>
 #include <ap_provider.h>
 #include <ap_socache.h>
 #include <util_mutex.h>
@@ -25,6 +26,18 @@ APLOG_USE_MODULE(weclubs_im);
 #define DEFAULT_PROVIDER "shmcb"
 #define DEFAULT_TTL apr_time_from_sec(7 * 86400)
 
+/* shmcb sized for a campus: 16 MiB hold the tokens and sync digests of
+ * ~50,000 users (each entry costs its id, its value and shmcb's 24-byte
+ * index entry: a token ~220 bytes, a digest ~110, a nonce ~70). shmcb's
+ * own default, 512 KB, holds ~1,500. */
+#define SHMCB_DEFAULT_SIZE (16 * 1024 * 1024)
+#define SHMCB_OWN_SIZE (512 * 1024)
+#define SHMCB_INDEX_ENTRY 24
+#define CAMPUS_USERS 20000
+/* what our entries are like, for shmcb's index sizing */
+#define HINT_ID_LEN 48
+#define HINT_OBJ_SIZE 112
+
 /* Global, as the cache is one for the whole server; reset before each
  * (re)read of the configuration. */
 static const ap_socache_provider_t *provider;
@@ -32,6 +45,7 @@ static const char *provider_name;
 static ap_socache_instance_t *instance;
 static apr_global_mutex_t *mutex;
 static int configured;          /* WeclubsIMCache given (incl. none) */
+static apr_size_t shmcb_size;   /* bytes of a shmcb cache, 0 otherwise */
 static apr_interval_time_t ttl;
 static server_rec *main_server;
 
@@ -40,7 +54,57 @@ static apr_status_t cache_get(wcim_cache_t *c, const char *key,
 static apr_status_t cache_put(wcim_cache_t *c, const char *key,
                               const char *value, apr_interval_time_t life,
                               apr_pool_t *p);
-static wcim_cache_t cache = { cache_get, cache_put, NULL };
+static wcim_cache_t cache = { cache_get, cache_put };
+
+/* shmcb's arguments: ours (a campus's size) when none are given; and the
+ * size they give, for the capacity said at start-up. */
+static const char *shmcb_args(apr_size_t *psize, const char *args,
+                              apr_pool_t *p)
+{
+    const char *open;
+
+    if (args == NULL || *args == '\0') {
+        *psize = SHMCB_DEFAULT_SIZE;
+        /* the path is only used where anonymous shared memory is not */
+        return apr_psprintf(p, "%s(%d)",
+                            ap_runtime_dir_relative(p, "weclubs-im-cache"),
+                            SHMCB_DEFAULT_SIZE);
+    }
+    open = strrchr(args, '(');
+    *psize = open ? (apr_size_t)apr_atoi64(open + 1) : SHMCB_OWN_SIZE;
+    return args;
+}
+
+/* Said once per start: how many users the shmcb cache holds, and a
+ * warning when that is less than a campus. */
+static void say_capacity(server_rec *s)
+{
+    apr_size_t entries, users;
+
+    if (shmcb_size == 0
+        || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return;
+    }
+    /* a token and a sync digest per user, at ~165 bytes an entry */
+    entries = shmcb_size / (HINT_ID_LEN + HINT_OBJ_SIZE + SHMCB_INDEX_ENTRY);
+    users = entries / 2;
+    if (users < CAMPUS_USERS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, WCIMLOGNO(0407)
+                     "WeclubsIMCache shmcb of %" APR_SIZE_T_FMT " bytes "
+                     "holds the RongCloud tokens and sync digests of about "
+                     "%" APR_SIZE_T_FMT " users; beyond that every get_token "
+                     "calls RongCloud. Give it room, e.g. WeclubsIMCache "
+                     "shmcb (%d bytes by default) or shmcb:path(bytes)",
+                     shmcb_size, users, SHMCB_DEFAULT_SIZE);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, WCIMLOGNO(0408)
+                     "WeclubsIMCache shmcb of %" APR_SIZE_T_FMT " bytes: "
+                     "about %" APR_SIZE_T_FMT " entries, the RongCloud "
+                     "tokens and sync digests of about %" APR_SIZE_T_FMT
+                     " users", shmcb_size, entries, users);
+    }
+}
 
 const char *wcim_cache_cmd(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -65,6 +129,10 @@ const char *wcim_cache_cmd(cmd_parms *cmd, void *dc, const char *arg)
         return apr_psprintf(cmd->pool, "WeclubsIMCache: unknown cache "
                             "provider '%s' (is mod_socache_%s loaded?)",
                             name, name);
+    }
+    shmcb_size = 0;
+    if (strcmp(name, "shmcb") == 0) {
+        args = shmcb_args(&shmcb_size, args, cmd->pool);
     }
     err = provider->create(&instance, args, cmd->temp_pool, cmd->pool);
     if (err) {
@@ -101,6 +169,7 @@ int wcim_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     instance = NULL;
     mutex = NULL;
     configured = 0;
+    shmcb_size = 0;
     ttl = DEFAULT_TTL;
     rv = ap_mutex_register(pconf, CACHE_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
                            0);
@@ -140,7 +209,9 @@ int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "loaded: RongCloud tokens are not cached");
             return OK;
         }
-        err = provider->create(&instance, NULL, ptemp, pconf);
+        err = provider->create(&instance,
+                               shmcb_args(&shmcb_size, NULL, pconf),
+                               ptemp, pconf);
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, WCIMLOGNO(0403)
                          "default cache: %s", err);
@@ -160,8 +231,8 @@ int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             return 500;
         }
     }
-    hints.avg_id_len = 48;
-    hints.avg_obj_size = 200;
+    hints.avg_id_len = HINT_ID_LEN;
+    hints.avg_obj_size = HINT_OBJ_SIZE;
     hints.expiry_interval = ttl;
     rv = provider->init(instance, CACHE_CNAME, &hints, s, pconf);
     if (rv != APR_SUCCESS) {
@@ -171,6 +242,7 @@ int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     apr_pool_cleanup_register(pconf, s, cache_destroy,
                               apr_pool_cleanup_null);
+    say_capacity(s);
     return OK;
 }
 
@@ -196,15 +268,17 @@ static apr_status_t cache_get(wcim_cache_t *c, const char *key,
 {
     unsigned char buf[WCIM_CACHE_MAX_VALUE];
     unsigned int len = sizeof(buf);
+    unsigned char *id;
+    apr_size_t idlen;
     apr_status_t rv;
 
     *pvalue = NULL;
+    wcim_cache_id(&id, &idlen, key, p);
     if (mutex && (rv = apr_global_mutex_lock(mutex)) != APR_SUCCESS) {
         return rv;
     }
-    rv = provider->retrieve(instance, main_server,
-                            (const unsigned char *)key,
-                            (unsigned int)strlen(key), buf, &len, p);
+    rv = provider->retrieve(instance, main_server, id, (unsigned int)idlen,
+                            buf, &len, p);
     if (mutex) {
         apr_global_mutex_unlock(mutex);
     }
@@ -219,17 +293,20 @@ static apr_status_t cache_put(wcim_cache_t *c, const char *key,
                               apr_pool_t *p)
 {
     apr_size_t len = strlen(value);
+    unsigned char *id;
+    apr_size_t idlen;
     apr_status_t rv;
 
     if (len >= WCIM_CACHE_MAX_VALUE) {
         return APR_ENOSPC;
     }
+    wcim_cache_id(&id, &idlen, key, p);
     if (mutex && (rv = apr_global_mutex_lock(mutex)) != APR_SUCCESS) {
         return rv;
     }
-    rv = provider->store(instance, main_server, (const unsigned char *)key,
-                         (unsigned int)strlen(key), apr_time_now() + life,
-                         (unsigned char *)value, (unsigned int)len, p);
+    rv = provider->store(instance, main_server, id, (unsigned int)idlen,
+                         apr_time_now() + life, (unsigned char *)value,
+                         (unsigned int)len, p);
     if (mutex) {
         apr_global_mutex_unlock(mutex);
     }

@@ -14,6 +14,7 @@
 #include <apr_uri.h>
 
 #include "mod_weclubs_im.h"
+#include "modules/wcim_digest.h"
 #include "modules/wcim_routing.h"
 #include "modules/wcim_sign.h"
 
@@ -612,6 +613,15 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     }
     if (c->rc.urls == NULL) {
         parse_urls(&c->rc.urls, p, DEFAULT_RC_URLS);
+    }
+    if (c->rc.secret_tag == NULL) {
+        char hex[WCIM_SHA1_HEX_LEN + 1];
+
+        /* 8 hex digits: enough to tell secrets apart, useless to guess one */
+        if (c->rc.app_secret) {
+            wcim_sha1_hex(hex, c->rc.app_secret, strlen(c->rc.app_secret), 0);
+        }
+        c->rc.secret_tag = c->rc.app_secret ? apr_pstrmemdup(p, hex, 8) : "-";
     }
     if (c->rc.timeout == UNSET) {
         c->rc.timeout = DEFAULT_RC_TIMEOUT;

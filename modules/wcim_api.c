@@ -57,7 +57,7 @@ static apr_status_t open_store(wcim_store_t **pstore, wcim_ctx_t *ctx)
 }
 
 static apr_status_t cache_get(const char **pvalue, wcim_ctx_t *ctx,
-                              const char *key);
+                              wcim_cache_kind_t kind, const char *key);
 static void cache_put_ttl(wcim_ctx_t *ctx, const char *key,
                           const char *value, apr_interval_time_t ttl);
 
@@ -114,7 +114,7 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
         }
         key = apr_pstrcat(ctx->pool, "rid:", env->caller, ":", env->id,
                           NULL);
-        if (cache_get(&seen, ctx, key) == APR_SUCCESS) {
+        if (cache_get(&seen, ctx, WCIM_CACHE_REQUEST_ID, key) == APR_SUCCESS) {
             WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0113)
                      "3003: request id seen before from caller %s (a "
                      "replay)", env->caller);
@@ -189,10 +189,11 @@ static wcim_rc_t rc_of(wcim_ctx_t *ctx)
 
 static const char *cache_key(const wcim_ctx_t *ctx, const char *prefix)
 {
-    /* tokens belong to one RongCloud app */
+    /* tokens belong to one RongCloud app, and die with its App Secret:
+     * a secret refreshed in RongCloud's console invalidates them all */
     return apr_pstrcat(ctx->pool, prefix, ctx->conf->rc.app_key
-                       ? ctx->conf->rc.app_key : "-", ":", ctx->rc_user_id,
-                       NULL);
+                       ? ctx->conf->rc.app_key : "-", ":",
+                       ctx->conf->rc.secret_tag, ":", ctx->rc_user_id, NULL);
 }
 
 static const char *profile_digest(const char *name, const char *portrait,
@@ -206,7 +207,7 @@ static const char *profile_digest(const char *name, const char *portrait,
 }
 
 static apr_status_t cache_get(const char **pvalue, wcim_ctx_t *ctx,
-                              const char *key)
+                              wcim_cache_kind_t kind, const char *key)
 {
     apr_status_t rv;
 
@@ -215,7 +216,7 @@ static apr_status_t cache_get(const char **pvalue, wcim_ctx_t *ctx,
         return APR_NOTFOUND;
     }
     rv = ctx->cache->get(ctx->cache, key, pvalue, ctx->pool);
-    wcim_metrics_cache(ctx->metrics, rv == APR_SUCCESS);
+    wcim_metrics_cache(ctx->metrics, kind, rv == APR_SUCCESS);
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, rv, WCIMLOGNO(0140)
                  "cache read failed, treated as a miss");
@@ -257,7 +258,7 @@ static apr_status_t cached_token(const char **ptoken, int *pcurrent,
 {
     const char *cached, *sep;
 
-    if (cache_get(&cached, ctx, key) != APR_SUCCESS
+    if (cache_get(&cached, ctx, WCIM_CACHE_TOKEN, key) != APR_SUCCESS
         || (sep = strchr(cached, ' ')) == NULL || sep[1] == '\0') {
         return APR_NOTFOUND;
     }
@@ -561,7 +562,7 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
     apr_status_t rv;
 
     *presult = NULL;
-    if (cache_get(&synced, ctx, gs->key) == APR_SUCCESS
+    if (cache_get(&synced, ctx, WCIM_CACHE_SYNC, gs->key) == APR_SUCCESS
         && strcmp(synced, gs->digest) == 0) {
         return APR_SUCCESS;   /* RongCloud has this set already */
     }
@@ -575,7 +576,7 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
     /* Another process (or node) synced a set of this user meanwhile: which
      * set RongCloud kept is unknown, so remember one that matches none and
      * the next list syncs again. */
-    cache_get(&after, ctx, gs->key);
+    cache_get(&after, ctx, WCIM_CACHE_SYNC, gs->key);
     if ((synced == NULL) != (after == NULL)
         || (synced && after && strcmp(synced, after) != 0)) {
         cache_put(ctx, gs->key, "-");
@@ -596,7 +597,8 @@ int wcim_api_group_sync_due(wcim_ctx_t *ctx)
         return 0;
     }
     /* the usual case, nothing changed: no job, no call */
-    if (cache_get(&synced, ctx, cache_key(ctx, GROUPS_KEY_PREFIX))
+    if (cache_get(&synced, ctx, WCIM_CACHE_SYNC,
+                  cache_key(ctx, GROUPS_KEY_PREFIX))
         == APR_SUCCESS
         && strcmp(synced, groups_digest(ctx->sync_groups, ctx->pool)) == 0) {
         ctx->sync_groups = NULL;
@@ -682,7 +684,7 @@ apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
         /* The signature covers neither the body nor the server: a nonce
          * used once inside the window is all that stops a replay. */
         key = apr_pstrcat(ctx->pool, "cbn:", nonce, ":", timestamp, NULL);
-        if (cache_get(&seen, ctx, key) == APR_SUCCESS) {
+        if (cache_get(&seen, ctx, WCIM_CACHE_NONCE, key) == APR_SUCCESS) {
             why = "nonce seen before (a replay)";
             rv = APR_EACCES;
         }

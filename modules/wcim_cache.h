@@ -11,6 +11,16 @@
 /* Values are short texts: a token and its profile, a fingerprint. */
 #define WCIM_CACHE_MAX_VALUE 1024
 
+/* What an entry is for: counted apart, so that a hit ratio says which
+ * kind the cache fails to keep. */
+typedef enum {
+    WCIM_CACHE_TOKEN,        /* a user's RongCloud token and profile */
+    WCIM_CACHE_SYNC,         /* a user's group set as last synced */
+    WCIM_CACHE_NONCE,        /* a routing callback's nonce */
+    WCIM_CACHE_REQUEST_ID,   /* a signed request's id (replay window) */
+    WCIM_CACHE_KINDS
+} wcim_cache_kind_t;
+
 typedef struct wcim_cache_t wcim_cache_t;
 
 struct wcim_cache_t {
@@ -20,7 +30,11 @@ struct wcim_cache_t {
     apr_status_t (*put)(wcim_cache_t *cache, const char *key,
                         const char *value, apr_interval_time_t ttl,
                         apr_pool_t *p);
-    void *baton;
 };
+
+/* The id a provider stores `key` under: one byte of the key's MD5, then
+ * the key (shmcb picks the subcache from an id's first byte). */
+apr_status_t wcim_cache_id(unsigned char **pid, apr_size_t *plen,
+                           const char *key, apr_pool_t *p);
 
 #endif

@@ -25,6 +25,10 @@ static const char *const call_names[WCIM_CALL_COUNT] = {
     "getToken", "refresh", "groupSync"
 };
 
+static const char *const cache_kinds[WCIM_CACHE_KINDS] = {
+    "token", "sync", "nonce", "request_id"
+};
+
 struct wcim_metrics_t {
     apr_uint32_t requests[WCIM_EP_COUNT][NCODES + 1];
     apr_uint32_t callbacks[NCB + 1];
@@ -32,7 +36,7 @@ struct wcim_metrics_t {
     apr_uint32_t latency[WCIM_CALL_COUNT][NBUCKETS + 1];
     apr_uint64_t latency_us[WCIM_CALL_COUNT];
     apr_uint32_t failovers;
-    apr_uint32_t cache[2];                           /* [miss, hit] */
+    apr_uint32_t cache[WCIM_CACHE_KINDS][2];         /* [miss, hit] */
     apr_uint32_t db_errors;
 };
 
@@ -95,10 +99,10 @@ void wcim_metrics_failover(wcim_metrics_t *m)
     }
 }
 
-void wcim_metrics_cache(wcim_metrics_t *m, int hit)
+void wcim_metrics_cache(wcim_metrics_t *m, wcim_cache_kind_t kind, int hit)
 {
-    if (m) {
-        apr_atomic_inc32(&m->cache[hit ? 1 : 0]);
+    if (m && (unsigned)kind < WCIM_CACHE_KINDS) {
+        apr_atomic_inc32(&m->cache[kind][hit ? 1 : 0]);
     }
 }
 
@@ -152,9 +156,15 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
             add(&b, p, "  %-10s %u %u %.1f\n", call_names[c], ok, bad,
                 ok + bad ? (double)us / 1000.0 / (ok + bad) : 0.0);
         }
-        add(&b, p, "\nfailovers %u\ncache hits %u misses %u\ndatabase errors %u\n",
-            get32(&m->failovers), get32(&m->cache[1]), get32(&m->cache[0]),
-            get32(&m->db_errors));
+        add(&b, p, "\nfailovers %u\ndatabase errors %u\n\n"
+            "cache (kind hits misses hit_ratio):\n",
+            get32(&m->failovers), get32(&m->db_errors));
+        for (c = 0; c < WCIM_CACHE_KINDS; ++c) {
+            apr_uint32_t hit = get32(&m->cache[c][1]);
+            apr_uint32_t miss = get32(&m->cache[c][0]);
+            add(&b, p, "  %-10s %u %u %.3f\n", cache_kinds[c], hit, miss,
+                hit + miss ? (double)hit / (hit + miss) : 0.0);
+        }
         if (extra) {
             add(&b, p, "\n%s", extra);
         }
@@ -212,11 +222,15 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
         "another RongCloud host.\n"
         "# TYPE weclubs_im_rongcloud_failovers_total counter\n"
         "weclubs_im_rongcloud_failovers_total %u\n", get32(&m->failovers));
-    add(&b, p, "# HELP weclubs_im_cache_requests_total Token cache lookups.\n"
-        "# TYPE weclubs_im_cache_requests_total counter\n"
-        "weclubs_im_cache_requests_total{result=\"hit\"} %u\n"
-        "weclubs_im_cache_requests_total{result=\"miss\"} %u\n",
-        get32(&m->cache[1]), get32(&m->cache[0]));
+    add(&b, p, "# HELP weclubs_im_cache_requests_total Cache lookups, by "
+        "kind of entry and result (a low hit ratio: the cache is too small)."
+        "\n# TYPE weclubs_im_cache_requests_total counter\n");
+    for (c = 0; c < WCIM_CACHE_KINDS; ++c) {
+        add(&b, p, "weclubs_im_cache_requests_total{kind=\"%s\",result="
+            "\"hit\"} %u\n", cache_kinds[c], get32(&m->cache[c][1]));
+        add(&b, p, "weclubs_im_cache_requests_total{kind=\"%s\",result="
+            "\"miss\"} %u\n", cache_kinds[c], get32(&m->cache[c][0]));
+    }
     add(&b, p, "# HELP weclubs_im_database_errors_total Database failures.\n"
         "# TYPE weclubs_im_database_errors_total counter\n"
         "weclubs_im_database_errors_total %u\n", get32(&m->db_errors));

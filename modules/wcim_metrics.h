@@ -8,6 +8,8 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+#include "wcim_cache.h"
+
 typedef enum {
     WCIM_EP_GET_TOKEN,
     WCIM_EP_GROUP_CHAT_LIST,
@@ -37,7 +39,7 @@ void wcim_metrics_callback(wcim_metrics_t *m, int http_status);
 void wcim_metrics_rc_call(wcim_metrics_t *m, wcim_call_t call, int ok,
                           apr_interval_time_t elapsed);
 void wcim_metrics_failover(wcim_metrics_t *m);
-void wcim_metrics_cache(wcim_metrics_t *m, int hit);
+void wcim_metrics_cache(wcim_metrics_t *m, wcim_cache_kind_t kind, int hit);
 void wcim_metrics_db_error(wcim_metrics_t *m);
 
 /* The counters as Prometheus' text exposition format, or (human != 0) as a

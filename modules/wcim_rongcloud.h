@@ -29,6 +29,8 @@ typedef struct wcim_rc_client_t wcim_rc_client_t;
 typedef struct wcim_rc_config_t {
     const char *app_key;
     const char *app_secret;
+    const char *secret_tag;        /* a short digest of app_secret, for
+                                    * keys that must change with it */
     apr_array_header_t *urls;      /* base URLs, primary first, no '/' end */
     apr_interval_time_t timeout;   /* a whole operation, failover included */
     const char *ca_file;           /* NULL: the system's CA store */

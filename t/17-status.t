@@ -42,7 +42,7 @@ my $bad = 'weclubs_im_requests_total{endpoint="get_group_chat_list",result_code=
 my $unknown = 'weclubs_im_requests_total{endpoint="unknown",result_code="3101"}';
 my $gt = 'weclubs_im_rongcloud_calls_total{call="getToken",outcome="ok"}';
 my $gt_count = 'weclubs_im_rongcloud_seconds_count{call="getToken"}';
-my $hits = 'weclubs_im_cache_requests_total{result="hit"}';
+my $hits = 'weclubs_im_cache_requests_total{kind="token",result="hit"}';
 
 im('get_group_chat_list', user => 38) for 1 .. 3;
 im('get_group_chat_list', user => 38, sign => '0' x 32);

@@ -21,6 +21,7 @@ use POSIX ();
 use Time::HiRes ();
 use Cwd ();
 use WCIM::Sign ();
+use WCIM::Request ();
 
 my $top  = Cwd::abs_path("$FindBin::Bin/..");
 my $mods = '/usr/lib/apache2/modules';
@@ -204,11 +205,59 @@ like($log, qr/WCIM0140: cache read failed, treated as a miss/,
      'the cache outage was logged');
 unlike($log, qr/Segmentation fault|exit signal/, 'no node crashed');
 
+# --- a campus through redis: one getToken per user -------------------------
+# (issue 16) thousands of distinct users, each asking three times through
+# alternating nodes: redis keeps every token, so RongCloud is asked once
+# per user. WCIM_CLUSTER_USERS sets how many (default 2000).
+{
+    my $n = $ENV{WCIM_CLUSTER_USERS} || 2000;
+    my $base = 800000;
+    my $now = int(Time::HiRes::time() * 1000);
+    my (%tok, @st, @tk);
+    for my $i (0 .. $n - 1) {
+        my $uid = $base + $i;
+        $tok{$uid} = WCIM::Sign::user_token("pw$uid", $uid, 'chrome_test', $now);
+        push @st, "($uid, '1390000$i', 'nick$uid', 'student $uid', 1)";
+        push @tk, "($uid, '$tok{$uid}', 'chrome_test', $now)";
+    }
+    my @sql;
+    while (@st) {
+        push @sql, 'INSERT INTO t_student (student_id, mobile, nick_name, real_name, status) VALUES '
+                 . join(',', splice(@st, 0, 500)) . ';';
+        push @sql, 'INSERT INTO t_token (uid, token, caller, create_date) VALUES '
+                 . join(',', splice(@tk, 0, 500)) . ';';
+    }
+    open my $sqlfh, '>', "$dir/scale.sql" or die $!;
+    print $sqlfh "$_\n" for @sql;
+    close $sqlfh;
+    run(@psql, '-d', 'weclubs', '-f', "$dir/scale.sql");
+    my $before = rc_calls();
+    my %conn;
+    my $bad = 0;
+    for my $round (0 .. 2) {
+        for my $i (0 .. $n - 1) {
+            my $uid = $base + $i;
+            my $port = ($i + $round) % 2 ? $a_port : $b_port;
+            $sent_to_a++ if $port == $a_port;
+            my $data = [user_id => "$uid", token => $tok{$uid}];
+            my $body = '{"id":"cluster","client":{"caller":"chrome_test"},"encrypt":"md5",'
+                     . '"sign":"' . WCIM::Sign::sign($data) . '","data":{"user_id":"' . $uid
+                     . '","token":"' . $tok{$uid} . '"}}';
+            my ($code, $content) = WCIM::Request::post_keepalive(
+                \$conn{$port}, '127.0.0.1', $port, '/im/get_token', 'application/json', $body);
+            my $answer = $code == 200 ? eval { $json->decode($content) } : undef;
+            $bad++ unless $answer && $answer->{result_code} == 2000;
+        }
+    }
+    is($bad, 0, "$n users x 3 get_token over both nodes: every answer 2000");
+    is(rc_calls() - $before, $n, "$n getToken calls: one per user, the rest from redis");
+}
+
 # --- the status counters are one for all children of a node ----------------
 my $status = $http->get("$A/im-status");
-my $total = 0;
-$total += $1 while $status->{content} =~ /^weclubs_im_requests_total\{[^}]*\} (\d+)$/mg;
-is($total, $sent_to_a, "node A's status counts all $sent_to_a requests, whichever child answered");
+my $counted = 0;
+$counted += $1 while $status->{content} =~ /^weclubs_im_requests_total\{[^}]*\} (\d+)$/mg;
+is($counted, $sent_to_a, "node A's status counts all $sent_to_a requests, whichever child answered");
 my $pid = do { open my $fh, '<', "$dir/a/httpd.pid"; <$fh> };
 chomp $pid if defined $pid;
 my @children = grep { /\d/ } split /\s+/, `ps -o pid= --ppid $pid`;

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "../modules/wcim_api.h"
+#include "../modules/wcim_cache.h"
 #include "../modules/wcim_envelope.h"
 #include "../modules/wcim_buf.h"
 #include "../modules/wcim_json.h"
@@ -383,6 +384,36 @@ static void test_json_string(apr_pool_t *p)
     }
 }
 
+/* Cache ids spread over all of shmcb's subcaches (it files an entry under
+ * its id's first byte), though the keys share their prefixes. */
+static void test_cache_id(apr_pool_t *p)
+{
+    enum { USERS = 20000, SUBCACHES = 256 };
+    unsigned counts[SUBCACHES] = { 0 };
+    unsigned i, lo = USERS, hi = 0;
+    unsigned char *id;
+    apr_size_t len;
+    const char *key = "tok:testappkey:1a2b3c4d:im_user_id_38";
+
+    wcim_cache_id(&id, &len, key, p);
+    CHECK(len == strlen(key) + 1 && memcmp(id + 1, key, len - 1) == 0,
+          "the readable key follows the spread byte");
+    for (i = 0; i < USERS; ++i) {
+        wcim_cache_id(&id, &len, apr_psprintf(p, "tok:testappkey:1a2b3c4d:"
+                                              "im_user_id_%u", 700000 + i),
+                      p);
+        counts[id[0] % SUBCACHES]++;
+    }
+    for (i = 0; i < SUBCACHES; ++i) {
+        lo = counts[i] < lo ? counts[i] : lo;
+        hi = counts[i] > hi ? counts[i] : hi;
+    }
+    /* ~78 a subcache; a prefix-filed key would put all 20,000 in one */
+    CHECK(lo >= 40 && hi <= 120,
+          apr_psprintf(p, "20,000 token keys over 256 subcaches: %u to %u "
+                       "each", lo, hi));
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -395,6 +426,7 @@ int main(void)
     test_reply(p);
     test_routing(p);
     test_json_string(p);
+    test_cache_id(p);
     apr_pool_destroy(p);
     apr_terminate();
     printf("%d passed, %d failed\n", passed, failed);

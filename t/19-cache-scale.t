@@ -1,0 +1,204 @@
+# The module's cache at a campus's scale (issue 16), with the default
+# WeclubsIMCache (the test server sets none): thousands of distinct users
+# each get one getToken call however often they ask, their lists sync once
+# each, and a callback nonce is still refused after thousands of other
+# callbacks within the window. A cache that files its keys badly holds a
+# few dozen entries and fails all three.
+# WCIM_SCALE_USERS sets the number of users (default 5000).
+use strict;
+use warnings;
+use utf8;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use Digest::SHA qw(sha1_hex);
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes ();
+use Apache::Test ();
+use WCIM::Request ();
+use WCIM::DB ();
+use WCIM::Sign ();
+use WCIM::StandIn ();
+
+my $N = $ENV{WCIM_SCALE_USERS} || 5000;
+my $BASE = 700000;           # student ids of this test's users
+my $CLUBS = 100;             # each user is a member of one of these
+my $CLUB_BASE = 700000;
+my $WORKERS = 4;
+my $CALLER = 'chrome_test';
+
+plan tests => 10;
+
+# --- the users, their tokens and clubs, in a few statements -----------------
+my $now = int(Time::HiRes::time() * 1000);
+my %token;
+{
+    my (@students, @tokens, @rels, @clubs, @terms);
+    for my $k (0 .. $CLUBS - 1) {
+        my $c = $CLUB_BASE + $k;
+        push @clubs, "($c, 1, 'scale club $k', 'http://img.example.com/c/$c.png', 1)";
+        push @terms, "($c, $c, 1, 1)";
+    }
+    for my $i (0 .. $N - 1) {
+        my $uid = $BASE + $i;
+        my $tok = WCIM::Sign::user_token("pw$uid", $uid, $CALLER, $now);
+        $token{$uid} = $tok;
+        push @students, "($uid, '1380000$i', 'nick$uid', 'student $uid', 'http://img.example.com/u/$uid.png', 1)";
+        push @tokens, "($uid, '$tok', '$CALLER', $now)";
+        my $c = $CLUB_BASE + $i % $CLUBS;
+        push @rels, "($uid, $c, $uid, 1, 0, 0)";
+    }
+    my @sql = ("DELETE FROM t_token WHERE uid >= $BASE",
+               "DELETE FROM t_student WHERE student_id >= $BASE",
+               "DELETE FROM t_student_club_graduate_relation WHERE stu_clu_gra_rel_id >= $BASE",
+               "DELETE FROM t_club_graduate WHERE club_graduate_id >= $CLUB_BASE",
+               "DELETE FROM t_club WHERE club_id >= $CLUB_BASE");
+    my $batch = sub {
+        my ($head, $rows) = @_;
+        my @r = @$rows;
+        push @sql, "$head VALUES " . join(',', splice(@r, 0, 500)) while @r;
+    };
+    $batch->('INSERT INTO t_club (club_id, school_id, name, avatar_url, status)', \@clubs);
+    $batch->('INSERT INTO t_club_graduate (club_graduate_id, club_id, graduate_count, is_current)', \@terms);
+    $batch->('INSERT INTO t_student (student_id, mobile, nick_name, real_name, avatar_url, status)', \@students);
+    $batch->('INSERT INTO t_token (uid, token, caller, create_date)', \@tokens);
+    $batch->('INSERT INTO t_student_club_graduate_relation (stu_clu_gra_rel_id, graduate_id, student_id, status, super_admin, is_del)', \@rels);
+    WCIM::DB::script(undef, map { "$_;" } @sql);
+}
+
+# --- a few workers with keep-alive connections ------------------------------
+# run_all($endpoint, \@uids, $rounds): every uid asks $rounds times (rounds
+# one after the other, uids spread over the workers); returns the number of
+# answers that were not HTTP 200 with result_code 2000.
+sub run_all {
+    my ($endpoint, $uids, $rounds, $vhost) = @_;
+    my ($host, $port) = WCIM::Request::url('/', $vhost) =~ m{//([^:/]+):(\d+)};
+    my @kids;
+    for my $w (0 .. $WORKERS - 1) {
+        pipe(my $r, my $wr) or die "pipe: $!";
+        my $pid = fork() // die "fork: $!";
+        if (!$pid) {
+            close $r;
+            my $json = JSON::PP->new->utf8;
+            my ($conn, $bad) = (undef, 0);
+            for my $round (1 .. $rounds) {
+                for my $k (grep { $_ % $WORKERS == $w } 0 .. $#$uids) {
+                    my $uid = $uids->[$k];
+                    my $body = WCIM::Request::envelope(
+                        data => [user_id => "$uid", token => $token{$uid}]);
+                    my ($st, $content) = WCIM::Request::post_keepalive(\$conn, $host, $port,
+                        "/im/$endpoint", 'application/json', $body);
+                    my $code = $st == 200
+                        ? eval { $json->decode($content)->{result_code} } : undef;
+                    $bad++ unless defined $code && $code == 2000;
+                }
+            }
+            print $wr "$bad\n";
+            close $wr;
+            POSIX::_exit(0);
+        }
+        close $wr;
+        push @kids, [$pid, $r];
+    }
+    my $bad = 0;
+    for (@kids) {
+        my ($pid, $r) = @$_;
+        my $n = <$r>;
+        waitpid($pid, 0);
+        $bad += defined $n ? $n : 1_000_000;
+    }
+    return $bad;
+}
+
+sub count_calls {
+    my ($path) = @_;
+    return WCIM::StandIn::control('count', path => $path)->{count};
+}
+
+# settles: the count of $path calls once it stops growing (syncs run after
+# the answer, on the children's sync threads)
+sub settled_count {
+    my ($path, $want) = @_;
+    my ($last, $same) = (-1, 0);
+    my $deadline = Time::HiRes::time() + 60;
+    while (Time::HiRes::time() < $deadline) {
+        my $n = count_calls($path);
+        $same = $n == $last ? $same + 1 : 0;
+        $last = $n;
+        last if $same >= 10 || ($n >= $want && $same >= 3);
+        Time::HiRes::sleep(0.1);
+    }
+    return $last;
+}
+
+my @uids = map { $BASE + $_ } 0 .. $N - 1;
+WCIM::StandIn::reset();
+
+# --- get_token: one getToken per user, however often each asks --------------
+my $t0 = Time::HiRes::time();
+is(run_all('get_token', \@uids, 3), 0, "$N users x 3 get_token: every answer 2000");
+my $gt = count_calls(WCIM::StandIn::GET_TOKEN);
+is($gt, $N, "$N users x 3 get_token: $N getToken calls (one per user)")
+    or diag("a cache that forgets makes up to " . 3 * $N);
+note(sprintf "get_token phase: %.1f s", Time::HiRes::time() - $t0);
+
+# a second pass much later still finds every token
+is(run_all('get_token', \@uids, 1), 0, 'all users again: 2000');
+is(count_calls(WCIM::StandIn::GET_TOKEN), $N, 'and still no further getToken call');
+
+# --- group lists: one group/sync per user ----------------------------------
+# A burst of thousands of first lists can outrun the sync threads' queues
+# (WCIM0209: a dropped sync is retried by the user's next list), so the
+# first pass promises at most one sync per user, the second exactly one.
+sub syncs_per_user {
+    my %n;
+    for my $call (@{ WCIM::StandIn::calls(path => WCIM::StandIn::SYNC) }) {
+        my $u = WCIM::StandIn::field($call, 'userId');
+        $n{$u}++ if defined $u && $u =~ /^im_user_id_(\d+)$/ && $1 >= $BASE;
+    }
+    return \%n;
+}
+
+$t0 = Time::HiRes::time();
+is(run_all('get_group_chat_list', \@uids, 1), 0, "$N users list their groups: 2000");
+settled_count(WCIM::StandIn::SYNC, $N);
+my $per = syncs_per_user();
+is(scalar(grep { $_ > 1 } values %$per), 0,
+   'no user synced twice (' . scalar(keys %$per) . " of $N synced by the first pass)");
+is(run_all('get_group_chat_list', \@uids, 1), 0, 'the same lists again: 2000');
+settled_count(WCIM::StandIn::SYNC, $N);
+$per = syncs_per_user();
+is_deeply([scalar(keys %$per), scalar(grep { $_ != 1 } values %$per)], [$N, 0],
+          "after the second pass every user's groups were synced exactly once");
+note(sprintf "list phase: %.1f s", Time::HiRes::time() - $t0);
+
+# --- callback nonces: still refused after thousands of others ---------------
+{
+    my $secret = 'testappsecret';
+    my ($host, $port) = WCIM::Request::url('/', 'wcim_messages') =~ m{//([^:/]+):(\d+)};
+    my ($conn, $seq) = (undef, 0);
+    my $post = sub {
+        my ($nonce, $ts) = @_;
+        my $sig = sha1_hex($secret . $nonce . $ts);
+        my $path = "/im/rongcloud?nonce=$nonce&signTimestamp=$ts&signature=$sig";
+        my $uid = 'scale-' . $$ . '-' . ++$seq;
+        my $body = "fromUserId=im_user_id_$BASE&toUserId=im_club_id_$CLUB_BASE"
+                 . "&objectName=RC%3ATxtMsg&channelType=GROUP&msgTimestamp=$ts"
+                 . "&msgUID=$uid&content=%7B%22content%22%3A%22hi%22%7D";
+        return (WCIM::Request::post_keepalive(\$conn, $host, $port, $path,
+                               'application/x-www-form-urlencoded', $body))[0];
+    };
+    my $ms = sub { int(Time::HiRes::time() * 1000) };
+    my ($first, $ts0) = ("first$$", $ms->());
+    my $st = $post->($first, $ts0);
+    my $others = 3000;
+    my $bad = 0;
+    $post->("n$$" . "x$_", $ms->()) == 200 or $bad++ for 1 .. $others;
+    is($st == 200 && $bad == 0 ? 'stored' : "first $st, $bad others not 200",
+       'stored', "a callback, then $others others: 200 each");
+    is($post->($first, $ts0), 401,
+       "the first callback's nonce, replayed after $others others: 401");
+}
