@@ -788,6 +788,20 @@ static int callback_answer(request_rec *r, int status, const char *text)
     return OK;
 }
 
+/* A callback's signature parameter: from the query (RongCloud's routing
+ * docs), under either name, else from the header SealTalk reads. */
+static const char *callback_param(request_rec *r, apr_table_t *query,
+                                  const char *name, const char *alias,
+                                  const char *header)
+{
+    const char *v = apr_table_get(query, name);
+
+    if (v == NULL && alias) {
+        v = apr_table_get(query, alias);
+    }
+    return v ? v : apr_table_get(r->headers_in, header);
+}
+
 /* The last time this process pruned old messages (apr_time_t). */
 static volatile apr_uint64_t last_prune;
 #define PRUNE_INTERVAL apr_time_from_sec(60)
@@ -804,7 +818,7 @@ static int wcim_callback_handler(request_rec *r)
     apr_time_t now = apr_time_now();
     apr_uint64_t last;
     apr_off_t clen;
-    const char *ts, *cl;
+    const char *nonce, *ts, *sig, *cl;
     int status;
 
     if (r->handler == NULL || strcmp(r->handler, WCIM_CALLBACK_HANDLER)) {
@@ -824,41 +838,52 @@ static int wcim_callback_handler(request_rec *r)
         return callback_answer(r, HTTP_METHOD_NOT_ALLOWED, "POST only\n");
     }
     ap_args_to_table(r, &query);
-    /* some callbacks name it timestamp */
-    ts = apr_table_get(query, "signTimestamp");
-    if (ts == NULL) {
-        ts = apr_table_get(query, "timestamp");
-    }
-    /* the signature is in the query: check it before reading any body */
+    nonce = callback_param(r, query, "nonce", NULL, "RC-Nonce");
+    ts = callback_param(r, query, "signTimestamp", "timestamp",
+                        "RC-Timestamp");
+    sig = callback_param(r, query, "signature", NULL, "RC-Signature");
+    /* the signature is in the query or the headers: checked before any
+     * of the body is read */
     ctx = request_ctx(r, sc, now);
-    if (wcim_api_route_check(ctx, apr_table_get(query, "nonce"), ts,
-                             apr_table_get(query, "signature"))
-        != APR_SUCCESS) {
+    if (wcim_api_route_check(ctx, nonce, ts, sig) != APR_SUCCESS) {
         r->connection->keepalive = AP_CONN_CLOSE;
         return callback_answer(r, HTTP_UNAUTHORIZED, "signature error\n");
     }
     cl = apr_table_get(r->headers_in, "Content-Length");
     if (cl && ap_parse_strict_length(&clen, cl)
-        && clen > (apr_off_t)sc->c.max_body) {
+        && clen > (apr_off_t)sc->c.callback_max_body) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0212)
+                      "message routing post of %s bytes refused: over "
+                      "WeclubsIMCallbackMaxBody (%" APR_SIZE_T_FMT ")", cl,
+                      sc->c.callback_max_body);
         r->connection->keepalive = AP_CONN_CLOSE;
         return callback_answer(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
                                "too large\n");
     }
-    status = ap_parse_form_data(r, NULL, &pairs, 64, sc->c.max_body);
+    /* any number of fields: a group's post repeats groupUserIds once per
+     * member; the size limit bounds them all */
+    status = ap_parse_form_data(r, NULL, &pairs, (apr_size_t)-1,
+                                sc->c.callback_max_body);
     if (status == AP_FILTER_ERROR) {
         return status;   /* a filter has answered already */
     }
     if (status != OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0213)
+                      "message routing post refused with HTTP %d: its form "
+                      "is unreadable or over WeclubsIMCallbackMaxBody", status);
         r->connection->keepalive = AP_CONN_CLOSE;
         return callback_answer(r, status, "bad form\n");
     }
-    form = apr_table_make(r->pool, pairs ? pairs->nelts : 1);
+    form = apr_table_make(r->pool, 8);
     while (pairs && pairs->nelts) {
         ap_form_pair_t *pair = apr_array_pop(pairs);
         apr_off_t len;
         apr_size_t size;
         char *value;
 
+        if (!wcim_routing_field_used(pair->name)) {
+            continue;
+        }
         apr_brigade_length(pair->value, 1, &len);
         size = (apr_size_t)len;
         value = apr_palloc(r->pool, size + 1);

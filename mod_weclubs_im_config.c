@@ -26,6 +26,10 @@ APLOG_USE_MODULE(weclubs_im);
 #define DEFAULT_RC_TIMEOUT apr_time_from_sec(5)
 #define DEFAULT_MAX_BODY   65536
 #define MAX_BODY_LIMIT     (16 * 1024 * 1024)
+/* a routed message: up to 128 KB of content, percent-encoded (a Chinese
+ * character costs 9 bytes), and one groupUserIds field per member */
+#define DEFAULT_CALLBACK_MAX_BODY (2 * 1024 * 1024)
+#define CALLBACK_MAX_BODY_LIMIT   (64 * 1024 * 1024)
 #define MAX_RC_TIMEOUT     apr_time_from_sec(300)
 #define DEFAULT_MESSAGE_MAX_AGE_S (30 * 86400)
 #define DEFAULT_CALLBACK_WINDOW_S 300
@@ -70,6 +74,7 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.rc.ca_file = PICK(c.rc.ca_file, NULL);
     sc->c.group_sync = PICK(c.group_sync, UNSET);
     sc->c.max_body = PICK(c.max_body, 0);
+    sc->c.callback_max_body = PICK(c.callback_max_body, 0);
     sc->c.messages = PICK(c.messages, UNSET);
     sc->c.message_max_age = PICK(c.message_max_age, UNSET);
     sc->c.callback_window = PICK(c.callback_window, UNSET);
@@ -399,18 +404,35 @@ static const char *set_replay_window(cmd_parms *cmd, void *dc,
                       apr_time_from_sec(86400));
 }
 
-static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+/* A number of bytes within [min, max], for the directive being read. */
+static const char *parse_bytes(apr_size_t *pv, cmd_parms *cmd,
+                               const char *arg, apr_int64_t min,
+                               apr_int64_t max)
 {
     apr_int64_t n;
     char *end;
 
     n = apr_strtoi64(arg, &end, 10);
-    if (*arg == '\0' || *end != '\0' || n < 256 || n > MAX_BODY_LIMIT) {
-        return apr_psprintf(cmd->pool, "WeclubsIMMaxBody takes a number of "
-                            "bytes from 256 to %d", MAX_BODY_LIMIT);
+    if (*arg == '\0' || *end != '\0' || n < min || n > max) {
+        return apr_psprintf(cmd->pool, "%s takes a number of bytes from %"
+                            APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, min, max);
     }
-    cmd_conf(cmd)->c.max_body = (apr_size_t)n;
+    *pv = (apr_size_t)n;
     return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return parse_bytes(&cmd_conf(cmd)->c.max_body, cmd, arg, 256,
+                       MAX_BODY_LIMIT);
+}
+
+static const char *set_callback_max_body(cmd_parms *cmd, void *dc,
+                                         const char *arg)
+{
+    return parse_bytes(&cmd_conf(cmd)->c.callback_max_body, cmd, arg,
+                       65536, CALLBACK_MAX_BODY_LIMIT);
 }
 
 /* apr_dbd placeholders in a query: % and a conversion, not %%. */
@@ -555,6 +577,9 @@ const command_rec wcim_cmds[] = {
                  "On to push users' group sets to RongCloud"),
     AP_INIT_TAKE1("WeclubsIMMaxBody", set_max_body, NULL, RSRC_CONF,
                   "largest request body accepted, in bytes"),
+    AP_INIT_TAKE1("WeclubsIMCallbackMaxBody", set_callback_max_body, NULL,
+                  RSRC_CONF, "largest message routing post accepted, in "
+                  "bytes"),
     AP_INIT_FLAG("WeclubsIMMessages", set_messages, NULL, RSRC_CONF,
                  "On to fill last_msg_content, last_msg_date and "
                  "fresh_msg_count from RongCloud message routing"),
@@ -631,6 +656,9 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     }
     if (c->max_body == 0) {
         c->max_body = DEFAULT_MAX_BODY;
+    }
+    if (c->callback_max_body == 0) {
+        c->callback_max_body = DEFAULT_CALLBACK_MAX_BODY;
     }
     if (c->messages == UNSET) {
         c->messages = 0;

@@ -677,19 +677,23 @@ apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
     const char *why, *seen, *key;
     apr_status_t rv;
 
+    ctx->route_nonce_key = NULL;
     rv = wcim_routing_verify(&why, ctx->conf->rc.app_secret, nonce, timestamp,
                              signature, ctx->now, ctx->conf->callback_window,
                              ctx->pool);
     if (rv == APR_SUCCESS) {
         /* The signature covers neither the body nor the server: a nonce
-         * used once inside the window is all that stops a replay. */
+         * used once inside the window is all that stops a replay. The
+         * timestamp is digits only, so the last ':' ends the nonce. */
         key = apr_pstrcat(ctx->pool, "cbn:", nonce, ":", timestamp, NULL);
         if (cache_get(&seen, ctx, WCIM_CACHE_NONCE, key) == APR_SUCCESS) {
             why = "nonce seen before (a replay)";
             rv = APR_EACCES;
         }
         else {
-            cache_put_ttl(ctx, key, "1", 2 * ctx->conf->callback_window);
+            /* marked used only once the post is stored: RongCloud's retry
+             * of a post that failed here comes with the same query */
+            ctx->route_nonce_key = key;
         }
     }
     if (rv != APR_SUCCESS) {
@@ -699,8 +703,23 @@ apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
     return rv;
 }
 
-apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
-                            const wcim_routed_post_t *post)
+/* A routed time RongCloud could have sent now: not older than what is
+ * kept, not later than the clock difference callbacks may have. */
+static const char *routed_time_refusal(const wcim_ctx_t *ctx, apr_int64_t t)
+{
+    apr_int64_t now = apr_time_as_msec(ctx->now);
+
+    if (t < now - apr_time_as_msec(ctx->conf->message_max_age)) {
+        return "older than WeclubsIMMessageMaxAge";
+    }
+    if (t > now + apr_time_as_msec(ctx->conf->callback_window)) {
+        return "in the future (beyond WeclubsIMCallbackWindow)";
+    }
+    return NULL;
+}
+
+static apr_status_t route_store(wcim_routed_t *pkind, wcim_ctx_t *ctx,
+                                const wcim_routed_post_t *post)
 {
     wcim_store_t *store;
     wcim_message_t msg;
@@ -713,6 +732,14 @@ apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
         WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0151)
                  "routed message %s not stored: %s",
                  post->msg_uid ? post->msg_uid : "-", why);
+        return APR_SUCCESS;
+    }
+    if ((why = routed_time_refusal(ctx, msg.time)) != NULL) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0156)
+                 "routed message %s from %s not stored: its time %"
+                 APR_INT64_T_FMT " is %s", msg.uid, msg.from_user, msg.time,
+                 why);
+        *pkind = WCIM_ROUTED_IGNORED;
         return APR_SUCCESS;
     }
     if ((rv = open_store(&store, ctx)) != APR_SUCCESS) {
@@ -734,6 +761,18 @@ apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
         wcim_metrics_db_error(ctx->metrics);
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0153)
                  "storing routed message %s: %s", msg.uid, why);
+    }
+    return rv;
+}
+
+apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
+                            const wcim_routed_post_t *post)
+{
+    apr_status_t rv = route_store(pkind, ctx, post);
+
+    if (rv == APR_SUCCESS && ctx->route_nonce_key) {
+        cache_put_ttl(ctx, ctx->route_nonce_key, "1",
+                      2 * ctx->conf->callback_window);
     }
     return rv;
 }

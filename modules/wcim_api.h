@@ -42,6 +42,8 @@ typedef struct wcim_ctx_t {
     apr_array_header_t *sync_groups;/* wcim_rc_group_t; set when a group
                                        sync is due after the answer */
     int prune_due;                  /* prune old messages after it */
+    const char *route_nonce_key;    /* a checked callback's nonce, marked
+                                       used once its post is stored */
     apr_interval_time_t rc_time;    /* time spent waiting for RongCloud */
 } wcim_ctx_t;
 
@@ -75,15 +77,18 @@ apr_status_t wcim_api_group_sync_job(wcim_ctx_t **pjob, wcim_ctx_t *ctx,
  * never reaches a client, and is retried by a later request. */
 apr_status_t wcim_api_group_sync(wcim_ctx_t *job);
 
-/* A message routing post's query (nonce, signTimestamp, signature):
- * APR_EACCES when the signature is wrong or stale, or the nonce was used
- * before (remembered in the cache, when there is one). */
+/* A message routing post's nonce, timestamp and signature: APR_EACCES
+ * when the signature is wrong or stale, or the nonce was used by a post
+ * that was stored (remembered in the cache, when there is one). */
 apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
                                   const char *timestamp,
                                   const char *signature);
 
-/* Store what a checked post says; *pkind tells what it was. An error: the
- * database failed. */
+/* Store what a checked post says; *pkind tells what it was. Messages and
+ * read marks whose time lies outside [now - WeclubsIMMessageMaxAge, now +
+ * WeclubsIMCallbackWindow] are logged and ignored. Once stored (or
+ * ignored), the post's nonce is marked used. An error: the database
+ * failed, and the nonce stays unused for RongCloud's retry. */
 apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
                             const wcim_routed_post_t *post);
 

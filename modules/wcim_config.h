@@ -17,6 +17,7 @@ typedef struct wcim_config_t {
     wcim_rc_config_t rc;
     int group_sync;
     apr_size_t max_body;
+    apr_size_t callback_max_body;   /* a message routing post, at most */
     apr_interval_time_t cache_ttl;  /* how long cached entries live */
     int messages;                   /* message routing fills the list */
     apr_table_t *message_labels;    /* object name -> preview label */

@@ -60,8 +60,13 @@ apr_status_t wcim_routing_verify(const char **pwhy, const char *app_secret,
     else if (!nonce || !timestamp || !signature) {
         *pwhy = "nonce, signTimestamp or signature missing";
     }
-    else if (!parse_ms(&ts, timestamp)) {
-        *pwhy = "signTimestamp is not a number";
+    else if (!parse_ms(&ts, timestamp) || timestamp[0] == '0') {
+        /* canonical digits only: the signature runs nonce and timestamp
+         * together, so "8712340" + "T" and "871234" + "0T" sign alike */
+        *pwhy = "signTimestamp is not a number without leading zeros";
+    }
+    else if (strlen(nonce) > WCIM_ROUTING_NONCE_MAX || !*nonce) {
+        *pwhy = "nonce empty or too long";
     }
     else if (strlen(signature) != WCIM_SHA1_HEX_LEN) {
         *pwhy = "wrong signature";
@@ -69,6 +74,9 @@ apr_status_t wcim_routing_verify(const char **pwhy, const char *app_secret,
     else {
         plain = apr_pstrcat(p, app_secret, nonce, timestamp, NULL);
         wcim_sha1_hex(expected, plain, strlen(plain), 0);
+        if (ts < WCIM_ROUTING_SECONDS_BELOW) {
+            ts *= 1000;   /* older receivers and docs give seconds */
+        }
         age = apr_time_as_msec(now) - ts;
         if (!apr_crypto_equals(expected, signature, WCIM_SHA1_HEX_LEN)) {
             *pwhy = "wrong signature";
@@ -80,6 +88,23 @@ apr_status_t wcim_routing_verify(const char **pwhy, const char *app_secret,
         }
     }
     return *pwhy ? APR_EACCES : APR_SUCCESS;
+}
+
+static const char *const used_fields[] = {
+    "fromUserId", "toUserId", "objectName", "content", "channelType",
+    "msgTimestamp", "msgUID"
+};
+
+int wcim_routing_field_used(const char *name)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(used_fields) / sizeof(used_fields[0]); ++i) {
+        if (strcmp(name, used_fields[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void wcim_routing_post_from(wcim_routed_post_t *post, apr_table_t *form)

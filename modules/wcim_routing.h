@@ -13,9 +13,15 @@
 
 #define WCIM_ROUTING_PREVIEW_MAX 120   /* bytes of a text preview, at most */
 
+#define WCIM_ROUTING_NONCE_MAX 128
+/* A signature timestamp below this is in seconds, else in milliseconds. */
+#define WCIM_ROUTING_SECONDS_BELOW APR_INT64_C(100000000000)
+
 /* APR_SUCCESS when signature == hex SHA1(app_secret + nonce + timestamp),
- * compared in constant time, and timestamp (ms) is within `window` of now.
- * Otherwise APR_EACCES, with the reason in *pwhy (no secrets in it). */
+ * compared in constant time, and timestamp (ms, or s below 10^11; decimal
+ * digits without leading zeros) is within `window` of now, and the nonce
+ * has 1 to WCIM_ROUTING_NONCE_MAX bytes. Otherwise APR_EACCES, with the
+ * reason in *pwhy (no secrets in it). */
 apr_status_t wcim_routing_verify(const char **pwhy, const char *app_secret,
                                  const char *nonce, const char *timestamp,
                                  const char *signature, apr_time_t now,
@@ -37,6 +43,10 @@ typedef struct wcim_routed_post_t {
     const char *msg_timestamp;
     const char *msg_uid;
 } wcim_routed_post_t;
+
+/* Whether wcim_routing_post_from reads a form field of this name (the
+ * others, groupUserIds above all, need not be kept). */
+int wcim_routing_field_used(const char *name);
 
 /* The routed post in a table of decoded form fields (the glue's, the
  * fuzzer's): RongCloud's field names in one place. */

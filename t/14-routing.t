@@ -79,21 +79,31 @@ sub count_stored {
                          . WCIM::DB::quote($uid))->[0][0];
 }
 
-# --- pruning first: the first post a process takes prunes, after answering
+# --- pruning first: the first post a process takes prunes, after answering.
+# A post older than WeclubsIMMessageMaxAge is not stored at all (see
+# t/20-routing-robust.t), so the old message is one stored two hours ago.
 {
     my $old = $now - 2 * 3600 * 1000;     # older than the vhost's 1h
-    my $res = msg(243, 100, 'RC:TxtMsg', text('两小时前'), $old, uid => 'UID-old-100');
-    is($res->code, 200, 'old message: 200');
-    is($res->content, 'ok', 'old message: body ok');
+    WCIM::DB::script(undef,
+        "INSERT INTO t_im_message (msg_uid, club_id, from_user, object_name, preview, msg_time)"
+        . " VALUES ('UID-old-100', 100, 'im_user_id_243', 'RC:TxtMsg', '两小时前', $old);",
+        "DELETE FROM t_im_group_state WHERE club_id = 100;",
+        "INSERT INTO t_im_group_state (club_id, last_msg_uid, last_content, last_date)"
+        . " VALUES (100, 'UID-old-100', '两小时前', $old);");
+    my $res = msg(241, 102, 'RC:TxtMsg', text('触发'), $now - 30_000, uid => 'UID-prune-trigger');
+    is($res->code, 200, 'a post: 200');
+    is($res->content, 'ok', 'a post: body ok');
     my $gone = 0;
     for (1 .. 30) {
         if (count_stored('UID-old-100') == 0) { $gone = 1; last }
         Time::HiRes::sleep(0.1);
     }
-    ok($gone, 'a message older than WeclubsIMMessageMaxAge is pruned');
+    ok($gone, 'after it, a message older than WeclubsIMMessageMaxAge is pruned');
     my $it = item(243, 100);
     is($it && $it->{last_msg_content}, '两小时前', 'the group keeps it as its last message');
     is($it && $it->{last_msg_date}, $old, 'with its date');
+    WCIM::DB::script(undef, "DELETE FROM t_im_message WHERE msg_uid = 'UID-prune-trigger';",
+                     "DELETE FROM t_im_group_state WHERE club_id = 102;");
 }
 
 # --- before any message --------------------------------------------------

@@ -168,11 +168,21 @@ settled_count(WCIM::StandIn::SYNC, $N);
 my $per = syncs_per_user();
 is(scalar(grep { $_ > 1 } values %$per), 0,
    'no user synced twice (' . scalar(keys %$per) . " of $N synced by the first pass)");
-is(run_all('get_group_chat_list', \@uids, 1), 0, 'the same lists again: 2000');
+# the users whose sync was dropped list again until each was synced (a
+# few passes at most); every list of the others finds its digest
+my $passes = 1;
+while (keys %$per < $N && $passes < 10) {
+    my @left = grep { !$per->{"im_user_id_$_"} } @uids;
+    run_all('get_group_chat_list', \@left, 1);
+    settled_count(WCIM::StandIn::SYNC, $N);
+    $per = syncs_per_user();
+    $passes++;
+}
+is(run_all('get_group_chat_list', \@uids, 1), 0, 'all the lists again: 2000');
 settled_count(WCIM::StandIn::SYNC, $N);
 $per = syncs_per_user();
 is_deeply([scalar(keys %$per), scalar(grep { $_ != 1 } values %$per)], [$N, 0],
-          "after the second pass every user's groups were synced exactly once");
+          "every user's groups synced exactly once ($passes passes to sync all)");
 note(sprintf "list phase: %.1f s", Time::HiRes::time() - $t0);
 
 # --- callback nonces: still refused after thousands of others ---------------
