@@ -120,6 +120,13 @@ static void warn_config(server_rec *s)
         if (!sc->configured) {
             continue;
         }
+        if (sc->replay_window_given) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, WCIMLOGNO(0012)
+                         "WeclubsIMReplayWindow is ignored (server %s:%u): "
+                         "it was removed, since the signature does not cover "
+                         "the request id; see the README's Security section",
+                         sp->server_hostname, sp->port);
+        }
         if (!sc->c.sign_check) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, WCIMLOGNO(0002)
                          "WeclubsIMSignCheck is Off (server %s:%u): requests "
@@ -187,7 +194,10 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return rv;
     }
     make_shared(pconf, s);
-    warn_config(s);
+    /* said once per start: not on the first of the two start-up passes */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        warn_config(s);
+    }
     for (sp = s; sp; sp = sp->next) {
         wcim_srv_conf_t *sc = ap_get_module_config(sp->module_config,
                                                    &weclubs_im_module);
@@ -402,19 +412,6 @@ static void log_to_server(void *baton, const char *file, int line,
                   (server_rec *)baton, "%s", msg);
 }
 
-/* The name of a server configuration's statement i on a connection. */
-static const char *statement_label(const wcim_srv_conf_t *sc, int i,
-                                   apr_pool_t *p)
-{
-    return apr_psprintf(p, "wcim_%lx_%d", (unsigned long)(apr_uintptr_t)sc, i);
-}
-
-/* A connection's statements for one server configuration, prepared on the
- * connection's first use by that configuration and kept in its pool. Done
- * here rather than registered with mod_dbd at start-up: mod_dbd prepares
- * what is registered on every connection of a virtual host, and fails the
- * connection when one statement fails, so statements meant for /im could
- * break another module's database in a host that never serves /im. */
 /* SQLite outside WAL mode: every writer blocks the module's reads, and
  * apr_dbd's SQLite driver retries a blocked read 16 more times, 100 ms
  * apart, each waiting the busy timeout again (README). Checked on each new
@@ -455,75 +452,22 @@ static void check_sqlite_journal(ap_dbd_t *dbd, request_rec *r)
     }
 }
 
-static apr_status_t connection_statements(apr_dbd_prepared_t ***pstmts,
-                                          const char **perr, ap_dbd_t *dbd,
-                                          const wcim_srv_conf_t *sc,
-                                          request_rec *r)
-{
-    char key[64];
-    apr_dbd_prepared_t **stmts;
-    void *data = NULL;
-    int i, n = stmt_count(sc), err;
-
-    apr_snprintf(key, sizeof(key), "weclubs_im:%pp", (const void *)sc);
-    apr_pool_userdata_get(&data, key, dbd->pool);
-    if (data) {
-        *pstmts = data;
-        return APR_SUCCESS;
-    }
-    stmts = apr_pcalloc(dbd->pool, WCIM_STMT_COUNT * sizeof(*stmts));
-    for (i = 0; i < n; ++i) {
-        /* a name unique on the connection (PostgreSQL keeps it) */
-        const char *label = statement_label(sc, i, dbd->pool);
-        err = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
-                              wcim_conf_sql(sc, (wcim_stmt_t)i), label,
-                              &stmts[i]);
-        if (err != 0 && apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
-                        == APR_SUCCESS) {
-            /* the server dropped the connection (a restart) and the
-             * driver has just made a new one: once more */
-            stmts[i] = NULL;
-            err = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
-                                  wcim_conf_sql(sc, (wcim_stmt_t)i), label,
-                                  &stmts[i]);
-        }
-        if (err != 0 && i >= WCIM_STMT_CORE_COUNT) {
-            /* message routing's (a custom query with a mistake, tables
-             * not created): the endpoints work on without it; its uses
-             * say "not prepared" and fall back (WCIM0133) */
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0114)
-                          "preparing statement %s: %s; message routing "
-                          "goes without it on this connection",
-                          wcim_store_specs[i].name,
-                          apr_dbd_error(dbd->driver, dbd->handle, err));
-            stmts[i] = NULL;
-        }
-        else if (err != 0) {
-            *perr = apr_psprintf(r->pool, "preparing statement %s: %s",
-                                 wcim_store_specs[i].name,
-                                 apr_dbd_error(dbd->driver, dbd->handle,
-                                               err));
-            return APR_EGENERAL;
-        }
-    }
-    apr_pool_userdata_setn(stmts, apr_pstrdup(dbd->pool, key), NULL,
-                           dbd->pool);
-    check_sqlite_journal(dbd, r);
-    *pstmts = stmts;
-    return APR_SUCCESS;
-}
-
+/* The store of a request: its server configuration's statements on the
+ * mod_dbd connection it gets (wcim_store_attach prepares them on the
+ * connection's first use). Not registered with mod_dbd at start-up:
+ * mod_dbd prepares what is registered on every connection of a virtual
+ * host, and fails the connection when one statement fails, so statements
+ * meant for /im could break another module's database in a host that
+ * never serves /im. */
 static apr_status_t open_request_store(wcim_store_t **pstore,
                                        const char **perr, void *baton)
 {
     request_rec *r = baton;
     wcim_srv_conf_t *sc = ap_get_module_config(r->server->module_config,
                                                &weclubs_im_module);
-    apr_dbd_prepared_t **stmts;
+    const char *warn;
     ap_dbd_t *dbd;
-    wcim_store_t *st;
     apr_status_t rv;
-    int i;
 
     *pstore = NULL;
     dbd = dbd_acquire_fn ? dbd_acquire_fn(r) : NULL;
@@ -532,23 +476,21 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
                 "the errors above)";
         return APR_EGENERAL;
     }
-    if ((rv = connection_statements(&stmts, perr, dbd, sc, r))
-        != APR_SUCCESS) {
-        return rv;
+    rv = wcim_store_attach(pstore, &warn, perr, dbd->driver, dbd->handle,
+                           dbd->pool, sc->stmt_sql, stmt_count(sc),
+                           sc->stmt_tag, r->pool);
+    if (warn) {
+        /* message routing's (a custom query with a mistake, tables not
+         * created): the endpoints work on without it; its uses say "not
+         * prepared" and fall back (WCIM0133) until it can be prepared */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0114)
+                      "%s; message routing goes without it on this "
+                      "connection until it can be prepared", warn);
     }
-    st = apr_pcalloc(r->pool, sizeof(*st));
-    st->driver = dbd->driver;
-    st->handle = dbd->handle;
-    memcpy(st->stmts, stmts, sizeof(st->stmts));
-    st->conn_pool = dbd->pool;
-    st->cached = stmts;
-    st->nstmts = stmt_count(sc);
-    for (i = 0; i < st->nstmts; ++i) {
-        st->labels[i] = statement_label(sc, i, r->pool);
-        st->sql[i] = wcim_conf_sql(sc, (wcim_stmt_t)i);
+    if (rv == APR_SUCCESS && (*pstore)->fresh) {
+        check_sqlite_journal(dbd, r);
     }
-    *pstore = st;
-    return APR_SUCCESS;
+    return rv;
 }
 
 /* Read the whole body into one buffer, refusing more than max bytes.

@@ -17,8 +17,12 @@ extern module AP_MODULE_DECLARE_DATA weclubs_im_module;
 typedef struct wcim_srv_conf_t {
     wcim_config_t c;
     const char *sql[WCIM_STMT_COUNT];   /* WeclubsIMSQL, NULL: default */
+    const char *stmt_sql[WCIM_STMT_COUNT];  /* what is prepared: sql or
+                                             * the default (conf_finish) */
+    const char *stmt_tag;     /* names this configuration's statements */
     int configured;   /* some WeclubsIM directive applies to this server */
     int labels_done;  /* default message labels merged in */
+    int replay_window_given;  /* the removed WeclubsIMReplayWindow */
 } wcim_srv_conf_t;
 
 /* mod_weclubs_im_config.c: directives */

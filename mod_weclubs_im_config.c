@@ -47,7 +47,6 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->c.messages = UNSET;
     sc->c.message_max_age = UNSET;
     sc->c.callback_window = UNSET;
-    sc->c.replay_window = UNSET;
     return sc;
 }
 
@@ -78,7 +77,8 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.messages = PICK(c.messages, UNSET);
     sc->c.message_max_age = PICK(c.message_max_age, UNSET);
     sc->c.callback_window = PICK(c.callback_window, UNSET);
-    sc->c.replay_window = PICK(c.replay_window, UNSET);
+    sc->replay_window_given = add->replay_window_given
+                              || base->replay_window_given;
     /* labels add up: a virtual host changes or adds some */
     sc->c.message_labels = (add->c.message_labels && base->c.message_labels)
         ? apr_table_overlay(p, add->c.message_labels, base->c.message_labels)
@@ -393,15 +393,14 @@ static const char *set_callback_window(cmd_parms *cmd, void *dc,
                       apr_time_from_sec(86400));
 }
 
+/* Removed: the signature covers only `data`, so a captured request came
+ * back with a new id and passed. Accepted (a configuration that has it
+ * still starts) and said at start-up (WCIM0012). */
 static const char *set_replay_window(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
-    if (strcasecmp(arg, "off") == 0) {
-        cmd_conf(cmd)->c.replay_window = 0;
-        return NULL;
-    }
-    return parse_time(&cmd_conf(cmd)->c.replay_window, cmd, arg,
-                      apr_time_from_sec(86400));
+    cmd_conf(cmd)->replay_window_given = 1;
+    return NULL;
 }
 
 /* A number of bytes within [min, max], for the directive being read. */
@@ -591,8 +590,7 @@ const command_rec wcim_cmds[] = {
                   RSRC_CONF, "how far a callback's signTimestamp may be "
                   "from now"),
     AP_INIT_TAKE1("WeclubsIMReplayWindow", set_replay_window, NULL,
-                  RSRC_CONF, "refuse a request id seen within this time "
-                  "(per caller), or off"),
+                  RSRC_CONF, "removed: ignored, with a warning at start-up"),
     AP_INIT_TAKE2("WeclubsIMSQL", set_sql, NULL, RSRC_CONF,
                   "token|user|groups and the SQL that replaces the default"),
     AP_INIT_TAKE1("WeclubsIMCache", wcim_cache_cmd, NULL, RSRC_CONF,
@@ -639,6 +637,15 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     if (c->rc.urls == NULL) {
         parse_urls(&c->rc.urls, p, DEFAULT_RC_URLS);
     }
+    if (sc->stmt_tag == NULL) {
+        int i;
+
+        for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+            sc->stmt_sql[i] = wcim_conf_sql(sc, (wcim_stmt_t)i);
+        }
+        sc->stmt_tag = apr_psprintf(p, "%lx",
+                                    (unsigned long)(apr_uintptr_t)sc);
+    }
     if (c->rc.secret_tag == NULL) {
         char hex[WCIM_SHA1_HEX_LEN + 1];
 
@@ -665,9 +672,6 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     }
     if (c->message_max_age == UNSET) {
         c->message_max_age = apr_time_from_sec(DEFAULT_MESSAGE_MAX_AGE_S);
-    }
-    if (c->replay_window == UNSET) {
-        c->replay_window = 0;
     }
     if (c->callback_window == UNSET) {
         c->callback_window = apr_time_from_sec(DEFAULT_CALLBACK_WINDOW_S);

@@ -102,26 +102,6 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
             return rv;
         }
     }
-    if (conf->replay_window > 0) {
-        /* Only a signed request's id means anything: checked after the
-         * signature, so nobody can burn another client's ids. */
-        const char *key, *seen;
-
-        if (env->id == NULL || *env->id == '\0' || strlen(env->id) > 128) {
-            WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0112)
-                     "3001: no usable request id (WeclubsIMReplayWindow)");
-            return WCIM_STATUS(WCIM_RC_ILLEGAL_PARAM);
-        }
-        key = apr_pstrcat(ctx->pool, "rid:", env->caller, ":", env->id,
-                          NULL);
-        if (cache_get(&seen, ctx, WCIM_CACHE_REQUEST_ID, key) == APR_SUCCESS) {
-            WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0113)
-                     "3003: request id seen before from caller %s (a "
-                     "replay)", env->caller);
-            return WCIM_STATUS(WCIM_RC_BAD_SIGN);
-        }
-        cache_put_ttl(ctx, key, "1", conf->replay_window);
-    }
     uid_rv = wcim_envelope_user_id(&ctx->user_id, env, ctx->pool);
     if (uid_rv == WCIM_STATUS(WCIM_RC_NO_USER_ID)) {
         WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0106) "3005: no user_id");

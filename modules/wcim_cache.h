@@ -17,7 +17,6 @@ typedef enum {
     WCIM_CACHE_TOKEN,        /* a user's RongCloud token and profile */
     WCIM_CACHE_SYNC,         /* a user's group set as last synced */
     WCIM_CACHE_NONCE,        /* a routing callback's nonce */
-    WCIM_CACHE_REQUEST_ID,   /* a signed request's id (replay window) */
     WCIM_CACHE_KINDS
 } wcim_cache_kind_t;
 

@@ -23,7 +23,6 @@ typedef struct wcim_config_t {
     apr_table_t *message_labels;    /* object name -> preview label */
     apr_interval_time_t message_max_age;  /* stored messages are pruned */
     apr_interval_time_t callback_window;  /* accepted clock difference */
-    apr_interval_time_t replay_window;    /* 0: request ids not checked */
 } wcim_config_t;
 
 #endif

@@ -26,7 +26,7 @@ static const char *const call_names[WCIM_CALL_COUNT] = {
 };
 
 static const char *const cache_kinds[WCIM_CACHE_KINDS] = {
-    "token", "sync", "nonce", "request_id"
+    "token", "sync", "nonce"
 };
 
 struct wcim_metrics_t {

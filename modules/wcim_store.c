@@ -62,53 +62,159 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "DELETE FROM t_im_message WHERE msg_time < %lld" },
 };
 
-/* At most one repair a second per statement and connection (each
- * allocates from the connection's pool, and a statement that fails for
- * another reason would otherwise be prepared again on every request). */
-static int repair_due(apr_pool_t *conn_pool, const char *label,
-                      apr_pool_t *p)
-{
-    const char *key = apr_pstrcat(p, "weclubs_im:repair:", label, NULL);
-    void *last = NULL;
-    apr_time_t now = apr_time_now();
+#define RETRY_INTERVAL apr_time_from_sec(1)
 
-    apr_pool_userdata_get(&last, key, conn_pool);
-    if (last && now - *(apr_time_t *)last < apr_time_from_sec(1)) {
-        return 0;
+struct wcim_store_conn_t {
+    apr_dbd_prepared_t *stmts[WCIM_STMT_COUNT];
+    const char *labels[WCIM_STMT_COUNT];
+    apr_time_t retry_at[WCIM_STMT_COUNT];    /* a failed prepare, again */
+    apr_time_t repair_at[WCIM_STMT_COUNT];   /* a lost statement, again */
+};
+
+static int prepare(wcim_store_t *st, int i, apr_pool_t *p)
+{
+    wcim_store_conn_t *c = st->conn;
+    int err;
+
+    c->stmts[i] = NULL;
+    /* in the connection's pool: the driver keeps the statement as long */
+    err = apr_dbd_prepare(st->driver, st->conn_pool, st->handle, st->sql[i],
+                          c->labels[i], &c->stmts[i]);
+    if (err != 0 && strcmp(apr_dbd_name(st->driver), "sqlite3") != 0
+        && apr_dbd_check_conn(st->driver, p, st->handle) == APR_SUCCESS) {
+        /* the server dropped the connection (a restart) and the driver
+         * has just made a new one: once more */
+        c->stmts[i] = NULL;
+        err = apr_dbd_prepare(st->driver, st->conn_pool, st->handle,
+                              st->sql[i], c->labels[i], &c->stmts[i]);
     }
-    if (!last) {
-        last = apr_palloc(conn_pool, sizeof(apr_time_t));
-        apr_pool_userdata_set(last, key, NULL, conn_pool);  /* copies key */
+    if (err != 0) {
+        c->stmts[i] = NULL;
     }
-    *(apr_time_t *)last = now;
+    return err;
+}
+
+apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
+                               const char **perr,
+                               const apr_dbd_driver_t *driver,
+                               apr_dbd_t *handle, apr_pool_t *conn_pool,
+                               const char *const *sql, int nstmts,
+                               const char *tag, apr_pool_t *p)
+{
+    const char *key = apr_pstrcat(p, "weclubs_im:", tag, NULL);
+    wcim_store_t *st = apr_pcalloc(p, sizeof(*st));
+    wcim_store_conn_t *c = NULL;
+    apr_time_t now = apr_time_now();
+    int i, err;
+
+    *pst = NULL;
+    *pwarn = NULL;
+    *perr = NULL;
+    st->driver = driver;
+    st->handle = handle;
+    st->conn_pool = conn_pool;
+    st->sql = sql;
+    st->nstmts = nstmts;
+    apr_pool_userdata_get((void **)&c, key, conn_pool);
+    if (c == NULL) {
+        c = apr_pcalloc(conn_pool, sizeof(*c));
+        for (i = 0; i < nstmts; ++i) {
+            /* a name unique on the connection (PostgreSQL keeps it) */
+            c->labels[i] = apr_psprintf(conn_pool, "wcim_%s_%d", tag, i);
+        }
+        apr_pool_userdata_setn(c, apr_pstrdup(conn_pool, key), NULL,
+                               conn_pool);
+        st->fresh = 1;
+    }
+    st->conn = c;
+    for (i = 0; i < nstmts; ++i) {
+        if (c->stmts[i] != NULL || now < c->retry_at[i]) {
+            continue;
+        }
+        if ((err = prepare(st, i, p)) == 0) {
+            continue;
+        }
+        c->retry_at[i] = now + RETRY_INTERVAL;
+        if (i < WCIM_STMT_CORE_COUNT) {
+            *perr = apr_psprintf(p, "preparing statement %s: %s",
+                                 wcim_store_specs[i].name,
+                                 apr_dbd_error(driver, handle, err));
+        }
+        else if (*pwarn == NULL) {
+            *pwarn = apr_psprintf(p, "preparing statement %s: %s",
+                                  wcim_store_specs[i].name,
+                                  apr_dbd_error(driver, handle, err));
+        }
+    }
+    for (i = 0; i < nstmts && i < WCIM_STMT_CORE_COUNT; ++i) {
+        if (c->stmts[i] == NULL) {
+            if (*perr == NULL) {
+                *perr = apr_psprintf(p, "statement %s could not be prepared "
+                                     "on this connection (tried again "
+                                     "shortly)", wcim_store_specs[i].name);
+            }
+            return APR_EGENERAL;
+        }
+    }
+    *pst = st;
+    return APR_SUCCESS;
+}
+
+/* Whether a statement that failed was lost with its server session, so
+ * that preparing it again is the cure. MySQL keeps every statement
+ * prepared on a connection until it closes (max_prepared_stmt_count is
+ * server-wide), and message routing makes writes fail on purpose (a
+ * repeated message, an older read mark): only the client's lost-session
+ * errors and the server's "unknown statement" count there. PostgreSQL
+ * refuses a second statement of the same name without keeping anything,
+ * so there any failure may try. SQLite has no session to lose, but
+ * apr_dbd's driver prepares with the legacy sqlite3_prepare, whose
+ * statements fail with SQLITE_SCHEMA once anyone changed the schema
+ * (a table or view created): only a new prepare cures that. */
+static int session_lost(const wcim_store_t *st, int err)
+{
+    const char *name = apr_dbd_name(st->driver);
+
+    if (strcmp(name, "mysql") == 0) {
+        /* CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_NO_PREPARE_STMT,
+         * CR_SERVER_LOST_EXTENDED, ER_UNKNOWN_STMT_HANDLER */
+        return err == 2006 || err == 2013 || err == 2030 || err == 2055
+               || err == 1243;
+    }
+    if (strcmp(name, "sqlite3") == 0) {
+        /* the driver answers SQLITE_ERROR; SQLITE_SCHEMA's own text says
+         * which error it was */
+        const char *msg = apr_dbd_error(st->driver, st->handle, err);
+
+        return msg && strcmp(msg, "database schema has changed") == 0;
+    }
     return 1;
 }
 
-/* After a statement failed on a server engine: reconnect a connection the
- * server dropped (apr_dbd_check_conn: PQreset for pgsql, ping with the
+/* After a statement failed with its session lost: reconnect a connection
+ * the server dropped (apr_dbd_check_conn: PQreset for pgsql, ping with the
  * driver's reconnect for mysql) and prepare the statement again, since a
- * new server session has none; the connection's cached array is updated
- * so later requests use it. SQLite has no session to lose. APR_SUCCESS:
- * run the statement once more. */
-static apr_status_t repair(wcim_store_t *st, wcim_stmt_t which, apr_pool_t *p)
+ * new server session has none; at most once a second per statement and
+ * connection. APR_SUCCESS: run the statement once more. */
+static apr_status_t repair(wcim_store_t *st, wcim_stmt_t which, int err,
+                           apr_pool_t *p)
 {
+    wcim_store_conn_t *c = st->conn;
     apr_dbd_prepared_t *fresh = NULL;
+    apr_time_t now = apr_time_now();
 
-    if (st->conn_pool == NULL || (int)which >= st->nstmts
-        || strcmp(apr_dbd_name(st->driver), "sqlite3") == 0
-        || !repair_due(st->conn_pool, st->labels[which], p)) {
+    if (c == NULL || (int)which >= st->nstmts || !session_lost(st, err)
+        || now < c->repair_at[which]) {
         return APR_EGENERAL;
     }
+    c->repair_at[which] = now + RETRY_INTERVAL;
     apr_dbd_check_conn(st->driver, p, st->handle);
     if (apr_dbd_prepare(st->driver, st->conn_pool, st->handle,
-                        st->sql[which], st->labels[which], &fresh) != 0
+                        st->sql[which], c->labels[which], &fresh) != 0
         || fresh == NULL) {
         return APR_EGENERAL;    /* pgsql: it still exists; failed otherwise */
     }
-    st->stmts[which] = fresh;
-    if (st->cached) {
-        st->cached[which] = fresh;
-    }
+    c->stmts[which] = fresh;
     return APR_SUCCESS;
 }
 
@@ -128,7 +234,7 @@ static apr_status_t store_query(const char **perr, wcim_store_t *st,
     apr_dbd_row_t *row = NULL;   /* drivers reuse a row they were given */
     int err, cols = -1, i, n;
 
-    if (st->stmts[which] == NULL) {
+    if ((int)which >= st->nstmts || st->conn->stmts[which] == NULL) {
         *perr = apr_psprintf(p, "statement %s is not prepared", spec->name);
         return APR_EGENERAL;
     }
@@ -138,12 +244,12 @@ static apr_status_t store_query(const char **perr, wcim_store_t *st,
      * 3010 (the client logs out), and a failed group query an empty set
      * synced to RongCloud (which unbinds every group). Rows are then asked
      * for by number: the mysql driver has no "next row" in random mode. */
-    err = apr_dbd_pselect(st->driver, p, st->handle, &res, st->stmts[which],
-                          1, spec->args, args);
-    if (err != 0 && repair(st, which, p) == APR_SUCCESS) {
+    err = apr_dbd_pselect(st->driver, p, st->handle, &res,
+                          st->conn->stmts[which], 1, spec->args, args);
+    if (err != 0 && repair(st, which, err, p) == APR_SUCCESS) {
         res = NULL;
         err = apr_dbd_pselect(st->driver, p, st->handle, &res,
-                              st->stmts[which], 1, spec->args, args);
+                              st->conn->stmts[which], 1, spec->args, args);
     }
     if (err != 0) {
         *perr = apr_psprintf(p, "%s: %s", spec->name,
@@ -176,15 +282,15 @@ static apr_status_t store_exec(int *pnrows, const char **perr,
     const wcim_stmt_spec_t *spec = &wcim_store_specs[which];
     int err, nrows = 0;
 
-    if (st->stmts[which] == NULL) {
+    if ((int)which >= st->nstmts || st->conn->stmts[which] == NULL) {
         *perr = apr_psprintf(p, "statement %s is not prepared", spec->name);
         return APR_EGENERAL;
     }
-    err = apr_dbd_pquery(st->driver, p, st->handle, &nrows, st->stmts[which],
-                         spec->args, args);
-    if (err != 0 && repair(st, which, p) == APR_SUCCESS) {
+    err = apr_dbd_pquery(st->driver, p, st->handle, &nrows,
+                         st->conn->stmts[which], spec->args, args);
+    if (err != 0 && repair(st, which, err, p) == APR_SUCCESS) {
         err = apr_dbd_pquery(st->driver, p, st->handle, &nrows,
-                             st->stmts[which], spec->args, args);
+                             st->conn->stmts[which], spec->args, args);
     }
     if (pnrows) {
         *pnrows = nrows;

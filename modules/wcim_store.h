@@ -1,6 +1,6 @@
-/* Club data, read through apr_dbd prepared statements (prepared once per
- * connection by mod_dbd). Knows the columns each query returns, not how the
- * connection was obtained. */
+/* Club data, read through apr_dbd prepared statements, which the store
+ * prepares once per connection (wcim_store_attach). Knows the columns each
+ * query returns, not how the connection was obtained. */
 #ifndef WCIM_STORE_H
 #define WCIM_STORE_H
 
@@ -48,21 +48,37 @@ typedef struct wcim_stmt_spec_t {
 
 extern const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT];
 
+/* One connection's statements of one configuration, kept in the
+ * connection's pool (wcim_store.c). */
+typedef struct wcim_store_conn_t wcim_store_conn_t;
+
 typedef struct wcim_store_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
-    apr_dbd_prepared_t *stmts[WCIM_STMT_COUNT];
-    /* To prepare a statement again when the server session that had it is
-     * gone (a database server restart that the driver reconnected from:
-     * PQreset, mysql's reconnect): the connection's pool, its cached
-     * statement array, and each statement's label and SQL (nstmts of
-     * them). conn_pool NULL: no repair. */
-    apr_pool_t *conn_pool;
-    apr_dbd_prepared_t **cached;
+    apr_pool_t *conn_pool;         /* the connection's: statements live there */
+    wcim_store_conn_t *conn;       /* its statements, labels and retry times */
+    const char *const *sql;        /* each statement's SQL (nstmts) */
     int nstmts;
-    const char *labels[WCIM_STMT_COUNT];
-    const char *sql[WCIM_STMT_COUNT];
+    int fresh;                     /* the connection was first used now */
 } wcim_store_t;
+
+/* The store of one request on a database connection: the statements of a
+ * configuration (sql[0..nstmts-1], named after `tag`, which must be unique
+ * per configuration) are prepared on the connection's first use and kept
+ * in conn_pool. A statement that failed to prepare (a table missing, a
+ * WeclubsIMSQL mistake) is tried again on a later use, at most once a
+ * second, so a connection recovers once the cause is fixed; one that was
+ * prepared is never prepared again on a live connection (MySQL keeps every
+ * prepared statement until the connection closes, PostgreSQL refuses the
+ * same name twice). Those past WCIM_STMT_CORE_COUNT may be missing: *pwarn
+ * (else NULL) says which failed in this call, and their uses fail with
+ * "not prepared". Without a core statement: APR_EGENERAL and *perr. */
+apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
+                               const char **perr,
+                               const apr_dbd_driver_t *driver,
+                               apr_dbd_t *handle, apr_pool_t *conn_pool,
+                               const char *const *sql, int nstmts,
+                               const char *tag, apr_pool_t *p);
 
 typedef struct wcim_user_t {
     const char *real_name;    /* NULL when SQL NULL */
