@@ -242,6 +242,11 @@ typedef struct {
 
 static sync_thread_t sync_threads[SYNC_THREADS];
 static apr_pool_t *sync_pool;
+/* The queued syncs not taken by a thread yet, by user: a later list of the
+ * same user updates the set that waits instead of queueing again, so one
+ * user's lists cannot fill a queue (one job per user waits, at most). */
+static apr_thread_mutex_t *sync_waiting_lock;
+static apr_hash_t *sync_waiting;
 static volatile apr_uint32_t sync_running;
 static volatile apr_uint32_t syncs_dropped;        /* not said yet */
 static volatile apr_uint64_t syncs_dropped_said;   /* apr_time_t */
@@ -261,6 +266,14 @@ static void *APR_THREAD_FUNC sync_thread_main(apr_thread_t *thread,
         if (rv != APR_SUCCESS) {
             break;   /* APR_EOF: the child is exiting */
         }
+        /* taken: a later list of this user queues a job of its own */
+        apr_thread_mutex_lock(sync_waiting_lock);
+        if (apr_hash_get(sync_waiting, ((wcim_ctx_t *)item)->user_id,
+                         APR_HASH_KEY_STRING) == item) {
+            apr_hash_set(sync_waiting, ((wcim_ctx_t *)item)->user_id,
+                         APR_HASH_KEY_STRING, NULL);
+        }
+        apr_thread_mutex_unlock(sync_waiting_lock);
         wcim_api_group_sync(item);
         apr_pool_destroy(((wcim_ctx_t *)item)->pool);
     }
@@ -318,6 +331,12 @@ static apr_status_t sync_threads_start(apr_pool_t *pchild)
     }
     apr_allocator_mutex_set(allocator, mutex);
     apr_pool_tag(sync_pool, "weclubs_im_sync");
+    if ((rv = apr_thread_mutex_create(&sync_waiting_lock,
+                                      APR_THREAD_MUTEX_DEFAULT, sync_pool))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    sync_waiting = apr_hash_make(sync_pool);
     apr_pool_pre_cleanup_register(pchild, NULL, sync_threads_stop);
     /* the threads must never take the child's signals (the MPM's handlers
      * would then run on them): they are born with those blocked, all but
@@ -1013,10 +1032,25 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
                                                                &klen)
                                           % SYNC_THREADS];
         apr_pool_t *p = NULL;
+        wcim_ctx_t *waiting, *fresh = NULL;
         apr_status_t rv;
 
+        apr_thread_mutex_lock(sync_waiting_lock);
+        waiting = apr_hash_get(sync_waiting, ctx->user_id,
+                               APR_HASH_KEY_STRING);
+        if (waiting) {
+            /* the user's sync waits: it takes this list's set (its pool is
+             * ours until a thread takes it, under the same lock) */
+            if (wcim_api_group_sync_job(&fresh, ctx, waiting->pool)
+                == APR_SUCCESS && fresh) {
+                waiting->sync_groups = fresh->sync_groups;
+            }
+            apr_thread_mutex_unlock(sync_waiting_lock);
+            return;
+        }
         if (apr_pool_create(&p, sync_pool) != APR_SUCCESS
             || wcim_api_group_sync_job(&job, ctx, p) != APR_SUCCESS || !job) {
+            apr_thread_mutex_unlock(sync_waiting_lock);
             if (p) {
                 apr_pool_destroy(p);
             }
@@ -1028,6 +1062,11 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
                                                        APLOG_MODULE_INDEX);
         job->log.pool = p;
         rv = apr_queue_trypush(st->queue, job);
+        if (rv == APR_SUCCESS) {
+            apr_hash_set(sync_waiting, job->user_id, APR_HASH_KEY_STRING,
+                         job);
+        }
+        apr_thread_mutex_unlock(sync_waiting_lock);
         if (rv != APR_SUCCESS) {
             /* not queued (full, or the child is exiting): a later list of
              * this user retries it. Said at most every 10 s, with how

@@ -26,48 +26,14 @@ use WCIM::StandIn ();
 my $N = $ENV{WCIM_SCALE_USERS} || 5000;
 my $BASE = 700000;           # student ids of this test's users
 my $CLUBS = 100;             # each user is a member of one of these
-my $CLUB_BASE = 700000;
+my $CLUB_BASE = $BASE;       # (clubs numbered from $BASE too)
 my $WORKERS = 4;
 my $CALLER = 'chrome_test';
 
 plan tests => 10;
 
-# --- the users, their tokens and clubs, in a few statements -----------------
-my $now = int(Time::HiRes::time() * 1000);
-my %token;
-{
-    my (@students, @tokens, @rels, @clubs, @terms);
-    for my $k (0 .. $CLUBS - 1) {
-        my $c = $CLUB_BASE + $k;
-        push @clubs, "($c, 1, 'scale club $k', 'http://img.example.com/c/$c.png', 1)";
-        push @terms, "($c, $c, 1, 1)";
-    }
-    for my $i (0 .. $N - 1) {
-        my $uid = $BASE + $i;
-        my $tok = WCIM::Sign::user_token("pw$uid", $uid, $CALLER, $now);
-        $token{$uid} = $tok;
-        push @students, "($uid, '1380000$i', 'nick$uid', 'student $uid', 'http://img.example.com/u/$uid.png', 1)";
-        push @tokens, "($uid, '$tok', '$CALLER', $now)";
-        my $c = $CLUB_BASE + $i % $CLUBS;
-        push @rels, "($uid, $c, $uid, 1, 0, 0)";
-    }
-    my @sql = ("DELETE FROM t_token WHERE uid >= $BASE",
-               "DELETE FROM t_student WHERE student_id >= $BASE",
-               "DELETE FROM t_student_club_graduate_relation WHERE stu_clu_gra_rel_id >= $BASE",
-               "DELETE FROM t_club_graduate WHERE club_graduate_id >= $CLUB_BASE",
-               "DELETE FROM t_club WHERE club_id >= $CLUB_BASE");
-    my $batch = sub {
-        my ($head, $rows) = @_;
-        my @r = @$rows;
-        push @sql, "$head VALUES " . join(',', splice(@r, 0, 500)) while @r;
-    };
-    $batch->('INSERT INTO t_club (club_id, school_id, name, avatar_url, status)', \@clubs);
-    $batch->('INSERT INTO t_club_graduate (club_graduate_id, club_id, graduate_count, is_current)', \@terms);
-    $batch->('INSERT INTO t_student (student_id, mobile, nick_name, real_name, avatar_url, status)', \@students);
-    $batch->('INSERT INTO t_token (uid, token, caller, create_date)', \@tokens);
-    $batch->('INSERT INTO t_student_club_graduate_relation (stu_clu_gra_rel_id, graduate_id, student_id, status, super_admin, is_del)', \@rels);
-    WCIM::DB::script(undef, map { "$_;" } @sql);
-}
+# --- the users, their tokens and clubs ---------------------------------------
+my %token = %{ WCIM::DB::make_users($BASE, $N, clubs => $CLUBS) };
 
 # --- a few workers with keep-alive connections ------------------------------
 # run_all($endpoint, \@uids, $rounds): every uid asks $rounds times (rounds
