@@ -114,11 +114,20 @@ static void warn_config(server_rec *s)
 {
     server_rec *sp;
 
+    wcim_cache_say_capacity(s);
     for (sp = s; sp; sp = sp->next) {
         wcim_srv_conf_t *sc = ap_get_module_config(sp->module_config,
                                                    &weclubs_im_module);
         if (!sc->configured) {
             continue;
+        }
+        if (sc->c.messages && wcim_cache_is_none()) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, WCIMLOGNO(0013)
+                         "WeclubsIMMessages is On but WeclubsIMCache is "
+                         "none (server %s:%u): message routing posts cannot "
+                         "be checked for replays within "
+                         "WeclubsIMCallbackWindow", sp->server_hostname,
+                         sp->port);
         }
         if (sc->replay_window_given) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, WCIMLOGNO(0012)
@@ -724,11 +733,15 @@ static int wcim_handler(request_rec *r)
         /* after the answer has gone out: see wcim_log_transaction */
         ap_set_module_config(r->request_config, &weclubs_im_module, ctx);
     }
+    /* who the request is from, for the access log: only once proved;
+     * what an unproved request says stays apart */
     if (ctx->caller) {
-        apr_table_set(r->notes, "weclubs-im-caller", ctx->caller);
+        apr_table_set(r->notes, ctx->authenticated ? "weclubs-im-caller"
+                      : "weclubs-im-claimed-caller", ctx->caller);
     }
     if (ctx->user_id) {
-        apr_table_setn(r->notes, "weclubs-im-user", ctx->user_id);
+        apr_table_setn(r->notes, ctx->authenticated ? "weclubs-im-user"
+                       : "weclubs-im-claimed-user", ctx->user_id);
     }
     apr_table_setn(r->notes, "weclubs-im-upstream-ms",
                    apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
@@ -921,11 +934,12 @@ static int wcim_status_handler(request_rec *r)
     if (r->handler == NULL || strcmp(r->handler, WCIM_STATUS_HANDLER)) {
         return DECLINED;
     }
+    if (r->method_number != M_GET) {
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", NULL);  /* for Allow */
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
     gauges = apr_array_make(r->pool, 8, sizeof(const char *));
     seen = apr_hash_make(r->pool);
-    if (r->method_number != M_GET) {
-        return DECLINED;
-    }
     if (metrics == NULL) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
@@ -950,7 +964,9 @@ static int wcim_status_handler(request_rec *r)
                 ? apr_psprintf(r->pool, "  %s %s\n", url,
                                i == active ? "in use" : "standby")
                 : apr_psprintf(r->pool, "weclubs_im_rongcloud_host_in_use"
-                               "{url=\"%s\"} %d\n", url, i == active);
+                               "{url=\"%s\"} %d\n",
+                               wcim_metrics_label_escape(url, r->pool),
+                               i == active);
         }
     }
     body = wcim_metrics_render(metrics, human,

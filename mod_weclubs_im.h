@@ -43,5 +43,10 @@ void wcim_cache_child_init(apr_pool_t *p, server_rec *s);
 /* The cache for one request's use; NULL when none is configured. */
 wcim_cache_t *wcim_cache_for(request_rec *r);
 apr_interval_time_t wcim_cache_ttl(void);
+/* How many users a shmcb cache holds (WCIM0408), or a warning when fewer
+ * than a campus (WCIM0407): said with the other start-up notes. */
+void wcim_cache_say_capacity(server_rec *s);
+/* WeclubsIMCache none was given. */
+int wcim_cache_is_none(void);
 
 #endif

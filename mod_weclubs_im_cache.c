@@ -75,18 +75,20 @@ static const char *shmcb_args(apr_size_t *psize, const char *args,
     return args;
 }
 
-/* Said once per start: how many users the shmcb cache holds, and a
- * warning when that is less than a campus. */
-static void say_capacity(server_rec *s)
+void wcim_cache_say_capacity(server_rec *s)
 {
-    apr_size_t entries, users;
+    apr_size_t entries, users, size = shmcb_size;
 
-    if (shmcb_size == 0
-        || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+    if (!configured && size == 0
+        && ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, DEFAULT_PROVIDER,
+                              AP_SOCACHE_PROVIDER_VERSION)) {
+        size = SHMCB_DEFAULT_SIZE;   /* configtest: before post_config */
+    }
+    if (size == 0) {
         return;
     }
     /* a token and a sync digest per user, at ~165 bytes an entry */
-    entries = shmcb_size / (HINT_ID_LEN + HINT_OBJ_SIZE + SHMCB_INDEX_ENTRY);
+    entries = size / (HINT_ID_LEN + HINT_OBJ_SIZE + SHMCB_INDEX_ENTRY);
     users = entries / 2;
     if (users < CAMPUS_USERS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, WCIMLOGNO(0407)
@@ -95,14 +97,14 @@ static void say_capacity(server_rec *s)
                      "%" APR_SIZE_T_FMT " users; beyond that every get_token "
                      "calls RongCloud. Give it room, e.g. WeclubsIMCache "
                      "shmcb (%d bytes by default) or shmcb:path(bytes)",
-                     shmcb_size, users, SHMCB_DEFAULT_SIZE);
+                     size, users, SHMCB_DEFAULT_SIZE);
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, WCIMLOGNO(0408)
                      "WeclubsIMCache shmcb of %" APR_SIZE_T_FMT " bytes: "
                      "about %" APR_SIZE_T_FMT " entries, the RongCloud "
                      "tokens and sync digests of about %" APR_SIZE_T_FMT
-                     " users", shmcb_size, entries, users);
+                     " users", size, entries, users);
     }
 }
 
@@ -242,7 +244,6 @@ int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     apr_pool_cleanup_register(pconf, s, cache_destroy,
                               apr_pool_cleanup_null);
-    say_capacity(s);
     return OK;
 }
 
@@ -316,6 +317,11 @@ static apr_status_t cache_put(wcim_cache_t *c, const char *key,
 wcim_cache_t *wcim_cache_for(request_rec *r)
 {
     return (provider && instance) ? &cache : NULL;
+}
+
+int wcim_cache_is_none(void)
+{
+    return configured && provider == NULL;
 }
 
 apr_interval_time_t wcim_cache_ttl(void)

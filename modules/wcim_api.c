@@ -1,4 +1,5 @@
 #include <string.h>
+#include <apr_atomic.h>
 #include <apr_md5.h>
 #include <apr_strings.h>
 
@@ -142,6 +143,7 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
                  "3010: user %s, caller %s: %s", ctx->user_id, env->caller,
                  why);
     }
+    ctx->authenticated = rv == APR_SUCCESS;
     return rv;
 }
 
@@ -650,6 +652,33 @@ apr_status_t wcim_api_group_sync(wcim_ctx_t *job)
     return rv;
 }
 
+/* Refused callbacks are said at most every 10 s, with how many there
+ * were: anyone can post to the routing address, and a flood of forgeries
+ * must not flood the log (the rest go to the debug level). */
+static volatile apr_uint32_t route_refused;       /* not said yet */
+static volatile apr_uint64_t route_refused_said;  /* apr_time_t */
+
+static void route_refusal_said(wcim_ctx_t *ctx, const char *why)
+{
+    apr_uint64_t last = apr_atomic_read64(&route_refused_said);
+    apr_time_t now = apr_time_now();
+
+    apr_atomic_inc32(&route_refused);
+    if ((now < (apr_time_t)last
+         || now - (apr_time_t)last > apr_time_from_sec(10))
+        && apr_atomic_cas64(&route_refused_said, (apr_uint64_t)now, last)
+           == last) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0150)
+                 "message routing post refused: %s (%u refused in this "
+                 "process since the last such line)", why,
+                 apr_atomic_xchg32(&route_refused, 0));
+    }
+    else {
+        WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0157)
+                 "message routing post refused: %s", why);
+    }
+}
+
 apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
                                   const char *timestamp,
                                   const char *signature)
@@ -677,8 +706,7 @@ apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
         }
     }
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0150)
-                 "message routing post refused: %s", why);
+        route_refusal_said(ctx, why);
     }
     return rv;
 }

@@ -38,6 +38,7 @@ typedef struct wcim_ctx_t {
     /* filled in as the call proceeds */
     const char *caller;
     const char *user_id;
+    int authenticated;              /* signature and token checked */
     const char *rc_user_id;         /* im_user_id_<user_id> */
     apr_array_header_t *sync_groups;/* wcim_rc_group_t; set when a group
                                        sync is due after the answer */

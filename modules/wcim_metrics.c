@@ -92,6 +92,28 @@ void wcim_metrics_rc_call(wcim_metrics_t *m, wcim_call_t call, int ok,
     apr_atomic_add64(&m->latency_us[call], (apr_uint64_t)elapsed);
 }
 
+const char *wcim_metrics_label_escape(const char *value, apr_pool_t *p)
+{
+    wcim_buf_t b;
+    const char *c;
+
+    if (strpbrk(value, "\\\"\n") == NULL) {
+        return value;
+    }
+    wcim_buf_init(&b, p, strlen(value) + 8);
+    for (c = value; *c; ++c) {
+        const char *esc = *c == '\\' ? "\\\\" : *c == '"' ? "\\\""
+                          : *c == '\n' ? "\\n" : NULL;
+        if (esc) {
+            wcim_buf_append(&b, esc, 2);
+        }
+        else {
+            wcim_buf_append(&b, c, 1);
+        }
+    }
+    return b.data;
+}
+
 void wcim_metrics_failover(wcim_metrics_t *m)
 {
     if (m) {

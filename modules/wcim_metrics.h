@@ -42,6 +42,10 @@ void wcim_metrics_failover(wcim_metrics_t *m);
 void wcim_metrics_cache(wcim_metrics_t *m, wcim_cache_kind_t kind, int hit);
 void wcim_metrics_db_error(wcim_metrics_t *m);
 
+/* A label value as Prometheus' text format writes it: backslash, double
+ * quote and line feed escaped. */
+const char *wcim_metrics_label_escape(const char *value, apr_pool_t *p);
+
 /* The counters as Prometheus' text exposition format, or (human != 0) as a
  * plain page. `extra` is appended as is (gauges the glue knows). */
 const char *wcim_metrics_render(const wcim_metrics_t *m, int human,

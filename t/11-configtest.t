@@ -139,4 +139,29 @@ unlike($out, qr/WCIM0010/, 'Messages On with both queries: no warning');
 ($st, $out) = configtest("$ok\n$groups");
 unlike($out, qr/WCIM0010/, 'a custom groups query without message routing: no warning');
 
+# the cache's capacity, said by configtest as at start-up (issue 16)
+($st, $out) = configtest($ok);
+like($out, qr/WCIM0408: WeclubsIMCache shmcb of 16777216 bytes: about \d+ entries, .* of about (\d+) users/,
+     'the default cache: its capacity is said');
+my ($users) = $out =~ /of about (\d+) users/;
+cmp_ok($users // 0, '>=', 20000, 'the default cache holds a campus (20,000 users or more)');
+($st, $out) = configtest("$ok\nWeclubsIMCache \"shmcb:$dir/small(512000)\"");
+is($st, 0, 'a small shmcb passes');
+like($out, qr/WCIM0407: WeclubsIMCache shmcb of 512000 bytes holds .* about \d+ users/,
+     'a small shmcb: a warning says how few users it holds');
+
+# issue 12, item 15: message routing without a cache cannot refuse replays
+($st, $out) = configtest("$ok\nWeclubsIMCache none\nWeclubsIMMessages On");
+is($st, 0, 'Messages On with WeclubsIMCache none: configtest passes') or diag($out);
+like($out, qr/WCIM0013: WeclubsIMMessages is On but WeclubsIMCache is none/,
+     'a warning says routing posts cannot be checked for replays');
+($st, $out) = configtest("$ok\nWeclubsIMCache none");
+unlike($out, qr/WCIM0013/, 'no cache without message routing: no such warning');
+unlike($out, qr/WCIM040[78]/, 'no cache: no capacity said');
+
+# issue 12, item 14: the removed WeclubsIMReplayWindow
+($st, $out) = configtest("$ok\nWeclubsIMReplayWindow 600");
+is($st, 0, 'WeclubsIMReplayWindow still parses') or diag($out);
+like($out, qr/WCIM0012: WeclubsIMReplayWindow is ignored/, 'and is said to be ignored');
+
 done_testing();

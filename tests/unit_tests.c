@@ -8,6 +8,7 @@
 
 #include "../modules/wcim_api.h"
 #include "../modules/wcim_cache.h"
+#include "../modules/wcim_metrics.h"
 #include "../modules/wcim_envelope.h"
 #include "../modules/wcim_buf.h"
 #include "../modules/wcim_json.h"
@@ -414,6 +415,16 @@ static void test_cache_id(apr_pool_t *p)
                        "each", lo, hi));
 }
 
+/* Label values as Prometheus' text format escapes them. */
+static void test_label_escape(apr_pool_t *p)
+{
+    CHECK(strcmp(wcim_metrics_label_escape("https://api.rong-api.com", p),
+                 "https://api.rong-api.com") == 0, "a plain URL is as is");
+    CHECK(strcmp(wcim_metrics_label_escape("a\\b\"c\nd", p),
+                 "a\\\\b\\\"c\\nd") == 0,
+          "backslash, quote and line feed escaped");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -427,6 +438,7 @@ int main(void)
     test_routing(p);
     test_json_string(p);
     test_cache_id(p);
+    test_label_escape(p);
     apr_pool_destroy(p);
     apr_terminate();
     printf("%d passed, %d failed\n", passed, failed);
