@@ -757,6 +757,11 @@ static apr_status_t route_store(wcim_routed_t *pkind, wcim_ctx_t *ctx,
         rv = wcim_store_read_mark(&why, store, msg.from_user, msg.club_id,
                                   msg.time, ctx->pool);
     }
+    else if (*pkind == WCIM_ROUTED_RECALL) {
+        rv = wcim_store_message_recall(&why, store, msg.club_id,
+                                       msg.recalled_uid, msg.preview,
+                                       ctx->pool);
+    }
     else {
         rv = wcim_store_message_add(&why, store, &msg, ctx->pool);
         if (rv == APR_EEXIST) {

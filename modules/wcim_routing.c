@@ -10,6 +10,7 @@
 #define GROUP_PREFIX "im_club_id_"
 #define TEXT_TYPE "RC:TxtMsg"
 #define READ_SYNC_TYPE "RC:SRSMsg"
+#define RECALL_TYPE "RC:RcCmd"
 #define MAX_ID_LEN 64
 
 void wcim_routing_default_labels(apr_table_t *labels)
@@ -24,6 +25,8 @@ void wcim_routing_default_labels(apr_table_t *labels)
     apr_table_setn(labels, "RC:ImgTextMsg", "[图文]");
     apr_table_setn(labels, "RC:CombineMsg", "[聊天记录]");
     apr_table_setn(labels, "RC:ReferenceMsg", "[引用]");
+    /* what a recalled last message shows instead */
+    apr_table_setn(labels, RECALL_TYPE, "[消息已撤回]");
 }
 
 static int parse_ms(apr_int64_t *pv, const char *s)
@@ -188,6 +191,24 @@ wcim_routed_t wcim_routing_classify(wcim_message_t *msg, const char **pwhy,
         }
         msg->time = (apr_int64_t)json_integer_value(v);
         return WCIM_ROUTED_READ_MARK;
+    }
+    if (strcmp(post->object_name, RECALL_TYPE) == 0) {
+        /* the clients' recall names messageUId (RongCloud's Web SDK,
+         * RecallCommandMessage); the server SDKs' recall API sends uId
+         * (rongcloud/server-sdk-php, Message recall example) */
+        v = content_member(post->content, "messageUId", p);
+        if (!json_is_string(v)) {
+            v = content_member(post->content, "uId", p);
+        }
+        label = apr_table_get(labels, RECALL_TYPE);
+        if (!json_is_string(v) || !*json_string_value(v)
+            || strlen(json_string_value(v)) > MAX_ID_LEN || !label) {
+            *pwhy = "recall without the recalled message's id";
+            return WCIM_ROUTED_IGNORED;
+        }
+        msg->recalled_uid = apr_pstrdup(p, json_string_value(v));
+        msg->preview = label;
+        return WCIM_ROUTED_RECALL;
     }
     if (strcmp(post->object_name, TEXT_TYPE) == 0) {
         v = content_member(post->content, "content", p);

@@ -30,7 +30,9 @@ apr_status_t wcim_routing_verify(const char **pwhy, const char *app_secret,
 typedef enum {
     WCIM_ROUTED_IGNORED,     /* not a group message we show */
     WCIM_ROUTED_MESSAGE,     /* *msg filled */
-    WCIM_ROUTED_READ_MARK    /* *msg: from_user read club_id up to time */
+    WCIM_ROUTED_READ_MARK,   /* *msg: from_user read club_id up to time */
+    WCIM_ROUTED_RECALL       /* *msg: recalled_uid in club_id, preview
+                                the recall label */
 } wcim_routed_t;
 
 /* The routed post's form fields (NULL when absent). */
@@ -55,7 +57,9 @@ void wcim_routing_post_from(wcim_routed_post_t *post, apr_table_t *form);
 /* What a post is. Group messages to "im_club_id_<n>" of a type with a label
  * in `labels` (object name -> preview text, RC:TxtMsg excepted: its own
  * text is the preview) are messages; RC:SRSMsg (read sync) gives a read
- * mark at its content's lastMessageSendTime. *pwhy says why a post was
+ * mark at its content's lastMessageSendTime; RC:RcCmd (a recall) names
+ * the recalled message (messageUId, or uId as server SDKs send it), with
+ * the RC:RcCmd label as its new preview. *pwhy says why a post was
  * ignored, for the debug log. */
 wcim_routed_t wcim_routing_classify(wcim_message_t *msg, const char **pwhy,
                                     const wcim_routed_post_t *post,

@@ -60,6 +60,11 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "VALUES (%s, %lld, %lld)" },
     { "message_prune", 1, 0,
       "DELETE FROM t_im_message WHERE msg_time < %lld" },
+    { "message_recall", 2, 0,
+      "DELETE FROM t_im_message WHERE msg_uid = %s AND club_id = %lld" },
+    { "state_recall", 3, 0,
+      "UPDATE t_im_group_state SET last_content = %s WHERE club_id = %lld "
+      "AND last_msg_uid = %s" },
 };
 
 #define RETRY_INTERVAL apr_time_from_sec(1)
@@ -502,6 +507,22 @@ apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
         /* the group's first message, or a later one is last already: in
          * that case the insert is refused, which is what we want */
         store_exec(NULL, &why, st, WCIM_STMT_STATE_ADD, p, state);
+    }
+    return rv;
+}
+
+apr_status_t wcim_store_message_recall(const char **perr, wcim_store_t *st,
+                                       apr_int64_t club_id, const char *uid,
+                                       const char *label, apr_pool_t *p)
+{
+    const char *club = i64(club_id, p);
+    const char *del[] = { uid, club };
+    const char *state[] = { label, club, uid };
+    apr_status_t rv;
+
+    rv = store_exec(NULL, perr, st, WCIM_STMT_MSG_RECALL, p, del);
+    if (rv == APR_SUCCESS) {
+        rv = store_exec(NULL, perr, st, WCIM_STMT_STATE_RECALL, p, state);
     }
     return rv;
 }

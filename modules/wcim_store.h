@@ -36,6 +36,8 @@ typedef enum {
     WCIM_STMT_MARK_UPDATE,   /* time, user, club, time */
     WCIM_STMT_MARK_ADD,      /* user, club, time */
     WCIM_STMT_MSG_PRUNE,     /* time */
+    WCIM_STMT_MSG_RECALL,    /* uid, club */
+    WCIM_STMT_STATE_RECALL,  /* label, club, uid */
     WCIM_STMT_COUNT
 } wcim_stmt_t;
 
@@ -123,12 +125,19 @@ typedef struct wcim_message_t {
     const char *object_name;  /* RC:TxtMsg, ... */
     const char *preview;      /* the text, or the type's label */
     apr_int64_t time;         /* msgTimestamp, ms */
+    const char *recalled_uid; /* a recall: the msgUID it takes back */
 } wcim_message_t;
 
 /* Store a message once (APR_EEXIST when its uid is stored already) and make
  * it the group's last one unless a later one is. */
 apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
                                     const wcim_message_t *msg, apr_pool_t *p);
+
+/* A recalled message: no longer counted (deleted), and when it is its
+ * group's last message, shown as `label` instead. */
+apr_status_t wcim_store_message_recall(const char **perr, wcim_store_t *st,
+                                       apr_int64_t club_id, const char *uid,
+                                       const char *label, apr_pool_t *p);
 
 /* Move a user's read mark in a group forward to `time` (never back). */
 apr_status_t wcim_store_read_mark(const char **perr, wcim_store_t *st,

@@ -84,7 +84,7 @@ sub count_stored {
 # t/20-routing-robust.t), so the old message is one stored two hours ago.
 {
     my $old = $now - 2 * 3600 * 1000;     # older than the vhost's 1h
-    WCIM::DB::script(undef,
+    WCIM::DB::script(undef, map { encode_utf8($_) }
         "INSERT INTO t_im_message (msg_uid, club_id, from_user, object_name, preview, msg_time)"
         . " VALUES ('UID-old-100', 100, 'im_user_id_243', 'RC:TxtMsg', '两小时前', $old);",
         "DELETE FROM t_im_group_state WHERE club_id = 100;",
