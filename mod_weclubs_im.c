@@ -397,8 +397,34 @@ static int mpm_is_threaded(void)
            && threaded != AP_MPMQ_NOT_SUPPORTED;
 }
 
+/* A pool of the child's with an allocator of its own, for a structure that
+ * allocates only under its own lock: the RongCloud handle list (under the
+ * reslist's lock) and the single-flight table (under its mutex) once both
+ * took from the child's pool, whose allocator has no lock, from threads
+ * holding different locks. */
+static apr_status_t private_pool(apr_pool_t **pp, apr_pool_t *pchild,
+                                 const char *tag)
+{
+    apr_allocator_t *allocator = NULL;
+    apr_status_t rv;
+
+    *pp = NULL;
+    if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = apr_pool_create_ex(pp, pchild, NULL, allocator))
+        != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        return rv;
+    }
+    apr_allocator_owner_set(allocator, *pp);
+    apr_pool_tag(*pp, tag);
+    return APR_SUCCESS;
+}
+
 static void wcim_child_init(apr_pool_t *p, server_rec *s)
 {
+    apr_pool_t *rc_pool, *flight_pool;
     apr_status_t rv;
 
     wcim_cache_child_init(p, s);
@@ -407,8 +433,11 @@ static void wcim_child_init(apr_pool_t *p, server_rec *s)
                      "libcurl could not be initialised: RongCloud calls "
                      "will fail");
     }
-    if ((rv = wcim_rc_client_create(&rc_client, p)) != APR_SUCCESS
-        || (rv = wcim_flight_create(&flight, p)) != APR_SUCCESS) {
+    if ((rv = private_pool(&rc_pool, p, "weclubs_im_rc")) != APR_SUCCESS
+        || (rv = wcim_rc_client_create(&rc_client, rc_pool)) != APR_SUCCESS
+        || (rv = private_pool(&flight_pool, p, "weclubs_im_flight"))
+           != APR_SUCCESS
+        || (rv = wcim_flight_create(&flight, flight_pool)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, WCIMLOGNO(0006)
                      "no connection reuse for RongCloud in this process");
     }

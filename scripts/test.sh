@@ -18,6 +18,8 @@ t/soak/run.sh
 # the parsers under libFuzzer, and the whole suite against a module built
 # with ASan+UBSan (plus a leak check), each failing on any report
 make fuzz FUZZ_SECONDS="${WCIM_FUZZ_SECONDS:-60}"
+# the core's concurrent pieces under ThreadSanitizer
+make check-tsan
 WCIM_ENGINES="${WCIM_ENGINES:-sqlite mysql pgsql}" make check-asan
 # a release tarball builds, installs and passes its tests on its own
 make distcheck
