@@ -5,12 +5,36 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <util_filter.h>
+#include <apr_optional.h>
+#include <apr_dbd.h>
+#include <mod_dbd.h>
 
+#include "modules/wcim_api.h"
 #include "modules/wcim_cache.h"
 #include "modules/wcim_config.h"
+#include "modules/wcim_flight.h"
+#include "modules/wcim_metrics.h"
+#include "modules/wcim_rongcloud.h"
 #include "modules/wcim_store.h"
 
 extern module AP_MODULE_DECLARE_DATA weclubs_im_module;
+
+#define WCIM_HANDLER "weclubs-im"
+#define WCIM_CALLBACK_HANDLER "weclubs-im-callback"
+#define WCIM_STATUS_HANDLER "weclubs-im-status"
+#define WCIM_CONTENT_TYPE "application/json;charset=UTF-8"
+
+/* What a child process has, set up by mod_weclubs_im.c (post_config,
+ * child_init) and read by the handlers. */
+typedef struct wcim_process_t {
+    wcim_rc_client_t *rc_client;  /* this child's RongCloud handles */
+    wcim_flight_t *flight;        /* this child's getToken calls under way */
+    wcim_metrics_t *metrics;      /* counters shared by all children */
+    APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+} wcim_process_t;
+
+extern wcim_process_t wcim_process;
 
 /* Per server. Fields start unset (NULL or -1) so that a virtual host
  * inherits what it does not say; wcim_conf_finish fills in defaults. */
@@ -48,5 +72,28 @@ apr_interval_time_t wcim_cache_ttl(void);
 void wcim_cache_say_capacity(server_rec *s);
 /* WeclubsIMCache none was given. */
 int wcim_cache_is_none(void);
+
+/* mod_weclubs_im_handler.c: the API handler, TRACE, the error filter */
+int wcim_handler(request_rec *r);
+int wcim_trace(request_rec *r);
+apr_status_t wcim_error_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+void wcim_insert_error_filter(request_rec *r);
+/* The core's view of a request (logging to it, its store and cache). */
+wcim_ctx_t *wcim_request_ctx(request_rec *r, wcim_srv_conf_t *sc,
+                             apr_time_t now);
+/* The core's logger for work apart from requests (baton: server_rec). */
+void wcim_log_to_server(void *baton, const char *file, int line, int level,
+                        apr_status_t rv, const char *msg);
+
+/* mod_weclubs_im_callback.c: message routing posts */
+int wcim_callback_handler(request_rec *r);
+
+/* mod_weclubs_im_status.c: the status page */
+int wcim_status_handler(request_rec *r);
+
+/* mod_weclubs_im_sync.c: the sync threads of a child (APR_ENOTIMPL
+ * without threads), and the work after an answer (log_transaction) */
+apr_status_t wcim_sync_start(apr_pool_t *pchild);
+int wcim_after_answer(request_rec *r);
 
 #endif

@@ -1,0 +1,153 @@
+/* RongCloud's message routing posts (SetHandler weclubs-im-callback): the
+ * signature checked before any of the body is read, the form read within
+ * WeclubsIMCallbackMaxBody, the post stored by the core, a short plain
+ * answer; old messages pruned after the answer, at most once a minute. */
+
+/* before APR: its ring macros need offsetof from here */
+#include <stddef.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <util_script.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+
+#include "mod_weclubs_im.h"
+
+APLOG_USE_MODULE(weclubs_im);
+
+/* A short plain-text answer, for RongCloud's callbacks. */
+static int callback_answer(request_rec *r, int status, const char *text)
+{
+    wcim_metrics_callback(wcim_process.metrics, status);
+    r->status = status;
+    ap_set_content_type(r, "text/plain;charset=UTF-8");
+    ap_set_content_length(r, strlen(text));
+    if (!r->header_only) {
+        ap_rputs(text, r);
+    }
+    return OK;
+}
+
+/* A callback's signature parameter: from the query (RongCloud's routing
+ * docs), under either name, else from the header SealTalk reads. */
+static const char *callback_param(request_rec *r, apr_table_t *query,
+                                  const char *name, const char *alias,
+                                  const char *header)
+{
+    const char *v = apr_table_get(query, name);
+
+    if (v == NULL && alias) {
+        v = apr_table_get(query, alias);
+    }
+    return v ? v : apr_table_get(r->headers_in, header);
+}
+
+/* The last time this process pruned old messages (apr_time_t). */
+static volatile apr_uint64_t last_prune;
+#define PRUNE_INTERVAL apr_time_from_sec(60)
+
+/* RongCloud's message routing posts: SetHandler weclubs-im-callback. */
+int wcim_callback_handler(request_rec *r)
+{
+    wcim_srv_conf_t *sc;
+    wcim_ctx_t *ctx;
+    wcim_routed_post_t post;
+    wcim_routed_t kind;
+    apr_array_header_t *pairs = NULL;
+    apr_table_t *query = NULL, *form;
+    apr_time_t now = apr_time_now();
+    apr_uint64_t last;
+    apr_off_t clen;
+    const char *nonce, *ts, *sig, *cl;
+    int status;
+
+    if (r->handler == NULL || strcmp(r->handler, WCIM_CALLBACK_HANDLER)) {
+        return DECLINED;
+    }
+    sc = ap_get_module_config(r->server->module_config, &weclubs_im_module);
+    if (!sc->c.messages) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0207)
+                      "message routing post, but WeclubsIMMessages is Off "
+                      "for this server");
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_NOT_FOUND, "message routing is off\n");
+    }
+    if (r->method_number != M_POST) {
+        apr_table_setn(r->headers_out, "Allow", "POST");
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_METHOD_NOT_ALLOWED, "POST only\n");
+    }
+    ap_args_to_table(r, &query);
+    nonce = callback_param(r, query, "nonce", NULL, "RC-Nonce");
+    ts = callback_param(r, query, "signTimestamp", "timestamp",
+                        "RC-Timestamp");
+    sig = callback_param(r, query, "signature", NULL, "RC-Signature");
+    /* the signature is in the query or the headers: checked before any
+     * of the body is read */
+    ctx = wcim_request_ctx(r, sc, now);
+    if (wcim_api_route_check(ctx, nonce, ts, sig) != APR_SUCCESS) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_UNAUTHORIZED, "signature error\n");
+    }
+    cl = apr_table_get(r->headers_in, "Content-Length");
+    if (cl && ap_parse_strict_length(&clen, cl)
+        && clen > (apr_off_t)sc->c.callback_max_body) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0212)
+                      "message routing post of %s bytes refused: over "
+                      "WeclubsIMCallbackMaxBody (%" APR_SIZE_T_FMT ")", cl,
+                      sc->c.callback_max_body);
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               "too large\n");
+    }
+    /* any number of fields: a group's post repeats groupUserIds once per
+     * member; the size limit bounds them all */
+    status = ap_parse_form_data(r, NULL, &pairs, (apr_size_t)-1,
+                                sc->c.callback_max_body);
+    if (status == AP_FILTER_ERROR) {
+        return status;   /* a filter has answered already */
+    }
+    if (status != OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0213)
+                      "message routing post refused with HTTP %d: its form "
+                      "is unreadable or over WeclubsIMCallbackMaxBody", status);
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, status, "bad form\n");
+    }
+    form = apr_table_make(r->pool, 8);
+    while (pairs && pairs->nelts) {
+        ap_form_pair_t *pair = apr_array_pop(pairs);
+        apr_off_t len;
+        apr_size_t size;
+        char *value;
+
+        if (!wcim_routing_field_used(pair->name)) {
+            continue;
+        }
+        apr_brigade_length(pair->value, 1, &len);
+        size = (apr_size_t)len;
+        value = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(pair->value, value, &size);
+        value[size] = '\0';
+        apr_table_setn(form, pair->name, value);
+    }
+    wcim_routing_post_from(&post, form);
+
+    if (wcim_api_route(&kind, ctx, &post) != APR_SUCCESS) {
+        return callback_answer(r, HTTP_INTERNAL_SERVER_ERROR, "error\n");
+    }
+    last = apr_atomic_read64(&last_prune);
+    if (now - (apr_time_t)last > PRUNE_INTERVAL
+        && apr_atomic_cas64(&last_prune, (apr_uint64_t)now, last) == last) {
+        /* this request prunes, after its answer: wcim_after_answer */
+        ctx->prune_due = 1;
+        ap_set_module_config(r->request_config, &weclubs_im_module, ctx);
+    }
+    return callback_answer(r, HTTP_OK, "ok");
+}
+

@@ -1,0 +1,288 @@
+/* Work after the answer: group syncs to RongCloud on the sync threads of
+ * each child (or, without them, on the request's thread once it answered)
+ * and the pruning of old routed messages. The rest of the glue sees
+ * wcim_sync_start (child init) and wcim_after_answer (log_transaction). */
+
+/* before APR: its ring macros need offsetof from here */
+#include <stddef.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include <apr_atomic.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#if APR_HAS_THREADS
+#include <apr_queue.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include <pthread.h>
+#include <signal.h>
+#endif
+
+#include "mod_weclubs_im.h"
+
+APLOG_USE_MODULE(weclubs_im);
+
+/* Group syncs to RongCloud run on two threads of each child, apart from
+ * the requests: a slow RongCloud then delays neither an answer nor the
+ * next request on its connection. Each thread takes jobs from its own
+ * queue, and a user's syncs always go to the same one, so that they reach
+ * RongCloud in the order of the lists that found them. Everything here,
+ * the job pools included, comes from sync_pool, whose allocator is locked:
+ * job pools are made on request threads and destroyed on sync threads. */
+#if APR_HAS_THREADS
+#define SYNC_THREADS 2
+#define SYNC_QUEUE_MAX 128      /* per thread */
+#define SYNC_MAX_FREE (512 * 1024)
+
+typedef struct {
+    apr_queue_t *queue;
+    apr_thread_t *thread;
+} sync_thread_t;
+
+static sync_thread_t sync_threads[SYNC_THREADS];
+static apr_pool_t *sync_pool;
+/* The queued syncs not taken by a thread yet, by user: a later list of the
+ * same user updates the set that waits instead of queueing again, so one
+ * user's lists cannot fill a queue (one job per user waits, at most). */
+static apr_thread_mutex_t *sync_waiting_lock;
+static apr_hash_t *sync_waiting;
+static volatile apr_uint32_t sync_running;
+static volatile apr_uint32_t syncs_dropped;        /* not said yet */
+static volatile apr_uint64_t syncs_dropped_said;   /* apr_time_t */
+
+static void *APR_THREAD_FUNC sync_thread_main(apr_thread_t *thread,
+                                              void *data)
+{
+    apr_queue_t *queue = data;
+    void *item;
+    apr_status_t rv;
+
+    for (;;) {
+        rv = apr_queue_pop(queue, &item);
+        if (rv == APR_EINTR) {
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            break;   /* APR_EOF: the child is exiting */
+        }
+        /* taken: a later list of this user queues a job of its own */
+        apr_thread_mutex_lock(sync_waiting_lock);
+        if (apr_hash_get(sync_waiting, ((wcim_ctx_t *)item)->user_id,
+                         APR_HASH_KEY_STRING) == item) {
+            apr_hash_set(sync_waiting, ((wcim_ctx_t *)item)->user_id,
+                         APR_HASH_KEY_STRING, NULL);
+        }
+        apr_thread_mutex_unlock(sync_waiting_lock);
+        wcim_api_group_sync(item);
+        apr_pool_destroy(((wcim_ctx_t *)item)->pool);
+    }
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* A pre-cleanup of the child's pool, before its subpools go: the syncs
+ * under way finish, the queued ones are dropped (later lists retry them),
+ * the threads are joined. */
+static apr_status_t sync_threads_stop(void *data)
+{
+    apr_status_t rv;
+    int i;
+
+    apr_atomic_set32(&sync_running, 0);
+    for (i = 0; i < SYNC_THREADS; ++i) {
+        if (sync_threads[i].queue) {
+            apr_queue_term(sync_threads[i].queue);
+        }
+    }
+    for (i = 0; i < SYNC_THREADS; ++i) {
+        if (sync_threads[i].thread) {
+            apr_thread_join(&rv, sync_threads[i].thread);
+        }
+        /* the queues stay: a push on a terminated one says APR_EOF, and
+         * they live until sync_pool goes, after every pre-cleanup */
+        sync_threads[i].thread = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t wcim_sync_start(apr_pool_t *pchild)
+{
+    apr_allocator_t *allocator = NULL;
+    apr_thread_mutex_t *mutex;
+    sigset_t all, before;
+    apr_status_t rv;
+    int i;
+
+    if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = apr_pool_create_ex(&sync_pool, pchild, NULL, allocator))
+        != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        return rv;
+    }
+    apr_allocator_owner_set(allocator, sync_pool);
+    /* what a burst of queued syncs took goes back after it */
+    apr_allocator_max_free_set(allocator, SYNC_MAX_FREE);
+    if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT,
+                                      sync_pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    apr_allocator_mutex_set(allocator, mutex);
+    apr_pool_tag(sync_pool, "weclubs_im_sync");
+    if ((rv = apr_thread_mutex_create(&sync_waiting_lock,
+                                      APR_THREAD_MUTEX_DEFAULT, sync_pool))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    sync_waiting = apr_hash_make(sync_pool);
+    apr_pool_pre_cleanup_register(pchild, NULL, sync_threads_stop);
+    /* the threads must never take the child's signals (the MPM's handlers
+     * would then run on them): they are born with those blocked, all but
+     * the ones a crash raises, so that httpd's and the sanitizers' crash
+     * reports still run */
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGTRAP);
+    sigdelset(&all, SIGSYS);
+    sigdelset(&all, SIGABRT);
+    pthread_sigmask(SIG_BLOCK, &all, &before);
+    for (i = 0; i < SYNC_THREADS && rv == APR_SUCCESS; ++i) {
+        rv = apr_queue_create(&sync_threads[i].queue, SYNC_QUEUE_MAX,
+                              sync_pool);
+        if (rv == APR_SUCCESS) {
+            rv = apr_thread_create(&sync_threads[i].thread, NULL,
+                                   sync_thread_main, sync_threads[i].queue,
+                                   sync_pool);
+            if (rv != APR_SUCCESS) {
+                sync_threads[i].thread = NULL;
+            }
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    if (rv != APR_SUCCESS) {
+        sync_threads_stop(NULL);
+        return rv;
+    }
+    apr_atomic_set32(&sync_running, 1);
+    return APR_SUCCESS;
+}
+#else /* !APR_HAS_THREADS: syncs run after the answer, on the request's */
+static volatile apr_uint32_t sync_running;
+
+apr_status_t wcim_sync_start(apr_pool_t *pchild)
+{
+    return APR_ENOTIMPL;
+}
+#endif
+
+/* Runs once the answer has been written to the client, so the group sync
+ * to RongCloud never delays it. */
+/* A group sync that is due goes to its user's sync thread; without the
+ * threads it runs here, after the answer. */
+static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
+{
+    wcim_ctx_t *job = NULL;
+
+    if (!wcim_api_group_sync_due(ctx)) {
+        return;
+    }
+    if (!apr_atomic_read32(&sync_running)) {
+        if (wcim_api_group_sync_job(&job, ctx, r->pool) == APR_SUCCESS
+            && job) {
+            job->log = ctx->log;
+            wcim_api_group_sync(job);
+        }
+        return;
+    }
+#if APR_HAS_THREADS
+    {
+        apr_ssize_t klen = APR_HASH_KEY_STRING;
+        sync_thread_t *st = &sync_threads[apr_hashfunc_default(ctx->user_id,
+                                                               &klen)
+                                          % SYNC_THREADS];
+        apr_pool_t *p = NULL;
+        wcim_ctx_t *waiting, *fresh = NULL;
+        apr_status_t rv;
+
+        apr_thread_mutex_lock(sync_waiting_lock);
+        waiting = apr_hash_get(sync_waiting, ctx->user_id,
+                               APR_HASH_KEY_STRING);
+        if (waiting) {
+            /* the user's sync waits: it takes this list's set (its pool is
+             * ours until a thread takes it, under the same lock) */
+            if (wcim_api_group_sync_job(&fresh, ctx, waiting->pool)
+                == APR_SUCCESS && fresh) {
+                waiting->sync_groups = fresh->sync_groups;
+            }
+            apr_thread_mutex_unlock(sync_waiting_lock);
+            return;
+        }
+        if (apr_pool_create(&p, sync_pool) != APR_SUCCESS
+            || wcim_api_group_sync_job(&job, ctx, p) != APR_SUCCESS || !job) {
+            apr_thread_mutex_unlock(sync_waiting_lock);
+            if (p) {
+                apr_pool_destroy(p);
+            }
+            return;
+        }
+        job->log.fn = wcim_log_to_server;
+        job->log.baton = r->server;
+        job->log.level = ap_get_server_module_loglevel(r->server,
+                                                       APLOG_MODULE_INDEX);
+        job->log.pool = p;
+        rv = apr_queue_trypush(st->queue, job);
+        if (rv == APR_SUCCESS) {
+            apr_hash_set(sync_waiting, job->user_id, APR_HASH_KEY_STRING,
+                         job);
+        }
+        apr_thread_mutex_unlock(sync_waiting_lock);
+        if (rv != APR_SUCCESS) {
+            /* not queued (full, or the child is exiting): a later list of
+             * this user retries it. Said at most every 10 s, with how
+             * many were dropped: a RongCloud that is down would otherwise
+             * flood the log. */
+            apr_uint64_t last;
+            apr_time_t now = apr_time_now();
+
+            apr_atomic_inc32(&syncs_dropped);
+            last = apr_atomic_read64(&syncs_dropped_said);
+            if ((now < (apr_time_t)last
+                 || now - (apr_time_t)last > apr_time_from_sec(10))
+                && apr_atomic_cas64(&syncs_dropped_said, (apr_uint64_t)now,
+                                    last) == last) {
+                apr_uint32_t dropped = apr_atomic_xchg32(&syncs_dropped, 0);
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                              WCIMLOGNO(0209) "RongCloud group syncs "
+                              "dropped: %u in this process since the last "
+                              "such line (user %s the last; %d waiting on "
+                              "its thread); later lists retry them",
+                              dropped, ctx->user_id,
+                              (int)apr_queue_size(st->queue));
+            }
+            apr_pool_destroy(p);
+        }
+    }
+#endif
+}
+
+int wcim_after_answer(request_rec *r)
+{
+    wcim_ctx_t *ctx = ap_get_module_config(r->request_config,
+                                           &weclubs_im_module);
+    if (ctx) {
+        group_sync_after(r, ctx);
+        if (ctx->prune_due) {
+            wcim_api_prune(ctx);
+        }
+    }
+    return DECLINED;
+}
+
