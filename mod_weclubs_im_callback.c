@@ -71,7 +71,7 @@ int wcim_callback_handler(request_rec *r)
     }
     sc = ap_get_module_config(r->server->module_config, &weclubs_im_module);
     if (!sc->c.messages) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0207)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0250)
                       "message routing post, but WeclubsIMMessages is Off "
                       "for this server");
         r->connection->keepalive = AP_CONN_CLOSE;
@@ -97,7 +97,7 @@ int wcim_callback_handler(request_rec *r)
     cl = apr_table_get(r->headers_in, "Content-Length");
     if (cl && ap_parse_strict_length(&clen, cl)
         && clen > (apr_off_t)sc->c.callback_max_body) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0212)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0251)
                       "message routing post of %s bytes refused: over "
                       "WeclubsIMCallbackMaxBody (%" APR_SIZE_T_FMT ")", cl,
                       sc->c.callback_max_body);
@@ -113,7 +113,7 @@ int wcim_callback_handler(request_rec *r)
         return status;   /* a filter has answered already */
     }
     if (status != OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0213)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0252)
                       "message routing post refused with HTTP %d: its form "
                       "is unreadable or over WeclubsIMCallbackMaxBody", status);
         r->connection->keepalive = AP_CONN_CLOSE;

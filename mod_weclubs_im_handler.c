@@ -80,7 +80,7 @@ static void check_sqlite_journal(ap_dbd_t *dbd, request_rec *r)
     }
     if (mode && ap_cstr_casecmp(mode, "wal") != 0
         && apr_atomic_cas32(&sqlite_journal_said, 1, 0) == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0011)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0210)
                       "the SQLite database is in journal mode '%s', not "
                       "WAL: a writer blocks every read, for up to 17 busy "
                       "timeouts + 1.6 s (PRAGMA journal_mode=WAL, once)",
@@ -119,7 +119,7 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
         /* message routing's (a custom query with a mistake, tables not
          * created): the endpoints work on without it; its uses say "not
          * prepared" and fall back (WCIM0133) until it can be prepared */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0114)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0211)
                       "%s; message routing goes without it on this "
                       "connection until it can be prepared", warn);
     }

@@ -260,7 +260,7 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
                                     last) == last) {
                 apr_uint32_t dropped = apr_atomic_xchg32(&syncs_dropped, 0);
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                              WCIMLOGNO(0209) "RongCloud group syncs "
+                              WCIMLOGNO(0280) "RongCloud group syncs "
                               "dropped: %u in this process since the last "
                               "such line (user %s the last; %d waiting on "
                               "its thread); later lists retry them",

@@ -12,11 +12,12 @@ use Test::More;
 use File::Temp ();
 use Apache::Test ();
 use Apache::TestConfig ();
+use WCIM::Setup ();
 
 my $vars  = Apache::Test::config()->{vars};
 my $httpd = $vars->{httpd};
 my $top   = $vars->{top_dir};
-my $mods  = '/usr/lib/apache2/modules';
+my $mods  = WCIM::Setup::httpd_moduledir();
 my $dir   = File::Temp::tempdir(CLEANUP => 1);
 
 sub secret_file {

@@ -223,8 +223,8 @@ SKIP: {
     chmod 0644, $db;
 
     # the suite's database is in WAL mode: no warning so far; the scratch
-    # copy is not: said once a process (WCIM0011)
-    is(scalar(log_since(0, qr/WCIM0011/)), 0, 'a database in WAL mode: no journal warning');
+    # copy is not: said once a process (WCIM0210)
+    is(scalar(log_since(0, qr/WCIM0210/)), 0, 'a database in WAL mode: no journal warning');
     my $jmark = log_mark();
     my @vh = (['wcim_scratchdb', 'a connection per request'],
               ['wcim_scratchdb_keep', 'persistent connections']);
@@ -234,7 +234,7 @@ SKIP: {
         check_answer($res, "$v ($what): the scratch database works", code => 2000,
                      data => SEED_LIST);
     }
-    logged($jmark, qr/\[weclubs_im:warn\].*WCIM0011: the SQLite database is in journal mode 'delete', not WAL/,
+    logged($jmark, qr/\[weclubs_im:warn\].*WCIM0210: the SQLite database is in journal mode 'delete', not WAL/,
            'a database outside WAL mode');
 
     # 1. missing: renamed away, then back

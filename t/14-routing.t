@@ -305,7 +305,7 @@ sub plain_list_on {
     my $a = eval { WCIM::JSON::decode(im('get_token', user => 240, vhost => 'wcim_msgtypo')->content) } || {};
     isnt($a->{result_code} // 5000, 5000, 'groups_messages not preparable: get_token is not a database error');
     my ($prep, $fell) = logged_since($mark,
-        qr/\[weclubs_im:error\].*WCIM0114: preparing statement groups_messages: .*t_im_no_such_table/,
+        qr/\[weclubs_im:error\].*WCIM0211: preparing statement groups_messages: .*t_im_no_such_table/,
         qr/WCIM0133: reading the groups and messages of user 240: statement groups_messages is not prepared; listing the groups without them/);
     ok($prep, 'groups_messages not preparable: the error names the statement and the cause');
     ok($fell, 'groups_messages not preparable: the fallback is logged');

@@ -34,4 +34,32 @@ for my $d (grep { /^WeclubsIM/ } keys %sections) {
     ok($in_source{$d}, "documented $d exists in the source");
 }
 
+# Every log tag (WCIMLOGNO) is used once, in the range of its file, so a
+# tag in a log says where it came from.
+my %range = (
+    'mod_weclubs_im.c'           => [1, 99],
+    'modules/wcim_api.c'         => [100, 199],
+    'mod_weclubs_im_handler.c'   => [200, 249],
+    'mod_weclubs_im_callback.c'  => [250, 279],
+    'mod_weclubs_im_sync.c'      => [280, 299],
+    'modules/wcim_rongcloud.c'   => [300, 399],
+    'mod_weclubs_im_cache.c'     => [400, 499],
+    'mod_weclubs_im_status.c'    => [500, 549],
+    'mod_weclubs_im_config.c'    => [550, 599],
+);
+my (%where, @dup, @out);
+for my $file (glob("$top/*.c"), glob("$top/modules/*.c")) {
+    (my $rel = $file) =~ s{^\Q$top\E/}{};
+    my $text = slurp($file);
+    for my $n ($text =~ /WCIMLOGNO\((\d+)\)/g) {
+        push @dup, "WCIM$n in $rel and $where{$n}" if $where{$n};
+        $where{$n} = $rel;
+        my $r = $range{$rel};
+        push @out, "WCIM$n in $rel" unless $r && $n >= $r->[0] && $n <= $r->[1];
+    }
+}
+cmp_ok(scalar keys %where, '>=', 60, 'log tags found');
+is(scalar @dup, 0, 'every log tag is used once') or diag(join "\n", @dup);
+is(scalar @out, 0, "every log tag is in its file's range") or diag(join "\n", @out);
+
 done_testing();

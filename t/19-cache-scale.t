@@ -117,7 +117,7 @@ is(count_calls(WCIM::StandIn::GET_TOKEN), $N, 'and still no further getToken cal
 
 # --- group lists: one group/sync per user ----------------------------------
 # A burst of thousands of first lists can outrun the sync threads' queues
-# (WCIM0209: a dropped sync is retried by the user's next list), so the
+# (WCIM0280: a dropped sync is retried by the user's next list), so the
 # first pass promises at most one sync per user, the second exactly one.
 sub syncs_per_user {
     my %n;

@@ -2,7 +2,7 @@
 # user's group sync waits, a further list of that user updates the set
 # that waits instead of queueing another job. Before, 3 s of one user's
 # lists against a hanging RongCloud filled a sync thread's 128 slots and
-# other users' syncs were dropped (WCIM0209).
+# other users' syncs were dropped (WCIM0280).
 use strict;
 use warnings;
 use utf8;
@@ -78,9 +78,9 @@ cmp_ok(syncs_of($hot, $since), '<=', 3,
 
 open my $fh, '<:raw', $error_log or die "$error_log: $!";
 seek $fh, $mark, 0;
-my @dropped = grep { /WCIM0209/ } <$fh>;
+my @dropped = grep { /WCIM0280/ } <$fh>;
 close $fh;
-is(scalar @dropped, 0, 'no sync dropped (WCIM0209)') or diag(@dropped);
+is(scalar @dropped, 0, 'no sync dropped (WCIM0280)') or diag(@dropped);
 
 WCIM::StandIn::mode('ok');
 done_testing();

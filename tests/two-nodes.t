@@ -21,10 +21,11 @@ use POSIX ();
 use Time::HiRes ();
 use Cwd ();
 use WCIM::Sign ();
+use WCIM::Setup ();
 use WCIM::Request ();
 
 my $top  = Cwd::abs_path("$FindBin::Bin/..");
-my $mods = '/usr/lib/apache2/modules';
+my $mods = WCIM::Setup::httpd_moduledir();
 chomp(my $httpd = `apxs -q SBINDIR` . '/' . `apxs -q TARGET`);
 $httpd =~ s/\n//g;
 my $dir  = File::Temp::tempdir('wcim-cluster.XXXXXX', TMPDIR => 1, CLEANUP => 1);
