@@ -118,7 +118,7 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
     if (warn) {
         /* message routing's (a custom query with a mistake, tables not
          * created): the endpoints work on without it; its uses say "not
-         * prepared" and fall back (WCIM0133) until it can be prepared */
+         * prepared" and fall back (WCIM0112) until it can be prepared */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0211)
                       "%s; message routing goes without it on this "
                       "connection until it can be prepared", warn);

@@ -71,14 +71,14 @@ static void *APR_THREAD_FUNC sync_thread_main(apr_thread_t *thread,
         }
         /* taken: a later list of this user queues a job of its own */
         apr_thread_mutex_lock(sync_waiting_lock);
-        if (apr_hash_get(sync_waiting, ((wcim_ctx_t *)item)->user_id,
+        if (apr_hash_get(sync_waiting, wcim_group_sync_user(item),
                          APR_HASH_KEY_STRING) == item) {
-            apr_hash_set(sync_waiting, ((wcim_ctx_t *)item)->user_id,
+            apr_hash_set(sync_waiting, wcim_group_sync_user(item),
                          APR_HASH_KEY_STRING, NULL);
         }
         apr_thread_mutex_unlock(sync_waiting_lock);
-        wcim_api_group_sync(item);
-        apr_pool_destroy(((wcim_ctx_t *)item)->pool);
+        wcim_group_sync_run(item);
+        apr_pool_destroy(wcim_group_sync_pool(item));
     }
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
@@ -189,16 +189,14 @@ apr_status_t wcim_sync_start(apr_pool_t *pchild)
  * threads it runs here, after the answer. */
 static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
 {
-    wcim_ctx_t *job = NULL;
+    wcim_sync_job_t *job;
 
-    if (!wcim_api_group_sync_due(ctx)) {
+    if (ctx->sync_groups == NULL) {
         return;
     }
     if (!apr_atomic_read32(&sync_running)) {
-        if (wcim_api_group_sync_job(&job, ctx, r->pool) == APR_SUCCESS
-            && job) {
-            job->log = ctx->log;
-            wcim_api_group_sync(job);
+        if ((job = wcim_group_sync_take(ctx, r->pool, NULL)) != NULL) {
+            wcim_group_sync_run(job);
         }
         return;
     }
@@ -208,40 +206,36 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
         sync_thread_t *st = &sync_threads[apr_hashfunc_default(ctx->user_id,
                                                                &klen)
                                           % SYNC_THREADS];
-        apr_pool_t *p = NULL;
-        wcim_ctx_t *waiting, *fresh = NULL;
+        wcim_logger_t log;
+        wcim_sync_job_t *waiting;
+        apr_pool_t *p;
         apr_status_t rv;
 
+        log.fn = wcim_log_to_server;
+        log.baton = r->server;
+        log.level = ap_get_server_module_loglevel(r->server,
+                                                  APLOG_MODULE_INDEX);
+        log.pool = NULL;   /* the job's */
+        /* the job's pool comes from sync_pool, whose allocator is locked */
+        if ((job = wcim_group_sync_take(ctx, sync_pool, &log)) == NULL) {
+            return;     /* RongCloud has the set already */
+        }
+        p = wcim_group_sync_pool(job);
         apr_thread_mutex_lock(sync_waiting_lock);
-        waiting = apr_hash_get(sync_waiting, ctx->user_id,
+        waiting = apr_hash_get(sync_waiting, wcim_group_sync_user(job),
                                APR_HASH_KEY_STRING);
         if (waiting) {
             /* the user's sync waits: it takes this list's set (its pool is
              * ours until a thread takes it, under the same lock) */
-            if (wcim_api_group_sync_job(&fresh, ctx, waiting->pool)
-                == APR_SUCCESS && fresh) {
-                waiting->sync_groups = fresh->sync_groups;
-            }
+            wcim_group_sync_merge(waiting, job);
             apr_thread_mutex_unlock(sync_waiting_lock);
+            apr_pool_destroy(p);
             return;
         }
-        if (apr_pool_create(&p, sync_pool) != APR_SUCCESS
-            || wcim_api_group_sync_job(&job, ctx, p) != APR_SUCCESS || !job) {
-            apr_thread_mutex_unlock(sync_waiting_lock);
-            if (p) {
-                apr_pool_destroy(p);
-            }
-            return;
-        }
-        job->log.fn = wcim_log_to_server;
-        job->log.baton = r->server;
-        job->log.level = ap_get_server_module_loglevel(r->server,
-                                                       APLOG_MODULE_INDEX);
-        job->log.pool = p;
         rv = apr_queue_trypush(st->queue, job);
         if (rv == APR_SUCCESS) {
-            apr_hash_set(sync_waiting, job->user_id, APR_HASH_KEY_STRING,
-                         job);
+            apr_hash_set(sync_waiting, wcim_group_sync_user(job),
+                         APR_HASH_KEY_STRING, job);
         }
         apr_thread_mutex_unlock(sync_waiting_lock);
         if (rv != APR_SUCCESS) {

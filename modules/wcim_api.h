@@ -62,21 +62,34 @@ apr_status_t wcim_api_find(wcim_api_t *papi, const char *name);
 void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
                    const char *body, apr_size_t len);
 
-/* After get_group_chat_list: whether RongCloud needs the user's group
- * set, i.e. it is not the set last synced successfully (remembered in the
- * cache). When not, the context forgets the set. */
-int wcim_api_group_sync_due(wcim_ctx_t *ctx);
+/* A group sync to RongCloud, apart from the request that found it due:
+ * one hand-off from the request (take), one run wherever the glue likes
+ * (run). */
+typedef struct wcim_sync_job_t wcim_sync_job_t;
 
-/* The sync of the context's group set as a job: a context for
- * wcim_api_group_sync allocated in p, independent of the request (its log
- * is for the caller to set); *pjob NULL when there is no set. */
-apr_status_t wcim_api_group_sync_job(wcim_ctx_t **pjob, wcim_ctx_t *ctx,
-                                     apr_pool_t *p);
+/* After get_group_chat_list: the sync of the user's group set as a job,
+ * when RongCloud needs the set, i.e. it is not the set last synced
+ * successfully (remembered in the cache); NULL otherwise. The job lives in
+ * a new subpool of `parent` (wcim_group_sync_pool; the caller destroys it
+ * after the run), or in the request's pool when parent is NULL, and logs
+ * through `log` (else the request's logger). */
+wcim_sync_job_t *wcim_group_sync_take(wcim_ctx_t *ctx, apr_pool_t *parent,
+                                      const wcim_logger_t *log);
 
-/* Push a job's group set to RongCloud (one sync of a set at a time in a
- * process). Meant to run apart from any request: a failure is logged,
- * never reaches a client, and is retried by a later request. */
-apr_status_t wcim_api_group_sync(wcim_ctx_t *job);
+/* A later job of the same user while `waiting` has not run yet: the
+ * waiting job takes the later set (copied into its own pool), and the
+ * later job can go. */
+void wcim_group_sync_merge(wcim_sync_job_t *waiting,
+                           const wcim_sync_job_t *later);
+
+/* The job's user (student id) and pool. */
+const char *wcim_group_sync_user(const wcim_sync_job_t *job);
+apr_pool_t *wcim_group_sync_pool(const wcim_sync_job_t *job);
+
+/* Push the job's group set to RongCloud (one sync of a set at a time in a
+ * process). A failure is logged, never reaches a client, and is retried
+ * by a later list. */
+apr_status_t wcim_group_sync_run(wcim_sync_job_t *job);
 
 /* A message routing post's nonce, timestamp and signature: APR_EACCES
  * when the signature is wrong or stale, or the nonce was used by a post

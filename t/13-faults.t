@@ -244,7 +244,7 @@ SKIP: {
         my ($res, $t) = ask('wcim_scratchdb', $LIST);
         check_answer($res, 'file renamed away: wcim_scratchdb', code => 5000);
         cmp_ok($t, '<', 1, sprintf('file renamed away: answered at once (%.3f s)', $t));
-        logged($mark, qr/\[weclubs_im:error\].*WCIM0101: no database connection/,
+        logged($mark, qr/\[weclubs_im:error\].*WCIM0145: no database connection/,
                'file renamed away');
         logged($mark, qr/(?:\[dbd:error\]|WCIM01\d\d:).*(?:no such table|unable to open|not a database)/,
                'file renamed away, the cause');
@@ -269,7 +269,7 @@ SKIP: {
         my ($res, $t) = ask('wcim_scratchdb', $LIST);
         check_answer($res, 'file mode 000: wcim_scratchdb', code => 5000);
         cmp_ok($t, '<', 1, sprintf('file mode 000: answered at once (%.3f s)', $t));
-        logged($mark, qr/\[weclubs_im:error\].*WCIM0101: no database connection/,
+        logged($mark, qr/\[weclubs_im:error\].*WCIM0145: no database connection/,
                'file mode 000');
         logged($mark, qr/(?:\[dbd:error\]|WCIM01\d\d:).*(?:unable to open|Can't connect)/,
                'file mode 000, the cause');
@@ -314,7 +314,7 @@ SKIP: {
         check_answer($res, 'locked: wcim_scratchdb', code => 5000);
         cmp_ok($t1, '<=', $BUSY + 2, sprintf('locked: wcim_scratchdb within %.1f s + 2 s (%.3f s)',
                                              $BUSY, $t1));
-        logged($mark, qr/\[weclubs_im:error\].*WCIM01(?:01|10)/, 'locked, new connection');
+        logged($mark, qr/\[weclubs_im:error\].*WCIM01(?:45|10)/, 'locked, new connection');
         healthy('locked');
 
         print $in "COMMIT;\n.quit\n";
@@ -340,7 +340,7 @@ SKIP: {
             check_answer($r, "header overwritten: $v", code => 5000);
             cmp_ok($t, '<', 1, sprintf("header overwritten: $v answers at once (%.3f s)", $t));
         }
-        logged($mark, qr/\[weclubs_im:error\].*WCIM01(?:01|10)/, 'header overwritten');
+        logged($mark, qr/\[weclubs_im:error\].*WCIM01(?:45|10)/, 'header overwritten');
         logged($mark, qr/not a database/, 'header overwritten, the cause');
         healthy('header overwritten');
 

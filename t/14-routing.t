@@ -296,7 +296,7 @@ sub plain_list_on {
     my $mark = -s $error_log || 0;
     plain_list_on('wcim_msgbad', 'unreadable groups_messages');
     my ($said) = logged_since($mark,
-        qr/WCIM0133: reading the groups and messages of user 240: groups_messages returned club_id '102', last_date 'not a date'.*listing the groups without them/);
+        qr/WCIM0112: reading the groups and messages of user 240: groups_messages returned club_id '102', last_date 'not a date'.*listing the groups without them/);
     ok($said, 'unreadable groups_messages: an error line says which values and what was done');
 }
 {
@@ -306,7 +306,7 @@ sub plain_list_on {
     isnt($a->{result_code} // 5000, 5000, 'groups_messages not preparable: get_token is not a database error');
     my ($prep, $fell) = logged_since($mark,
         qr/\[weclubs_im:error\].*WCIM0211: preparing statement groups_messages: .*t_im_no_such_table/,
-        qr/WCIM0133: reading the groups and messages of user 240: statement groups_messages is not prepared; listing the groups without them/);
+        qr/WCIM0112: reading the groups and messages of user 240: statement groups_messages is not prepared; listing the groups without them/);
     ok($prep, 'groups_messages not preparable: the error names the statement and the cause');
     ok($fell, 'groups_messages not preparable: the fallback is logged');
 }

@@ -38,7 +38,11 @@ for my $d (grep { /^WeclubsIM/ } keys %sections) {
 # tag in a log says where it came from.
 my %range = (
     'mod_weclubs_im.c'           => [1, 99],
-    'modules/wcim_api.c'         => [100, 199],
+    'modules/wcim_api.c'         => [100, 119],
+    'modules/wcim_tokens.c'      => [120, 129],
+    'modules/wcim_groupsync.c'   => [130, 139],
+    'modules/wcim_ctx.c'         => [140, 149],
+    'modules/wcim_routes.c'      => [150, 159],
     'mod_weclubs_im_handler.c'   => [200, 249],
     'mod_weclubs_im_callback.c'  => [250, 279],
     'mod_weclubs_im_sync.c'      => [280, 299],

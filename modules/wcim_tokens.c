@@ -1,0 +1,179 @@
+/* RongCloud tokens for get_token (wcim_tokens.h). */
+#include <string.h>
+#include <apr_strings.h>
+
+#include "wcim_tokens.h"
+#include "wcim_ctx.h"
+#include "wcim_digest.h"
+#include "wcim_json.h"
+#include "wcim_result.h"
+
+#define GET_TOKEN_FAILED_MSG "获取token失败，请检查后重试"
+
+/* Display name as the old server chose it: real name, else nickname. */
+static const char *display_name(const wcim_user_t *u)
+{
+    if (u->real_name && *u->real_name) {
+        return u->real_name;
+    }
+    return (u->nick_name && *u->nick_name) ? u->nick_name : "";
+}
+
+static const char *profile_digest(const char *name, const char *portrait,
+                                  apr_pool_t *p)
+{
+    char *hex = apr_palloc(p, WCIM_SHA1_HEX_LEN + 1);
+    const char *both = apr_pstrcat(p, name, "\n", portrait, NULL);
+
+    wcim_sha1_hex(hex, both, strlen(both), 0);
+    return hex;
+}
+
+typedef struct {
+    wcim_ctx_t *ctx;
+    const char *key, *name, *portrait, *profile;
+} token_fetch_t;
+
+/* A cached "<profile> <token>" entry: the token, and whether RongCloud
+ * has the profile given. APR_NOTFOUND when there is no usable entry. */
+static apr_status_t cached_token(const char **ptoken, int *pcurrent,
+                                 wcim_ctx_t *ctx, const char *key,
+                                 const char *profile)
+{
+    const char *cached, *sep;
+
+    if (wcim_ctx_cache_get(&cached, ctx, WCIM_CACHE_TOKEN, key) != APR_SUCCESS
+        || (sep = strchr(cached, ' ')) == NULL || sep[1] == '\0') {
+        return APR_NOTFOUND;
+    }
+    *ptoken = sep + 1;
+    *pcurrent = (apr_size_t)(sep - cached) == strlen(profile)
+                && memcmp(cached, profile, sep - cached) == 0;
+    return APR_SUCCESS;
+}
+
+/* The one upstream getToken of a user: other threads asking for the same
+ * user meanwhile wait for it (wcim_flight_do). */
+static apr_status_t token_fetch(const char **ptoken, void *baton,
+                                apr_pool_t *p)
+{
+    token_fetch_t *tf = baton;
+    wcim_ctx_t *ctx = tf->ctx;
+    wcim_rc_t rc = wcim_ctx_rc(ctx);
+    wcim_rc_error_t err;
+    int current;
+    apr_status_t rv;
+
+    /* a call that ended between our cache miss and now has cached it */
+    if (cached_token(ptoken, &current, ctx, tf->key, tf->profile)
+        == APR_SUCCESS && current) {
+        return APR_SUCCESS;
+    }
+    rv = wcim_rc_get_token(ptoken, &err, &rc, ctx->rc_user_id, tf->name,
+                           tf->portrait, p);
+    if (rv != APR_SUCCESS) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0122)
+                 "RongCloud getToken for %s failed: %s", ctx->rc_user_id,
+                 wcim_rc_error_text(&err, p));
+        return rv;
+    }
+    wcim_ctx_cache_put(ctx, tf->key, apr_pstrcat(p, tf->profile, " ", *ptoken, NULL));
+    return APR_SUCCESS;
+}
+
+/* The user's RongCloud token: from the cache when RongCloud already has
+ * the user's current name and portrait, after a user/refresh when it has
+ * old ones, else from one getToken call. */
+static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
+                                    const char *name, const char *portrait)
+{
+    token_fetch_t tf;
+    int shared, current;
+    apr_status_t rv;
+
+    tf.ctx = ctx;
+    tf.key = wcim_ctx_cache_key(ctx, WCIM_TOKEN_KEY_PREFIX);
+    tf.name = name;
+    tf.portrait = portrait;
+    tf.profile = profile_digest(name, portrait, ctx->pool);
+
+    if (cached_token(ptoken, &current, ctx, tf.key, tf.profile)
+        == APR_SUCCESS) {
+        if (current) {
+            WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0123)
+                     "RongCloud token of %s from the cache", ctx->rc_user_id);
+        }
+        else {
+            wcim_rc_t rc = wcim_ctx_rc(ctx);
+            wcim_rc_error_t err;
+
+            rv = wcim_rc_refresh_user(&err, &rc, ctx->rc_user_id, name,
+                                      portrait, ctx->pool);
+            if (rv == APR_SUCCESS) {
+                WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0124)
+                         "name or portrait of %s pushed to RongCloud",
+                         ctx->rc_user_id);
+                wcim_ctx_cache_put(ctx, tf.key, apr_pstrcat(ctx->pool, tf.profile,
+                                                   " ", *ptoken, NULL));
+            }
+            else {
+                /* the token stays valid; the refresh is tried again on
+                 * the next call since the cache still has the old one */
+                WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0125)
+                         "RongCloud user refresh for %s failed: %s",
+                         ctx->rc_user_id, wcim_rc_error_text(&err,
+                                                             ctx->pool));
+            }
+        }
+        return APR_SUCCESS;
+    }
+
+    if (ctx->flight == NULL) {
+        return token_fetch(ptoken, &tf, ctx->pool);
+    }
+    /* a waiter outlasts the call it waits for (its deadline + a margin) */
+    rv = wcim_flight_do(ptoken, &shared, ctx->flight, tf.key,
+                        apr_time_now() + ctx->conf->rc.timeout
+                        + apr_time_from_sec(1),
+                        token_fetch, &tf, ctx->pool);
+    if (shared) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, rv, WCIMLOGNO(0126)
+                 "shared the getToken call of another request for %s",
+                 ctx->rc_user_id);
+    }
+    return rv;
+}
+
+apr_status_t wcim_tokens_get(wcim_reply_t *reply, wcim_ctx_t *ctx)
+{
+    wcim_store_t *store;
+    wcim_user_t user;
+    const char *why, *token;
+    apr_status_t rv;
+
+    if ((rv = wcim_ctx_store(&store, ctx)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = wcim_store_user_get(&user, &why, store, ctx->user_id, ctx->pool);
+    if (rv == APR_NOTFOUND) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0120)
+                 "3014: no student %s", ctx->user_id);
+        return WCIM_STATUS(WCIM_RC_NO_SUCH_USER);
+    }
+    if (rv != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0121)
+                 "reading student %s: %s", ctx->user_id, why);
+        return rv;
+    }
+    rv = rongcloud_token(&token, ctx, display_name(&user),
+                         user.avatar_url ? user.avatar_url : "");
+    if (rv != APR_SUCCESS) {
+        reply->result_msg = GET_TOKEN_FAILED_MSG;
+        return WCIM_STATUS(WCIM_RC_FAILED);
+    }
+    reply->data = wcim_json_own(ctx->pool,
+                                json_pack("{s:s}", "im_token", token));
+    return reply->data ? APR_SUCCESS : APR_ENOMEM;
+}
+
