@@ -14,56 +14,32 @@ use FindBin ();
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use Encode qw(encode_utf8);
 use Digest::SHA qw(sha1_hex);
-use File::Copy ();
-use HTTP::Request ();
 use Time::HiRes ();
 use Apache::Test ();
 use WCIM::Request qw(im);
 use WCIM::DB ();
 use WCIM::Setup ();
+use WCIM::Route qw(now_ms text route_request);
 use WCIM::JSON ();
 
-my $SECRET = 'testappsecret';
-sub now_ms { int(Time::HiRes::time() * 1000) }
-
-sub form_escape {
-    my $s = encode_utf8(shift);
-    $s =~ s/([^A-Za-z0-9._~-])/sprintf '%%%02X', ord $1/ge;
-    return $s;
-}
+my $SECRET = $WCIM::Route::SECRET;
 
 my $seq = 0;
-# A signed post. %o: vhost, nonce, ts (the signature's time, as sent),
-# sig (instead of the right one), headers (1: RC-* headers, no query),
-# pairs (extra form pairs, in order), fields (the message's, merged).
+# A signed post of a text message to this test's own club (other tests
+# count club 102's messages). %o: as WCIM::Route::route_request, with
+# fields merged into the message's.
 sub post {
     my (%o) = @_;
     ++$seq;
-    my $nonce = $o{nonce} // 'n' . $$ . '-' . $seq;
-    my $ts = $o{ts} // now_ms();
-    my $sig = $o{sig} // sha1_hex($SECRET . $nonce . $ts);
-    # a club of this test's own: other tests count club 102's messages
     my %f = (fromUserId => 'im_user_id_241', toUserId => 'im_club_id_9020',
              objectName => 'RC:TxtMsg', channelType => 'GROUP',
              content => text('hi'), msgTimestamp => now_ms(),
              msgUID => 'R' . $$ . '-' . $seq, %{ $o{fields} || {} });
-    my $body = join '&', (map { "$_=" . form_escape($f{$_}) } sort keys %f),
-                         map { "$_->[0]=" . form_escape($_->[1]) } @{ $o{pairs} || [] };
-    my $query = $o{headers} ? '' : "?nonce=$nonce&signTimestamp=$ts&signature=$sig";
-    my $req = HTTP::Request->new(POST => WCIM::Request::url("/im/rongcloud$query",
-                                                            $o{vhost} || 'wcim_messages'));
-    $req->header('Content-Type' => 'application/x-www-form-urlencoded');
-    if ($o{headers}) {
-        $req->header('RC-Nonce' => $nonce, 'RC-Timestamp' => $ts, 'RC-Signature' => $sig);
-    }
-    $req->content($body);
+    my $req = route_request(%o, fields => \%f);
     my $res = WCIM::Request::ua()->request($req);
     return wantarray ? ($res, $f{msgUID}, $req) : $res;
 }
-
-sub text { WCIM::JSON::encode(WCIM::JSON::obj(content => $_[0])) }
 
 sub stored {
     my ($uid, $db) = @_;

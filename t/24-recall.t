@@ -11,39 +11,18 @@ use FindBin ();
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use Encode qw(encode_utf8);
-use Digest::SHA qw(sha1_hex);
-use HTTP::Request ();
 use Time::HiRes ();
 use Apache::Test ();
 use WCIM::Request ();
 use WCIM::DB ();
 use WCIM::JSON ();
+use WCIM::Route qw(text);
 
-my $SECRET = 'testappsecret';
 my $BASE = 730000;
 my $token = WCIM::DB::make_users($BASE, 2, clubs => 1);
 my ($reader, $sender, $club) = ($BASE, $BASE + 1, $BASE);
-my $seq = 0;
 
-sub form_escape {
-    my $s = encode_utf8(shift);
-    $s =~ s/([^A-Za-z0-9._~-])/sprintf '%%%02X', ord $1/ge;
-    return $s;
-}
-
-sub route {
-    my (%f) = @_;
-    my $ts = int(Time::HiRes::time() * 1000);
-    my $nonce = "recall-$$-" . ++$seq;
-    my $body = join '&', map { "$_=" . form_escape($f{$_}) } sort keys %f;
-    my $req = HTTP::Request->new(POST => WCIM::Request::url(
-        "/im/rongcloud?nonce=$nonce&signTimestamp=$ts&signature=" . sha1_hex($SECRET . $nonce . $ts),
-        'wcim_messages'));
-    $req->header('Content-Type' => 'application/x-www-form-urlencoded');
-    $req->content($body);
-    return WCIM::Request::ua()->request($req)->code;
-}
+sub route { WCIM::Route::route(fields => {@_})->code }
 
 sub msg {
     my ($from, $type, $content, $time, $uid) = @_;
@@ -59,8 +38,6 @@ sub item {
     my ($it) = grep { $_->{club_id} == $club } @{ ($a->{data} || {})->{group_chat_list} || [] };
     return $it || {};
 }
-
-sub text { WCIM::JSON::encode(WCIM::JSON::obj(content => $_[0])) }
 
 my $t0 = int(Time::HiRes::time() * 1000) - 60_000;
 is(msg($reader, 'RC:SRSMsg', '{"lastMessageSendTime":' . $t0 . '}', $t0, "R-$$-mark"), 200,
