@@ -9,7 +9,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
-#include "wcim_store.h"
+#include "wcim_message.h"
 
 #define WCIM_ROUTING_PREVIEW_MAX 120   /* bytes of a text preview, at most */
 

@@ -9,6 +9,7 @@
 #include <apr_tables.h>
 #include <apr_dbd.h>
 
+#include "wcim_message.h"
 #include "wcim_token.h"
 
 /* The module's statements. Placeholders are apr_dbd's driver-neutral ones
@@ -117,16 +118,6 @@ apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
                                     const char *user_id, const char *rc_user,
                                     apr_pool_t *p);
 
-/* A group message as routed by RongCloud. */
-typedef struct wcim_message_t {
-    const char *uid;          /* msgUID */
-    apr_int64_t club_id;
-    const char *from_user;    /* RongCloud user id */
-    const char *object_name;  /* RC:TxtMsg, ... */
-    const char *preview;      /* the text, or the type's label */
-    apr_int64_t time;         /* msgTimestamp, ms */
-    const char *recalled_uid; /* a recall: the msgUID it takes back */
-} wcim_message_t;
 
 /* Store a message once (APR_EEXIST when its uid is stored already) and make
  * it the group's last one unless a later one is. */
