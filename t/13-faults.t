@@ -421,7 +421,7 @@ SKIP: {
             cmp_ok($t, '<', 2, sprintf("$engine down: $ep #$i answered within 2 s (%.3f s)", $t));
         }
     }
-    logged($mark, qr/\[weclubs_im:error\].*WCIM01(?:01|10|21|30)/, "$engine down");
+    logged($mark, qr/\[weclubs_im:error\].*WCIM01(?:45|10|21|13)/, "$engine down");
     alive("$engine down");
 
     system($script, 'start', $engine, $dir, $port) == 0
