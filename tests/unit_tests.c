@@ -18,14 +18,9 @@
 #include "../modules/wcim_sign.h"
 #include "../modules/wcim_token.h"
 
-static int passed, failed;
+#include "unit_tests.h"
 
-#define CHECK(cond, what)                                                 \
-    do {                                                                  \
-        if (cond) { ++passed; }                                           \
-        else { ++failed; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__,   \
-                                 __LINE__, what); }                       \
-    } while (0)
+int passed, failed;
 
 #define SECRET "8924d49e61e1dc9e1618d3bae21ea493"
 #define SEED_TOKEN \
@@ -439,6 +434,7 @@ int main(void)
     test_json_string(p);
     test_cache_id(p);
     test_label_escape(p);
+    test_api(p);
     apr_pool_destroy(p);
     apr_terminate();
     printf("%d passed, %d failed\n", passed, failed);

@@ -1,0 +1,249 @@
+/* wcim_api_call end to end, without httpd: a request body through the
+ * check order, the store (wcim_store_attach on an in-memory SQLite
+ * database, through apr_dbd as the module uses it) and a cache backed by a
+ * table, to the answer's bytes. Part of tests/unit_tests. */
+#include <stdio.h>
+#include <string.h>
+#include <apr_dbd.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "unit_tests.h"
+#include "../modules/wcim_api.h"
+#include "../modules/wcim_digest.h"
+#include "../modules/wcim_result.h"
+#include "../modules/wcim_sign.h"
+
+/* ---- a store on in-memory SQLite ---------------------------------- */
+
+typedef struct {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_pool_t *pool;
+    const char *sql[WCIM_STMT_COUNT];
+} test_db_t;
+
+static apr_status_t test_store_open(wcim_store_t **pstore, const char **perr,
+                                    void *baton)
+{
+    test_db_t *db = baton;
+    const char *warn;
+
+    return wcim_store_attach(pstore, &warn, perr, db->driver, db->handle,
+                             db->pool, db->sql, WCIM_STMT_CORE_COUNT, "t",
+                             db->pool);
+}
+
+/* ---- a cache backed by a table ------------------------------------ */
+
+typedef struct {
+    wcim_cache_t base;          /* first: the core holds a wcim_cache_t * */
+    apr_hash_t *entries;
+    apr_pool_t *pool;
+    int gets, hits, puts;
+} table_cache_t;
+
+static apr_status_t table_get(wcim_cache_t *c, const char *key,
+                              const char **pvalue, apr_pool_t *p)
+{
+    table_cache_t *t = (table_cache_t *)c;
+
+    ++t->gets;
+    *pvalue = apr_hash_get(t->entries, key, APR_HASH_KEY_STRING);
+    if (*pvalue == NULL) {
+        return APR_NOTFOUND;
+    }
+    ++t->hits;
+    return APR_SUCCESS;
+}
+
+static apr_status_t table_put(wcim_cache_t *c, const char *key,
+                              const char *value, apr_interval_time_t ttl,
+                              apr_pool_t *p)
+{
+    table_cache_t *t = (table_cache_t *)c;
+
+    ++t->puts;
+    apr_hash_set(t->entries, apr_pstrdup(t->pool, key), APR_HASH_KEY_STRING,
+                 apr_pstrdup(t->pool, value));
+    return APR_SUCCESS;
+}
+
+static void quiet_log(void *baton, const char *file, int line, int level,
+                      apr_status_t rv, const char *msg)
+{
+}
+
+#define SECRET "8924d49e61e1dc9e1618d3bae21ea493"
+#define TOKEN38 \
+    "NmQ1NTY2MjY2MTUxZDM4ZjE0YTM5ZWJhYmE5NTIwMDRfZGF0ZT0xNDkxODk4NzM5MDk4"
+
+static const char *const schema[] = {
+    "CREATE TABLE t_student (student_id INTEGER PRIMARY KEY, mobile TEXT, "
+    "nick_name TEXT, real_name TEXT, avatar_url TEXT, status INTEGER, "
+    "is_del INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE t_club (club_id INTEGER PRIMARY KEY, school_id INTEGER, "
+    "name TEXT NOT NULL, avatar_url TEXT, status INTEGER NOT NULL)",
+    "CREATE TABLE t_club_graduate (club_graduate_id INTEGER PRIMARY KEY, "
+    "club_id INTEGER NOT NULL, graduate_count INTEGER, is_current INTEGER)",
+    "CREATE TABLE t_student_club_graduate_relation (stu_clu_gra_rel_id "
+    "INTEGER PRIMARY KEY, graduate_id INTEGER, student_id INTEGER, status "
+    "INTEGER, super_admin INTEGER, is_del INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE t_token (uid INTEGER, token TEXT, caller TEXT, "
+    "create_date INTEGER)",
+    "INSERT INTO t_student VALUES (38, '1', '佐', NULL, "
+    "'http://img.example.com/38.png', 1, 0)",
+    "INSERT INTO t_club VALUES (1, 1, '社团联合会', 'http://img.example.com/c1.png', 1)",
+    "INSERT INTO t_club VALUES (2, 1, 'not approved', NULL, 0)",
+    "INSERT INTO t_club_graduate VALUES (1, 1, 1, 1)",
+    "INSERT INTO t_club_graduate VALUES (2, 2, 1, 1)",
+    "INSERT INTO t_student_club_graduate_relation VALUES (1, 1, 38, 1, 0, 0)",
+    "INSERT INTO t_student_club_graduate_relation VALUES (2, 2, 38, 1, 0, 0)",
+    "INSERT INTO t_token VALUES (38, '" TOKEN38 "', 'chrome_test', "
+    "1491898739098)",
+};
+
+static const char *body_for(apr_pool_t *p, const char *uid, const char *token)
+{
+    const char *data = apr_psprintf(p, "{\"user_id\":\"%s\",\"token\":\"%s\"}",
+                                    uid, token);
+    json_t *d = json_loads(data, 0, NULL);
+    const char *sign = NULL;
+
+    wcim_sign_compute(&sign, WCIM_SIGN_FORM_MD5_SHA1, d, SECRET,
+                      strlen(SECRET), p);
+    json_decref(d);
+    return apr_psprintf(p, "{\"id\":\"1\",\"client\":{\"caller\":"
+                        "\"chrome_test\",\"version\":\"v2.1\",\"date\":\"0\","
+                        "\"ex\":{}},\"encrypt\":\"md5\",\"sign\":\"%s\","
+                        "\"data\":%s}", sign, data);
+}
+
+static const char *answer(wcim_reply_t *reply, wcim_ctx_t *ctx,
+                          wcim_api_t api, const char *body)
+{
+    const char *text = NULL;
+    apr_size_t len = 0;
+
+    wcim_api_call(reply, ctx, api, body, strlen(body));
+    wcim_reply_render(&text, &len, reply, apr_time_from_msec(1000), ctx->pool);
+    return text;
+}
+
+void test_api(apr_pool_t *p)
+{
+    test_db_t db = { 0 };
+    table_cache_t cache = { { table_get, table_put }, NULL, p, 0, 0, 0 };
+    wcim_config_t conf = { 0 };
+    wcim_ctx_t ctx = { 0 };
+    wcim_reply_t reply;
+    const char *text, *err = NULL;
+    apr_size_t i;
+    int n;
+
+    apr_dbd_init(p);
+    if (apr_dbd_get_driver(p, "sqlite3", &db.driver) != APR_SUCCESS
+        || apr_dbd_open_ex(db.driver, p, ":memory:", &db.handle, &err)
+           != APR_SUCCESS) {
+        CHECK(0, apr_psprintf(p, "SQLite through apr_dbd: %s", err ? err
+                              : "no sqlite3 driver"));
+        return;
+    }
+    for (i = 0; i < sizeof(schema) / sizeof(schema[0]); ++i) {
+        CHECK(apr_dbd_query(db.driver, db.handle, &n, schema[i]) == 0,
+              schema[i]);
+    }
+    db.pool = p;
+    for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+        db.sql[i] = wcim_store_specs[i].sql;
+    }
+    cache.entries = apr_hash_make(p);
+
+    conf.sign_secret = SECRET;
+    conf.sign_secret_len = strlen(SECRET);
+    conf.sign_forms = WCIM_SIGN_FORMS_ALL;
+    conf.sign_check = 1;
+    conf.callers = apr_array_make(p, 1, sizeof(const char *));
+    *(const char **)apr_array_push(conf.callers) = "chrome_test";
+    conf.token_lifetime_ms = 0;
+    conf.rc.app_key = "k";
+    conf.rc.app_secret = "s";
+    conf.rc.secret_tag = "tag";
+    conf.rc.urls = apr_array_make(p, 1, sizeof(const char *));
+    *(const char **)apr_array_push(conf.rc.urls) = "http://127.0.0.1:1";
+    conf.rc.timeout = apr_time_from_msec(200);
+    conf.group_sync = 1;
+    conf.cache_ttl = apr_time_from_sec(60);
+
+    ctx.pool = p;
+    ctx.conf = &conf;
+    ctx.now = apr_time_from_msec(1000);
+    ctx.log.fn = quiet_log;
+    ctx.log.level = 7;
+    ctx.log.pool = p;
+    ctx.store_open = test_store_open;
+    ctx.store_baton = &db;
+    ctx.cache = &cache.base;
+
+    /* the list: the approved club only, its members' set due for a sync */
+    text = answer(&reply, &ctx, WCIM_API_GROUP_CHAT_LIST,
+                  body_for(p, "38", TOKEN38));
+    CHECK(reply.result_code == 2000, apr_psprintf(p, "list: %d", reply.result_code));
+    CHECK(text && strcmp(text, "{\"result_code\":2000,\"result_msg\":\"请求成功\","
+                         "\"sys_time\":1000,\"data\":{\"group_chat_list\":[{"
+                         "\"im_group_id\":\"im_club_id_1\",\"avatar_url\":"
+                         "\"http://img.example.com/c1.png\",\"last_msg_content\":"
+                         "null,\"club_id\":1,\"fresh_msg_count\":0,\"club_name\":"
+                         "\"社团联合会\",\"last_msg_date\":0}]}}") == 0,
+          apr_psprintf(p, "list answer: %s", text));
+    CHECK(ctx.sync_groups && ctx.sync_groups->nelts == 1,
+          "list: the user's one group is due for a sync");
+
+    /* a wrong token: 3010, nothing more */
+    {
+        wcim_ctx_t c2 = ctx;
+
+        c2.sync_groups = NULL;
+        answer(&reply, &c2, WCIM_API_GROUP_CHAT_LIST,
+               body_for(p, "38", "bm90IGEgdG9rZW4="));
+        CHECK(reply.result_code == 3010, apr_psprintf(p, "wrong token: %d",
+                                                      reply.result_code));
+        CHECK(c2.sync_groups == NULL, "wrong token: no sync");
+    }
+
+    /* get_token from the cache: the entry as the core writes it (profile
+     * digest of name "佐" and the portrait, then the token); no RongCloud
+     * call is made (its URL refuses connections) */
+    {
+        wcim_ctx_t c3 = ctx;
+        char hex[WCIM_SHA1_HEX_LEN + 1];
+        const char *profile = "佐\nhttp://img.example.com/38.png";
+
+        wcim_sha1_hex(hex, profile, strlen(profile), 0);
+        apr_hash_set(cache.entries, "tok:k:tag:im_user_id_38",
+                     APR_HASH_KEY_STRING, apr_pstrcat(p, hex, " cached-token",
+                                                      NULL));
+        c3.sync_groups = NULL;
+        text = answer(&reply, &c3, WCIM_API_GET_TOKEN,
+                      body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code == 2000, apr_psprintf(p, "get_token: %d",
+                                                      reply.result_code));
+        CHECK(text && strstr(text, ",\"data\":{\"im_token\":\"cached-token\"}}"),
+              apr_psprintf(p, "get_token answer: %s", text));
+        CHECK(c3.rc_time == 0, "get_token: no time spent on RongCloud");
+        CHECK(cache.hits >= 1, "get_token: a cache hit");
+    }
+
+    /* get_token for a student without a row: 3014 */
+    {
+        wcim_ctx_t c4 = ctx;
+
+        apr_dbd_query(db.driver, db.handle, &n,
+                      "INSERT INTO t_token VALUES (77, 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWZfZGF0ZT0x', 'chrome_test', 1)");
+        answer(&reply, &c4, WCIM_API_GET_TOKEN, body_for(p, "77", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWZfZGF0ZT0x"));
+        CHECK(reply.result_code == 3014, apr_psprintf(p, "no student: %d",
+                                                      reply.result_code));
+    }
+    apr_dbd_close(db.driver, db.handle);
+}
