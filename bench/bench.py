@@ -997,7 +997,7 @@ BenchConstFile "{self.path('run', 'const.json')}"
                if objs.get(f) == "mod_weclubs_im.so"}
         return dict(n=n, total=total / n,
                     handler=incl.get("wcim_handler", 0) / n,
-                    log_tx=incl.get("wcim_log_transaction", 0) / n,
+                    log_tx=incl.get("wcim_after_answer", 0) / n,
                     own={f: v / n for f, v in own.items()},
                     top_excl=[(f, objs.get(f, ""), v / n) for f, v in
                               sorted(excl.items(), key=lambda kv: -kv[1])[:12]],
@@ -1202,7 +1202,7 @@ BenchConstFile "{self.path('run', 'const.json')}"
         L.append("| wcim_handler, Ir | %s |" % " | ".join(
             "%d" % cg[k]["handler"] if k in mods else "–"
             for k in TARGET_NAMES))
-        L.append("| wcim_log_transaction, Ir | %s |" % " | ".join(
+        L.append("| wcim_after_answer, Ir | %s |" % " | ".join(
             "%d" % cg[k]["log_tx"] if k in mods else "–"
             for k in TARGET_NAMES))
         L.append("| whole request / const | %s |" % " | ".join(
