@@ -187,6 +187,17 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                     sc->c.rc.urls->nelts);
             }
             else {
+                /* past MAX_HOST_LISTS (or without shared memory) each
+                 * child chooses its host alone: said, not silent */
+                if (shared_hosts && shared_hosts_used++ == MAX_HOST_LISTS
+                    && ap_state_query(AP_SQ_MAIN_STATE)
+                       != AP_SQ_MS_CREATE_PRE_CONFIG) {
+                    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp,
+                                 WCIMLOGNO(0014) "more than %d different "
+                                 "WeclubsIMRongCloudURL lists: from this "
+                                 "server on, each child chooses its "
+                                 "RongCloud host alone", MAX_HOST_LISTS);
+                }
                 wcim_rc_hosts_create(&sc->c.rc.hosts, sc->c.rc.urls->nelts,
                                      pconf);
             }

@@ -592,7 +592,9 @@ const command_rec wcim_cmds[] = {
     AP_INIT_TAKE1("WeclubsIMReplayWindow", set_replay_window, NULL,
                   RSRC_CONF, "removed: ignored, with a warning at start-up"),
     AP_INIT_TAKE2("WeclubsIMSQL", set_sql, NULL, RSRC_CONF,
-                  "token|user|groups and the SQL that replaces the default"),
+                  "a statement's name (token, user, groups, groups_messages "
+                  "or a message routing write) and the SQL that replaces "
+                  "its default"),
     AP_INIT_TAKE1("WeclubsIMCache", wcim_cache_cmd, NULL, RSRC_CONF,
                   "ap_socache provider[:args] for tokens, or none"),
     AP_INIT_TAKE1("WeclubsIMCacheTTL", wcim_cache_ttl_cmd, NULL, RSRC_CONF,

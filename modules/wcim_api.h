@@ -14,6 +14,7 @@
 #include "wcim_log.h"
 #include "wcim_metrics.h"
 #include "wcim_routing.h"
+#include "wcim_reply.h"
 #include "wcim_store.h"
 
 typedef enum {
@@ -48,12 +49,6 @@ typedef struct wcim_ctx_t {
     apr_interval_time_t rc_time;    /* time spent waiting for RongCloud */
 } wcim_ctx_t;
 
-typedef struct wcim_reply_t {
-    int result_code;
-    const char *result_msg;         /* NULL: the code's standard message */
-    json_t *data;                   /* NULL: JSON null */
-    const char *data_text;          /* or the data member's JSON text */
-} wcim_reply_t;
 
 /* The endpoint named by the last path segment; APR_NOTFOUND if none. */
 apr_status_t wcim_api_find(wcim_api_t *papi, const char *name);
@@ -109,9 +104,6 @@ apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
 /* Delete routed messages older than WeclubsIMMessageMaxAge. */
 apr_status_t wcim_api_prune(wcim_ctx_t *ctx);
 
-/* The answer's bytes: {"result_code":…,"result_msg":…,"sys_time":…,"data":…} */
-apr_status_t wcim_reply_render(const char **pbody, apr_size_t *plen,
-                               const wcim_reply_t *reply, apr_time_t now,
-                               apr_pool_t *p);
+
 
 #endif

@@ -1,7 +1,7 @@
 #include <string.h>
 #include <apr_strings.h>
 
-#include "wcim_api.h"
+#include "wcim_reply.h"
 #include "wcim_buf.h"
 #include "wcim_json.h"
 #include "wcim_result.h"
