@@ -2,6 +2,7 @@
 #include <apr_strings.h>
 
 #include "wcim_envelope.h"
+#include "wcim_decimal.h"
 #include "wcim_json.h"
 #include "wcim_result.h"
 
@@ -91,17 +92,10 @@ refuse:
 
 static int is_canonical_decimal(const char *s, apr_size_t len)
 {
-    apr_size_t i;
+    apr_int64_t v;
 
-    if (len == 0 || len > USER_ID_MAX_DIGITS || (s[0] == '0' && len > 1)) {
-        return 0;
-    }
-    for (i = 0; i < len; ++i) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    return 1;
+    return wcim_decimal_parse(&v, s, len, USER_ID_MAX_DIGITS) == APR_SUCCESS
+           && !(s[0] == '0' && len > 1);
 }
 
 apr_status_t wcim_envelope_user_id(const char **puser_id,

@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "wcim_routing.h"
+#include "wcim_decimal.h"
 #include "wcim_digest.h"
 #include "wcim_json.h"
 
@@ -29,22 +30,10 @@ void wcim_routing_default_labels(apr_table_t *labels)
     apr_table_setn(labels, RECALL_TYPE, "[消息已撤回]");
 }
 
+/* a time in ms, an id: digits only, at most 18 of them */
 static int parse_ms(apr_int64_t *pv, const char *s)
 {
-    apr_int64_t v = 0;
-    int n = 0;
-
-    if (s == NULL) {
-        return 0;
-    }
-    for (; *s; ++s, ++n) {
-        if (*s < '0' || *s > '9' || n >= 18) {
-            return 0;
-        }
-        v = v * 10 + (*s - '0');
-    }
-    *pv = v;
-    return n > 0;
+    return s && wcim_decimal_parse(pv, s, strlen(s), 18) == APR_SUCCESS;
 }
 
 apr_status_t wcim_routing_verify(const char **pwhy, const char *app_secret,

@@ -1,8 +1,8 @@
-#include <errno.h>
 #include <string.h>
 #include <apr_strings.h>
 
 #include "wcim_store.h"
+#include "wcim_decimal.h"
 
 const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
     { "token", 2, 2,
@@ -383,16 +383,10 @@ apr_status_t wcim_store_user_get(wcim_user_t *out, const char **perr,
     return rv != APR_SUCCESS ? rv : ur.found ? APR_SUCCESS : APR_NOTFOUND;
 }
 
+/* an integer column, as the drivers give it: decimal text */
 static int parse_id(apr_int64_t *pid, const char *s)
 {
-    char *end;
-
-    if (s == NULL || *s == '\0') {
-        return 0;
-    }
-    errno = 0;
-    *pid = apr_strtoi64(s, &end, 10);
-    return *end == '\0' && errno == 0 && *pid >= 0;
+    return s && wcim_decimal_parse(pid, s, strlen(s), 19) == APR_SUCCESS;
 }
 
 typedef struct {

@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 
 #include "wcim_token.h"
+#include "wcim_decimal.h"
 #include "wcim_digest.h"
 #include "wcim_result.h"
 
@@ -32,25 +33,6 @@ static int is_base64(const char *s, apr_size_t len)
     return 1;
 }
 
-static apr_status_t parse_date(apr_int64_t *pdate, const char *s,
-                               apr_size_t len)
-{
-    apr_size_t i;
-    apr_int64_t v = 0;
-
-    if (len == 0 || len > DATE_MAX_DIGITS) {
-        return APR_EINVAL;
-    }
-    for (i = 0; i < len; ++i) {
-        if (s[i] < '0' || s[i] > '9') {
-            return APR_EINVAL;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *pdate = v;
-    return APR_SUCCESS;
-}
-
 apr_status_t wcim_token_decode(const char **pdigest, apr_int64_t *pdate,
                                const char *token, apr_size_t len,
                                apr_pool_t *p)
@@ -72,7 +54,8 @@ apr_status_t wcim_token_decode(const char **pdigest, apr_int64_t *pdate,
         return APR_EINVAL;
     }
     date = sep + DATE_SEP_LEN;
-    if (parse_date(pdate, date, plain_len - (date - plain)) != APR_SUCCESS) {
+    if (wcim_decimal_parse(pdate, date, plain_len - (date - plain),
+                           DATE_MAX_DIGITS) != APR_SUCCESS) {
         return APR_EINVAL;
     }
     *pdigest = apr_pstrmemdup(p, plain, sep - plain);
@@ -96,8 +79,9 @@ apr_status_t wcim_token_verify(const char **pwhy, const char *given,
              != APR_SUCCESS) {
         *pwhy = "stored token is not base64 of <digest>_date=<ms>";
     }
-    else if (parse_date(&stored_date, row->create_date,
-                        strlen(row->create_date)) != APR_SUCCESS
+    else if (wcim_decimal_parse(&stored_date, row->create_date,
+                                strlen(row->create_date), DATE_MAX_DIGITS)
+             != APR_SUCCESS
              || date != stored_date) {
         *pwhy = "token date differs from the row's create_date";
     }

@@ -8,6 +8,7 @@
 
 #include "../modules/wcim_api.h"
 #include "../modules/wcim_cache.h"
+#include "../modules/wcim_decimal.h"
 #include "../modules/wcim_metrics.h"
 #include "../modules/wcim_envelope.h"
 #include "../modules/wcim_buf.h"
@@ -420,6 +421,35 @@ static void test_label_escape(apr_pool_t *p)
           "backslash, quote and line feed escaped");
 }
 
+/* The core's one parser of decimal integers. */
+static void test_decimal(apr_pool_t *p)
+{
+    static const struct { const char *in; apr_size_t max; int ok;
+                          apr_int64_t v; } cases[] = {
+        { "0", 18, 1, 0 },
+        { "1491898739098", 18, 1, APR_INT64_C(1491898739098) },
+        { "9223372036854775807", 19, 1, APR_INT64_C(9223372036854775807) },
+        { "9223372036854775808", 19, 0, 0 },          /* over 64 bits */
+        { "99999999999999999999", 20, 0, 0 },
+        { "1234", 3, 0, 0 },                          /* too many digits */
+        { "", 18, 0, 0 },
+        { "+1", 18, 0, 0 }, { "-1", 18, 0, 0 }, { " 1", 18, 0, 0 },
+        { "1a", 18, 0, 0 }, { "1.0", 18, 0, 0 },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        apr_int64_t v = -1;
+        apr_status_t rv = wcim_decimal_parse(&v, cases[i].in,
+                                             strlen(cases[i].in),
+                                             cases[i].max);
+        CHECK((rv == APR_SUCCESS) == cases[i].ok
+              && (!cases[i].ok || v == cases[i].v),
+              apr_psprintf(p, "decimal \"%s\" (max %d)", cases[i].in,
+                           (int)cases[i].max));
+    }
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -434,6 +464,7 @@ int main(void)
     test_json_string(p);
     test_cache_id(p);
     test_label_escape(p);
+    test_decimal(p);
     test_api(p);
     apr_pool_destroy(p);
     apr_terminate();
