@@ -46,15 +46,18 @@ my $error_log = Apache::Test::vars('t_logs') . '/error_log';
 my $mark = -s $error_log || 0;
 WCIM::StandIn::reset();
 my $since = WCIM::StandIn::last_seq();
-# the first two syncs hang (past the 2 s RongCloud timeout), then all is well
-WCIM::StandIn::mode('hang', path => $SYNC, delay => 2.5, count => 2);
+# the first five syncs hang (past the 2 s RongCloud timeout: about 10 s
+# of a blocked sync thread), then all is well
+WCIM::StandIn::mode('hang', path => $SYNC, delay => 2.5, count => 5);
 
+# 300 lists of one user (a busy machine may need more than a few seconds)
 my ($n, $bad, $t0) = (0, 0, Time::HiRes::time());
-while (Time::HiRes::time() - $t0 < 3) {
+while ($n < 300 && Time::HiRes::time() - $t0 < 8) {
     $bad++ unless list($hot) eq '2000';
     $n++;
 }
-cmp_ok($n, '>', 300, "user $hot listed $n times in 3 s against a hanging RongCloud");
+cmp_ok($n, '>=', 300, sprintf("user $hot listed $n times in %.1f s against a hanging RongCloud",
+                              Time::HiRes::time() - $t0));
 is($bad, 0, 'every list answered 2000');
 $bad = 0;
 for my $uid (@others) {
@@ -63,7 +66,7 @@ for my $uid (@others) {
 is($bad, 0, "$OTHERS other users list: 2000");
 
 # every other user's sync reaches RongCloud once the hang is over
-my $deadline = Time::HiRes::time() + 20;
+my $deadline = Time::HiRes::time() + 40;
 my @missing;
 while (1) {
     @missing = grep { syncs_of($_, $since) < 1 } @others;
@@ -72,7 +75,7 @@ while (1) {
 }
 is(scalar @missing, 0, "every one of the $OTHERS other users' syncs was made")
     or diag("not synced: @missing");
-cmp_ok(syncs_of($hot, $since), '<=', 3,
+cmp_ok(syncs_of($hot, $since), '<=', 6,
        "user $hot: at most the syncs under way and one waiting, not one per list ("
        . syncs_of($hot, $since) . ')');
 
