@@ -434,79 +434,12 @@ static const char *set_callback_max_body(cmd_parms *cmd, void *dc,
                        65536, CALLBACK_MAX_BODY_LIMIT);
 }
 
-/* apr_dbd placeholders in a query: % and a conversion, not %%. */
-static int count_placeholders(const char *q)
-{
-    int n = 0;
-
-    for (; *q; ++q) {
-        if (*q == '%') {
-            if (q[1] == '%') {
-                ++q;
-            }
-            else if (q[1] != '\0') {
-                ++n;
-            }
-        }
-    }
-    return n;
-}
-
-/* Columns of the outermost SELECT list: commas at depth 0 between SELECT
- * and FROM, outside quotes. -1 when it cannot tell (no SELECT ... FROM,
- * or a '*'). Good enough to catch a query written for another statement. */
-static int count_columns(const char *q, apr_pool_t *p)
-{
-    const char *s;
-    int depth = 0, cols = 1, seen_select = 0;
-    char quote = 0;
-
-    for (s = q; *s; ++s) {
-        char c = *s;
-        if (quote) {
-            if (c == quote) {
-                quote = 0;
-            }
-            continue;
-        }
-        if (c == '\'' || c == '"' || c == '`') {
-            quote = c;
-        }
-        else if (c == '(') {
-            ++depth;
-        }
-        else if (c == ')') {
-            --depth;
-        }
-        else if (depth == 0 && apr_isalpha(c)
-                 && (s == q || !apr_isalnum(s[-1]) )) {
-            if (!seen_select && strncasecmp(s, "select", 6) == 0
-                && !apr_isalnum(s[6])) {
-                seen_select = 1;
-                s += 5;
-            }
-            else if (seen_select && strncasecmp(s, "from", 4) == 0
-                     && !apr_isalnum(s[4])) {
-                return cols;
-            }
-        }
-        else if (seen_select && depth == 0) {
-            if (c == ',') {
-                ++cols;
-            }
-            else if (c == '*' && cols == 1) {
-                return -1;
-            }
-        }
-    }
-    return -1;
-}
-
 static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
                            const char *query)
 {
     wcim_srv_conf_t *sc = cmd_conf(cmd);
-    int i, n;
+    const char *err;
+    int i;
 
     for (i = 0; i < WCIM_STMT_COUNT; ++i) {
         if (strcasecmp(which, wcim_store_specs[i].name) == 0) {
@@ -526,21 +459,8 @@ static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
                             "groups_messages, message_add, ...; see README)",
                             which);
     }
-    if ((n = count_placeholders(query)) != wcim_store_specs[i].args) {
-        return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: the query has %d "
-                            "placeholders, it must have %d (%%s)",
-                            wcim_store_specs[i].name, n, wcim_store_specs[i].args);
-    }
-    n = wcim_store_specs[i].cols ? count_columns(query, cmd->temp_pool) : 0;
-    if (n < 0) {
-        return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: name the %d "
-                            "selected columns (SELECT a, b FROM ...; no *)",
-                            wcim_store_specs[i].name, wcim_store_specs[i].cols);
-    }
-    if (n != wcim_store_specs[i].cols) {
-        return apr_psprintf(cmd->pool, "WeclubsIMSQL %s: the query selects "
-                            "%d columns, it must select %d", wcim_store_specs[i].name,
-                            n, wcim_store_specs[i].cols);
+    if ((err = wcim_store_sql_check((wcim_stmt_t)i, query, cmd->pool))) {
+        return apr_pstrcat(cmd->pool, "WeclubsIMSQL ", err, NULL);
     }
     sc->sql[i] = query;
     return NULL;

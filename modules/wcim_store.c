@@ -1,4 +1,6 @@
 #include <string.h>
+#include <strings.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "wcim_store.h"
@@ -66,6 +68,96 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "UPDATE t_im_group_state SET last_content = %s WHERE club_id = %lld "
       "AND last_msg_uid = %s" },
 };
+
+/* apr_dbd placeholders in a query: % and a conversion, not %%. */
+static int count_placeholders(const char *q)
+{
+    int n = 0;
+
+    for (; *q; ++q) {
+        if (*q == '%') {
+            if (q[1] == '%') {
+                ++q;
+            }
+            else if (q[1] != '\0') {
+                ++n;
+            }
+        }
+    }
+    return n;
+}
+
+/* Columns of the outermost SELECT list: commas at depth 0 between SELECT
+ * and FROM, outside quotes. -1 when it cannot tell (no SELECT ... FROM,
+ * or a '*'). Good enough to catch a query written for another statement. */
+static int count_columns(const char *q)
+{
+    const char *s;
+    int depth = 0, cols = 1, seen_select = 0;
+    char quote = 0;
+
+    for (s = q; *s; ++s) {
+        char c = *s;
+        if (quote) {
+            if (c == quote) {
+                quote = 0;
+            }
+            continue;
+        }
+        if (c == '\'' || c == '"' || c == '`') {
+            quote = c;
+        }
+        else if (c == '(') {
+            ++depth;
+        }
+        else if (c == ')') {
+            --depth;
+        }
+        else if (depth == 0 && apr_isalpha(c)
+                 && (s == q || !apr_isalnum(s[-1]) )) {
+            if (!seen_select && strncasecmp(s, "select", 6) == 0
+                && !apr_isalnum(s[6])) {
+                seen_select = 1;
+                s += 5;
+            }
+            else if (seen_select && strncasecmp(s, "from", 4) == 0
+                     && !apr_isalnum(s[4])) {
+                return cols;
+            }
+        }
+        else if (seen_select && depth == 0) {
+            if (c == ',') {
+                ++cols;
+            }
+            else if (c == '*' && cols == 1) {
+                return -1;
+            }
+        }
+    }
+    return -1;
+}
+
+const char *wcim_store_sql_check(wcim_stmt_t which, const char *sql,
+                                 apr_pool_t *p)
+{
+    const wcim_stmt_spec_t *spec = &wcim_store_specs[which];
+    int n;
+
+    if ((n = count_placeholders(sql)) != spec->args) {
+        return apr_psprintf(p, "%s: the query has %d placeholders, it must "
+                            "have %d (%%s)", spec->name, n, spec->args);
+    }
+    n = spec->cols ? count_columns(sql) : 0;
+    if (n < 0) {
+        return apr_psprintf(p, "%s: name the %d selected columns (SELECT a, "
+                            "b FROM ...; no *)", spec->name, spec->cols);
+    }
+    if (n != spec->cols) {
+        return apr_psprintf(p, "%s: the query selects %d columns, it must "
+                            "select %d", spec->name, n, spec->cols);
+    }
+    return NULL;
+}
 
 #define RETRY_INTERVAL apr_time_from_sec(1)
 

@@ -51,6 +51,12 @@ typedef struct wcim_stmt_spec_t {
 
 extern const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT];
 
+/* Whether SQL can replace a statement (WeclubsIMSQL): the same number of
+ * placeholders (apr_dbd's: % and a conversion, not %%) and, for a query,
+ * of selected columns. NULL when it can, else why not. */
+const char *wcim_store_sql_check(wcim_stmt_t which, const char *sql,
+                                 apr_pool_t *p);
+
 /* One connection's statements of one configuration, kept in the
  * connection's pool (wcim_store.c). */
 typedef struct wcim_store_conn_t wcim_store_conn_t;

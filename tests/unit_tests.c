@@ -9,6 +9,7 @@
 #include "../modules/wcim_api.h"
 #include "../modules/wcim_cache.h"
 #include "../modules/wcim_decimal.h"
+#include "../modules/wcim_store.h"
 #include "../modules/wcim_metrics.h"
 #include "../modules/wcim_envelope.h"
 #include "../modules/wcim_buf.h"
@@ -450,6 +451,29 @@ static void test_decimal(apr_pool_t *p)
     }
 }
 
+/* WeclubsIMSQL's check, beside the statements it checks. */
+static void test_sql_check(apr_pool_t *p)
+{
+    CHECK(wcim_store_sql_check(WCIM_STMT_TOKEN, wcim_store_specs
+                               [WCIM_STMT_TOKEN].sql, p) == NULL,
+          "the default token query passes");
+    CHECK(wcim_store_sql_check(WCIM_STMT_GROUPS_MESSAGES, wcim_store_specs
+                               [WCIM_STMT_GROUPS_MESSAGES].sql, p) == NULL,
+          "the default groups_messages query passes (subqueries, commas "
+          "in parentheses)");
+    CHECK(wcim_store_sql_check(WCIM_STMT_TOKEN, "SELECT token FROM t_token "
+                               "WHERE uid = %lld AND caller = %s", p) != NULL,
+          "one column short is refused");
+    CHECK(wcim_store_sql_check(WCIM_STMT_TOKEN, "SELECT * FROM t_token "
+                               "WHERE uid = %lld AND caller = %s", p) != NULL,
+          "a * is refused");
+    CHECK(wcim_store_sql_check(WCIM_STMT_USER, "SELECT a, b, c FROM t WHERE "
+                               "x = %lld AND y LIKE '10%%'", p) == NULL,
+          "%% is no placeholder");
+    CHECK(wcim_store_sql_check(WCIM_STMT_MSG_PRUNE, "DELETE FROM t_im_message",
+                               p) != NULL, "a placeholder short is refused");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -465,6 +489,7 @@ int main(void)
     test_cache_id(p);
     test_label_escape(p);
     test_decimal(p);
+    test_sql_check(p);
     test_api(p);
     apr_pool_destroy(p);
     apr_terminate();
