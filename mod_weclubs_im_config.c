@@ -313,18 +313,26 @@ static const char *set_rc_urls(cmd_parms *cmd, void *dc, const char *args)
     return parse_urls(&cmd_conf(cmd)->c.rc.urls, cmd->pool, args);
 }
 
-static const char *set_rc_timeout(cmd_parms *cmd, void *dc, const char *arg)
+/* A positive time in seconds or with a unit, up to `max`. */
+static const char *parse_time(apr_interval_time_t *pt, cmd_parms *cmd,
+                              const char *arg, apr_interval_time_t max)
 {
-    wcim_srv_conf_t *sc = cmd_conf(cmd);
     apr_interval_time_t t;
 
     if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t <= 0
-        || t > MAX_RC_TIMEOUT) {
-        return "WeclubsIMRongCloudTimeout takes a time up to 300 s, in "
-               "seconds or with a unit (e.g. 5, 1500ms)";
+        || t > max) {
+        return apr_psprintf(cmd->pool, "%s takes a time up to %"
+                            APR_TIME_T_FMT " s, in seconds or with a unit "
+                            "(e.g. 5, 1500ms, 30mi, 1h)", cmd->cmd->name,
+                            apr_time_sec(max));
     }
-    sc->c.rc.timeout = t;
+    *pt = t;
     return NULL;
+}
+
+static const char *set_rc_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return parse_time(&cmd_conf(cmd)->c.rc.timeout, cmd, arg, MAX_RC_TIMEOUT);
 }
 
 static const char *set_rc_ca_file(cmd_parms *cmd, void *dc, const char *arg)
@@ -361,21 +369,6 @@ static const char *set_message_label(cmd_parms *cmd, void *dc,
         sc->c.message_labels = apr_table_make(cmd->pool, 12);
     }
     apr_table_set(sc->c.message_labels, type, label);
-    return NULL;
-}
-
-/* A positive time in seconds or with a unit, up to `max`. */
-static const char *parse_time(apr_interval_time_t *pt, cmd_parms *cmd,
-                              const char *arg, apr_interval_time_t max)
-{
-    apr_interval_time_t t;
-
-    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t <= 0
-        || t > max) {
-        return apr_psprintf(cmd->pool, "%s takes a positive time, in seconds "
-                            "or with a unit (ms, s, mi, h)", cmd->cmd->name);
-    }
-    *pt = t;
     return NULL;
 }
 

@@ -63,6 +63,13 @@ static int dump_append(const char *chunk, size_t size, void *baton)
     return 0;
 }
 
+apr_status_t wcim_json_append(wcim_buf_t *buf, const json_t *v)
+{
+    return json_dump_callback(v, dump_append, buf,
+                              JSON_COMPACT | JSON_ENCODE_ANY) == 0
+           ? APR_SUCCESS : APR_EGENERAL;
+}
+
 void wcim_json_append_string(wcim_buf_t *buf, const char *s)
 {
     const unsigned char *c;
@@ -81,8 +88,7 @@ void wcim_json_append_string(wcim_buf_t *buf, const char *s)
         return;
     }
     str = json_string(s);
-    if (str == NULL
-        || json_dump_callback(str, dump_append, buf, JSON_ENCODE_ANY) != 0) {
+    if (str == NULL || wcim_json_append(buf, str) != APR_SUCCESS) {
         wcim_buf_append(buf, "null", 4);
     }
     json_decref(str);

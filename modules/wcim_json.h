@@ -29,4 +29,7 @@ apr_status_t wcim_json_parse_reals(json_t **pjson, const char **perr,
 struct wcim_buf_t;
 void wcim_json_append_string(struct wcim_buf_t *buf, const char *s);
 
+/* v's compact JSON text appended to buf. */
+apr_status_t wcim_json_append(struct wcim_buf_t *buf, const json_t *v);
+
 #endif

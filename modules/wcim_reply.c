@@ -6,12 +6,6 @@
 #include "wcim_json.h"
 #include "wcim_result.h"
 
-static int append_json(const char *chunk, size_t size, void *baton)
-{
-    wcim_buf_append(baton, chunk, size);
-    return 0;
-}
-
 apr_status_t wcim_reply_render(const char **pbody, apr_size_t *plen,
                                const wcim_reply_t *reply, apr_time_t now,
                                apr_pool_t *p)
@@ -37,8 +31,7 @@ apr_status_t wcim_reply_render(const char **pbody, apr_size_t *plen,
     else if (reply->data == NULL) {
         wcim_buf_append(&body, "null", 4);
     }
-    else if (json_dump_callback(reply->data, append_json, &body,
-                                JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+    else if (wcim_json_append(&body, reply->data) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     wcim_buf_append(&body, "}", 1);
