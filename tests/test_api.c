@@ -75,9 +75,7 @@ static void quiet_log(void *baton, const char *file, int line, int level,
 {
 }
 
-#define SECRET "8924d49e61e1dc9e1618d3bae21ea493"
-#define TOKEN38 \
-    "NmQ1NTY2MjY2MTUxZDM4ZjE0YTM5ZWJhYmE5NTIwMDRfZGF0ZT0xNDkxODk4NzM5MDk4"
+#define TOKEN38 SEED_TOKEN
 
 static const char *const schema[] = {
     "CREATE TABLE t_student (student_id INTEGER PRIMARY KEY, mobile TEXT, "

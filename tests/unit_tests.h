@@ -15,7 +15,26 @@ extern int passed, failed;
                                  __LINE__, what); }                       \
     } while (0)
 
-/* tests/test_api.c: wcim_api_call end to end on in-memory SQLite */
+/* the weclubs secret of protocol.md section 3, and the seed's token of
+ * user 38 (caller chrome_test) */
+#define SECRET "8924d49e61e1dc9e1618d3bae21ea493"
+#define SEED_TOKEN \
+    "NmQ1NTY2MjY2MTUxZDM4ZjE0YTM5ZWJhYmE5NTIwMDRfZGF0ZT0xNDkxODk4NzM5MDk4"
+
+/* one file of tests per core file */
+void test_sign(apr_pool_t *p);          /* test_sign.c */
+void test_envelope(apr_pool_t *p);      /* test_envelope.c */
+void test_token(apr_pool_t *p);         /* test_token.c */
+void test_reply(apr_pool_t *p);         /* test_reply.c */
+void test_json_string(apr_pool_t *p);   /* test_reply.c */
+void test_routing(apr_pool_t *p);       /* test_routing.c */
+void test_cache_id(apr_pool_t *p);      /* test_cache.c */
+void test_label_escape(apr_pool_t *p);  /* test_metrics.c */
+void test_metrics_render(apr_pool_t *p);
+void test_flight(apr_pool_t *p);        /* test_flight.c */
+void test_decimal(apr_pool_t *p);       /* test_decimal.c */
+void test_sql_check(apr_pool_t *p);     /* test_store.c */
+/* test_api.c: wcim_api_call end to end on in-memory SQLite */
 void test_api(apr_pool_t *p);
 
 #endif

@@ -1,0 +1,114 @@
+/* The request envelope (modules/wcim_envelope.c): what parses, what is
+ * refused with 3001, user_id and token as the checks take them. */
+#include <stdio.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "unit_tests.h"
+#include "../modules/wcim_envelope.h"
+#include "../modules/wcim_json.h"
+#include "../modules/wcim_result.h"
+#include "../modules/wcim_sign.h"
+
+void test_envelope(apr_pool_t *p)
+{
+    static const struct { const char *body; int code; } cases[] = {
+        { "", 3001 },
+        { "[]", 3001 },
+        { "{\"client\":{},\"data\":{}} x", 3001 },
+        { "{\"client\":\"a\",\"data\":{}}", 3001 },
+        { "{\"client\":{},\"data\":[]}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":1.5}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":{}}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":[]}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":1,\"a\":2}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":\"x\\u0000y\"}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":1,\"b\":null,\"c\":true}}", 0 },
+        /* an integer beyond 64 bits is JSON: fine outside data, refused
+         * inside it */
+        { "{\"id\":123456789012345678901234,\"client\":{},\"data\":{}}", 0 },
+        { "{\"client\":{\"v\":-99999999999999999999},\"data\":{\"a\":1}}", 0 },
+        { "{\"client\":{},\"data\":{\"a\":123456789012345678901234}}", 3001 },
+        { "{\"id\":1e999999,\"client\":{},\"data\":{}}", 3001 },
+    };
+    wcim_envelope_t *env;
+    const char *why, *uid, *tok;
+    apr_size_t tlen;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        apr_status_t rv = wcim_envelope_parse(&env, &why, cases[i].body,
+                                              strlen(cases[i].body), p);
+        CHECK(wcim_result_of(rv) == (cases[i].code ? cases[i].code : 2000),
+              apr_psprintf(p, "envelope %s", cases[i].body));
+    }
+
+#define UID(json, expect_rv, expect_uid)                                    \
+    do {                                                                    \
+        const char *b = "{\"client\":{},\"data\":" json "}";                \
+        apr_status_t rv;                                                    \
+        wcim_envelope_parse(&env, &why, b, strlen(b), p);                   \
+        rv = wcim_envelope_user_id(&uid, env, p);                           \
+        CHECK(rv == (expect_rv) && (!(expect_uid) ||                        \
+              strcmp(uid, (expect_uid) ? (expect_uid) : "") == 0), json);   \
+    } while (0)
+
+    UID("{}", WCIM_STATUS(3005), NULL);
+    UID("{\"user_id\":null}", WCIM_STATUS(3005), NULL);
+    UID("{\"user_id\":\"38\"}", APR_SUCCESS, "38");
+    UID("{\"user_id\":38}", APR_SUCCESS, "38");
+    UID("{\"user_id\":0}", APR_SUCCESS, "0");
+    UID("{\"user_id\":-1}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\"038\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\" 38\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\"38a\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\"\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\"1234567890123456789\"}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":true}", WCIM_STATUS(3001), NULL);
+#undef UID
+
+    /* beside an id beyond 64 bits, data's integers stay integers: the
+     * user id and the signature read the same as without it */
+    {
+        static const char big[] = "{\"id\":99999999999999999999999,"
+            "\"client\":{},\"data\":{\"user_id\":38,\"n\":-7,"
+            "\"big\":9007199254740991,\"t\":\"x\"}}";
+        static const char small[] = "{\"id\":1,"
+            "\"client\":{},\"data\":{\"user_id\":38,\"n\":-7,"
+            "\"big\":9007199254740991,\"t\":\"x\"}}";
+        static const char past[] = "{\"id\":99999999999999999999999,"
+            "\"client\":{},\"data\":{\"user_id\":9007199254740993}}";
+        const char *t1 = NULL, *t2 = NULL;
+        apr_size_t l1 = 0, l2 = 0;
+        wcim_envelope_t *env2;
+
+        CHECK(wcim_envelope_parse(&env, &why, big, strlen(big), p)
+              == APR_SUCCESS
+              && wcim_envelope_user_id(&uid, env, p) == APR_SUCCESS
+              && strcmp(uid, "38") == 0,
+              "an id beyond 64 bits: user_id 38 read as 38");
+        CHECK(wcim_envelope_parse(&env2, &why, small, strlen(small), p)
+              == APR_SUCCESS
+              && wcim_sign_text(&t1, &l1, env->data, "s", 1, p)
+                 == APR_SUCCESS
+              && wcim_sign_text(&t2, &l2, env2->data, "s", 1, p)
+                 == APR_SUCCESS
+              && l1 == l2 && strcmp(t1, t2) == 0,
+              "an id beyond 64 bits: the signature text is unchanged");
+        /* 2^53 + 1 cannot be told from 2^53 once read as a real: refused
+         * rather than signed with the wrong digits */
+        CHECK(wcim_envelope_parse(&env, &why, past, strlen(past), p)
+              == WCIM_STATUS(3001),
+              "an id beyond 64 bits: an integer past 2^53 in data is refused");
+    }
+
+    wcim_envelope_parse(&env, &why, "{\"client\":{},\"data\":{\"token\":\"\"}}",
+                        33, p);
+    CHECK(wcim_envelope_token(&tok, &tlen, env) == WCIM_STATUS(3006),
+          "empty token is no token");
+    wcim_envelope_parse(&env, &why, "{\"client\":{},\"data\":{\"token\":5}}",
+                        32, p);
+    CHECK(wcim_envelope_token(&tok, &tlen, env) == APR_SUCCESS
+          && tlen == 0, "a number is a token that matches nothing");
+}

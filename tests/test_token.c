@@ -1,0 +1,57 @@
+/* User tokens (modules/wcim_token.c): decoding and the check against the
+ * stored row. */
+#include <stdio.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "unit_tests.h"
+#include "../modules/wcim_result.h"
+#include "../modules/wcim_token.h"
+
+void test_token(apr_pool_t *p)
+{
+    wcim_token_row_t row = { SEED_TOKEN, "1491898739098" };
+    apr_time_t created = apr_time_from_msec(APR_INT64_C(1491898739098));
+    const char *why, *digest;
+    apr_int64_t date;
+    const char *forged;
+
+    CHECK(wcim_token_decode(&digest, &date, SEED_TOKEN, strlen(SEED_TOKEN), p)
+          == APR_SUCCESS && date == APR_INT64_C(1491898739098)
+          && strcmp(digest, "6d5566266151d38f14a39ebaba952004") == 0,
+          "seed token decodes");
+    CHECK(wcim_token_verify(&why, SEED_TOKEN, strlen(SEED_TOKEN), &row, 0,
+                            apr_time_now(), p) == APR_SUCCESS,
+          "seed token valid with lifetime off");
+    CHECK(wcim_token_verify(&why, SEED_TOKEN, strlen(SEED_TOKEN), &row,
+                            APR_INT64_C(604800000), apr_time_now(), p)
+          == WCIM_STATUS(3010), "seed token expired with a 7-day lifetime");
+    CHECK(wcim_token_verify(&why, SEED_TOKEN, strlen(SEED_TOKEN), &row,
+                            APR_INT64_C(604800000),
+                            created + apr_time_from_sec(604799), p)
+          == APR_SUCCESS, "valid one second before the lifetime ends");
+    CHECK(wcim_token_verify(&why, SEED_TOKEN, strlen(SEED_TOKEN), &row,
+                            APR_INT64_C(604800000),
+                            created + apr_time_from_sec(604800), p)
+          == WCIM_STATUS(3010), "expired when the lifetime ends");
+
+    /* same date, another digest: the old server's forgery */
+    forged = "MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBfZGF0ZT0xNDkxODk4NzM5MDk4";
+    CHECK(wcim_token_decode(&digest, &date, forged, strlen(forged), p)
+          == APR_SUCCESS && date == APR_INT64_C(1491898739098),
+          "forged token has the right date");
+    CHECK(wcim_token_verify(&why, forged, strlen(forged), &row, 0,
+                            apr_time_now(), p) == WCIM_STATUS(3010),
+          "forged token refused");
+    CHECK(wcim_token_decode(&digest, &date, "bm8gZGF0ZSBoZXJl", 16, p)
+          == APR_EINVAL, "no _date= refused");
+    CHECK(wcim_token_decode(&digest, &date, "not base64!", 11, p)
+          == APR_EINVAL, "not base64 refused");
+    {
+        wcim_token_row_t bad = { "bm8gZGF0ZSBoZXJl", "1" };
+        CHECK(wcim_token_verify(&why, "bm8gZGF0ZSBoZXJl", 16, &bad, 0,
+                                apr_time_now(), p) == WCIM_STATUS(3010),
+              "a stored token without a date is refused too");
+    }
+}
