@@ -287,6 +287,7 @@ static void wcim_register_hooks(apr_pool_t *p)
                               AP_FTYPE_CONTENT_SET);
     ap_hook_handler(wcim_callback_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(wcim_health_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(wcim_after_answer, NULL, NULL,
                             APR_HOOK_MIDDLE);
 }

@@ -23,6 +23,7 @@ extern module AP_MODULE_DECLARE_DATA weclubs_im_module;
 #define WCIM_HANDLER "weclubs-im"
 #define WCIM_CALLBACK_HANDLER "weclubs-im-callback"
 #define WCIM_STATUS_HANDLER "weclubs-im-status"
+#define WCIM_HEALTH_HANDLER "weclubs-im-health"
 #define WCIM_CONTENT_TYPE "application/json;charset=UTF-8"
 
 /* What a child process has, set up by mod_weclubs_im.c (post_config,
@@ -90,6 +91,9 @@ int wcim_callback_handler(request_rec *r);
 
 /* mod_weclubs_im_status.c: the status page */
 int wcim_status_handler(request_rec *r);
+
+/* mod_weclubs_im_health.c: the health check for balancers */
+int wcim_health_handler(request_rec *r);
 
 /* mod_weclubs_im_sync.c: the sync threads of a child (APR_ENOTIMPL
  * without threads), and the work after an answer (log_transaction) */

@@ -48,7 +48,8 @@ my %range = (
     'mod_weclubs_im_sync.c'      => [280, 299],
     'modules/wcim_rongcloud.c'   => [300, 399],
     'mod_weclubs_im_cache.c'     => [400, 499],
-    'mod_weclubs_im_status.c'    => [500, 549],
+    'mod_weclubs_im_health.c'    => [500, 509],
+    'mod_weclubs_im_status.c'    => [510, 549],
     'mod_weclubs_im_config.c'    => [550, 599],
 );
 my (%where, @dup, @out);

@@ -123,6 +123,9 @@ WeclubsIMRongCloudTimeout 2
 <Location /im-status>
     SetHandler weclubs-im-status
 </Location>
+<Location /im-health>
+    SetHandler weclubs-im-health
+</Location>
 EOC
     close $fh;
     run($httpd, '-f', "$root/httpd.conf", '-k', 'start');
@@ -183,6 +186,12 @@ for my $i (1 .. 20) {
             && ($tok->{data}{im_token} // '') =~ /^tok-im_user_id_38-/;
 }
 is($good, $total, "redis down: all $total answers of both nodes correct");
+{
+    my $h = $http->get("$A/im-health");
+    my $a = eval { $json->decode($h->{content}) } || {};
+    is($h->{status}, 503, 'redis down: the health check says 503');
+    is($a->{cache}, 'the cache does not answer', 'redis down: the reason names the cache');
+}
 
 # --- redis back -------------------------------------------------------------------
 # apr_redis tries a server it marked dead again 5 s later, in every child
@@ -199,6 +208,7 @@ my ($s4, $d) = call($B, 'get_token', 1,
 is(($d->{data} || {})->{im_token}, ($c->{data} || {})->{im_token},
    'redis back: node B serves the same token');
 is(rc_calls(), $before, 'redis back: from redis again, no RongCloud call');
+is($http->get("$A/im-health")->{status}, 200, 'redis back: the health check says 200');
 
 my $log = do { local $/; open my $fh, '<', "$dir/a/error_log"; <$fh> // '' }
         . do { local $/; open my $fh, '<', "$dir/b/error_log"; <$fh> // '' };
