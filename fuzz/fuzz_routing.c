@@ -126,12 +126,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (nonce && ts) {
         const char *plain = apr_pstrcat(p, FUZZ_RC_SECRET, nonce, ts, NULL);
         apr_int64_t t = 0, age;
-        size_t k, n = strlen(ts);
-        int number = n > 0 && n <= 18;
+        size_t k, n = strlen(ts), nlen = strlen(nonce);
+        /* the contract: canonical digits (no leading zero), at most 18;
+         * a time below 10^11 is in seconds; a nonce of 1 to 128 bytes */
+        int number = n > 0 && n <= 18 && ts[0] != '0'
+                     && nlen > 0 && nlen <= WCIM_ROUTING_NONCE_MAX;
 
         for (k = 0; k < n && number; ++k) {
             number = ts[k] >= '0' && ts[k] <= '9';
             t = t * 10 + (ts[k] - '0');
+        }
+        if (number && t < WCIM_ROUTING_SECONDS_BELOW) {
+            t *= 1000;
         }
         age = apr_time_as_msec(FUZZ_NOW) - t;
         wcim_sha1_hex(good, plain, strlen(plain), 0);
