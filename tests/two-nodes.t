@@ -84,7 +84,8 @@ ok($rc_port, 'RongCloud stand-in up');
 
 # --- two nodes --------------------------------------------------------------
 sub start_node {
-    my ($name, $port) = @_;
+    my ($name, $port, $db_user) = @_;
+    $db_user ||= 'postgres';
     my $root = "$dir/$name";
     mkdir $root;
     open my $fh, '>', "$root/httpd.conf" or die $!;
@@ -109,7 +110,7 @@ MaxRequestWorkers 12
 MinSpareThreads 4
 MaxSpareThreads 12
 DBDriver pgsql
-DBDParams "host=127.0.0.1 port=$pg_port user=postgres dbname=weclubs"
+DBDParams "host=127.0.0.1 port=$pg_port user=$db_user dbname=weclubs"
 WeclubsIMCache redis:127.0.0.1:$redis_port
 WeclubsIMSignSecret ${\ WCIM::Sign::SECRET }
 WeclubsIMTokenLifetime off
@@ -139,7 +140,10 @@ EOC
 
 my $A = start_node('a', $a_port);
 my $sent_to_a = 0;
-my $B = start_node('b', $b_port);
+# node B connects as a role of its own, so that its database connection
+# alone can be broken (issue 15's balancer case, at the end)
+run(@psql, '-d', 'postgres', '-c', 'CREATE ROLE node_b LOGIN SUPERUSER');
+my $B = start_node('b', $b_port, 'node_b');
 
 sub call {
     my ($base, $endpoint, $uid, $token) = @_;
@@ -273,5 +277,71 @@ my $pid = do { open my $fh, '<', "$dir/a/httpd.pid"; <$fh> };
 chomp $pid if defined $pid;
 my @children = grep { /\d/ } split /\s+/, `ps -o pid= --ppid $pid`;
 cmp_ok(scalar @children, '>=', 2, 'node A runs several children');
+
+# --- Apache as the balancer (README "Running several nodes") ----------------
+# A front httpd balances both nodes, mod_proxy_hcheck probing their
+# weclubs-im-health; node B's database connection is broken: every request
+# through the front is still answered 2000, by node A.
+{
+    my $f_port = free_port();
+    my $root = "$dir/front";
+    mkdir $root;
+    open my $fh, '>', "$root/httpd.conf" or die $!;
+    print $fh <<"EOC";
+ServerRoot "$root"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$f_port
+PidFile "$root/httpd.pid"
+DefaultRuntimeDir "$root"
+ErrorLog "$root/error_log"
+LogLevel warn
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule proxy_module $mods/mod_proxy.so
+LoadModule proxy_http_module $mods/mod_proxy_http.so
+LoadModule proxy_balancer_module $mods/mod_proxy_balancer.so
+LoadModule proxy_hcheck_module $mods/mod_proxy_hcheck.so
+LoadModule slotmem_shm_module $mods/mod_slotmem_shm.so
+LoadModule lbmethod_byrequests_module $mods/mod_lbmethod_byrequests.so
+<IfModule !watchdog_module>
+    LoadModule watchdog_module $mods/mod_watchdog.so
+</IfModule>
+<Proxy "balancer://weclubs-im">
+    BalancerMember http://127.0.0.1:$a_port hcmethod=GET hcuri=/im-health hcinterval=1 hcfails=1 hcpasses=1
+    BalancerMember http://127.0.0.1:$b_port hcmethod=GET hcuri=/im-health hcinterval=1 hcfails=1 hcpasses=1
+</Proxy>
+ProxyPass        /im balancer://weclubs-im/im
+ProxyPassReverse /im balancer://weclubs-im/im
+EOC
+    close $fh;
+    run($httpd, '-f', "$root/httpd.conf", '-k', 'start');
+    push @cleanup, sub { system($httpd, '-f', "$root/httpd.conf", '-k', 'stop') };
+    for (1 .. 50) {
+        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$f_port");
+        Time::HiRes::sleep(0.1);
+    }
+    my $F = "http://127.0.0.1:$f_port";
+    my $front_ok = sub {
+        my ($n) = @_;
+        my $good = 0;
+        for (1 .. $n) {
+            my ($s, $list) = call($F, 'get_group_chat_list', 38, $seed_token);
+            $good++ if $s == 200 && ($list->{result_code} // 0) == 2000;
+        }
+        return $good;
+    };
+    is($front_ok->(10), 10, 'through the balancer: 10 lists, 2000 each');
+    # node B's database connection broken: its role may no longer log in,
+    # its sessions are ended
+    run(@psql, '-d', 'postgres', '-c', 'ALTER ROLE node_b NOLOGIN');
+    run(@psql, '-d', 'postgres', '-c',
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'node_b'");
+    my $hb = $http->get("$B/im-health");
+    is($hb->{status}, 503, "node B's database broken: its health check says 503");
+    like($hb->{content}, qr/"status":"unavailable"/, 'with the reason') or diag($hb->{content});
+    Time::HiRes::sleep(3);      # the balancer's next probes (every second)
+    is($front_ok->(20), 20, 'node B down: 20 lists through the balancer, 2000 each');
+    run(@psql, '-d', 'postgres', '-c', 'ALTER ROLE node_b LOGIN');
+}
 
 done_testing();
