@@ -24,6 +24,8 @@
 #include <apr_shm.h>
 #include <apr_strings.h>
 
+#include <mod_status.h>
+
 #include "mod_weclubs_im.h"
 
 APLOG_USE_MODULE(weclubs_im);
@@ -288,6 +290,8 @@ static void wcim_register_hooks(apr_pool_t *p)
     ap_hook_handler(wcim_callback_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(wcim_health_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, wcim_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
     ap_hook_log_transaction(wcim_after_answer, NULL, NULL,
                             APR_HOOK_MIDDLE);
 }

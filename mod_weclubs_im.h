@@ -89,8 +89,10 @@ void wcim_log_to_server(void *baton, const char *file, int line, int level,
 /* mod_weclubs_im_callback.c: message routing posts */
 int wcim_callback_handler(request_rec *r);
 
-/* mod_weclubs_im_status.c: the status page */
+/* mod_weclubs_im_status.c: the status page, and the module's part of
+ * mod_status' /server-status */
 int wcim_status_handler(request_rec *r);
+int wcim_status_hook(request_rec *r, int flags);
 
 /* mod_weclubs_im_health.c: the health check for balancers */
 int wcim_health_handler(request_rec *r);

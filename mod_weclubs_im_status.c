@@ -16,6 +16,8 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include <mod_status.h>
+
 #include "mod_weclubs_im.h"
 
 APLOG_USE_MODULE(weclubs_im);
@@ -80,3 +82,21 @@ int wcim_status_handler(request_rec *r)
     return OK;
 }
 
+/* The module's totals in httpd's own /server-status (mod_status), as
+ * mod_ssl and mod_md add theirs: "Key: value" lines in its ?auto form, a
+ * section of the plain page otherwise. */
+int wcim_status_hook(request_rec *r, int flags)
+{
+    if (wcim_process.metrics == NULL) {
+        return OK;
+    }
+    if (flags & AP_STATUS_SHORT) {
+        ap_rputs(wcim_metrics_auto(wcim_process.metrics, r->pool), r);
+        return OK;
+    }
+    ap_rputs("<hr>\n<h2>mod_weclubs_im</h2>\n<pre>", r);
+    ap_rputs(ap_escape_html(r->pool, wcim_metrics_render(
+                 wcim_process.metrics, 1, NULL, r->pool)), r);
+    ap_rputs("</pre>\n", r);
+    return OK;
+}

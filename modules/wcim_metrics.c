@@ -261,3 +261,44 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
     }
     return b.data;
 }
+
+const char *wcim_metrics_auto(const wcim_metrics_t *m, apr_pool_t *p)
+{
+    apr_uint64_t requests = 0, refused = 0, callbacks = 0, calls = 0;
+    apr_uint64_t failed = 0, hits = 0, misses = 0;
+    wcim_buf_t b;
+    unsigned e, i;
+
+    for (e = 0; e < WCIM_EP_COUNT; ++e) {
+        for (i = 0; i <= NCODES; ++i) {
+            apr_uint32_t n = get32(&m->requests[e][i]);
+
+            requests += n;
+            refused += (i < NCODES && codes[i] == 2000) ? 0 : n;
+        }
+    }
+    for (i = 0; i <= NCB; ++i) {
+        callbacks += get32(&m->callbacks[i]);
+    }
+    for (i = 0; i < WCIM_CALL_COUNT; ++i) {
+        calls += get32(&m->calls[i][0]) + get32(&m->calls[i][1]);
+        failed += get32(&m->calls[i][0]);
+    }
+    for (i = 0; i < WCIM_CACHE_KINDS; ++i) {
+        hits += get32(&m->cache[i][1]);
+        misses += get32(&m->cache[i][0]);
+    }
+    wcim_buf_init(&b, p, 512);
+    add(&b, p, "WeclubsIMRequests: %" APR_UINT64_T_FMT "\n"
+        "WeclubsIMRequestsNot2000: %" APR_UINT64_T_FMT "\n"
+        "WeclubsIMCallbacks: %" APR_UINT64_T_FMT "\n"
+        "WeclubsIMRongCloudCalls: %" APR_UINT64_T_FMT "\n"
+        "WeclubsIMRongCloudCallsFailed: %" APR_UINT64_T_FMT "\n"
+        "WeclubsIMRongCloudFailovers: %u\n"
+        "WeclubsIMCacheHits: %" APR_UINT64_T_FMT "\n"
+        "WeclubsIMCacheMisses: %" APR_UINT64_T_FMT "\n"
+        "WeclubsIMDatabaseErrors: %u\n",
+        requests, refused, callbacks, calls, failed,
+        get32(&m->failovers), hits, misses, get32(&m->db_errors));
+    return b.data;
+}

@@ -51,4 +51,8 @@ const char *wcim_metrics_label_escape(const char *value, apr_pool_t *p);
 const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
                                 const char *extra, apr_pool_t *p);
 
+/* The totals as mod_status' ?auto lines ("Key: value"), for the glue's
+ * server-status hook. */
+const char *wcim_metrics_auto(const wcim_metrics_t *m, apr_pool_t *p);
+
 #endif

@@ -66,4 +66,15 @@ is($text->code, 200, '?text: 200');
 like($text->content, qr/^mod_weclubs_im status/, '?text: a plain page');
 like($text->content, qr/get_group_chat_list\s+2000\s+\d+/, '?text: requests by endpoint and code');
 
+# the module's totals in httpd's own /server-status (mod_status)
+{
+    my $auto = WCIM::Request::ua()->get(WCIM::Request::url('/server-status?auto'));
+    is($auto->code, 200, '/server-status?auto: 200');
+    like($auto->content, qr/^WeclubsIMRequests: [1-9]\d*$/m, '?auto: WeclubsIMRequests, counted');
+    like($auto->content, qr/^WeclubsIMCacheHits: \d+$/m, '?auto: WeclubsIMCacheHits');
+    like($auto->content, qr/^WeclubsIMRongCloudCalls: \d+$/m, '?auto: WeclubsIMRongCloudCalls');
+    my $html = WCIM::Request::ua()->get(WCIM::Request::url('/server-status'));
+    like($html->content, qr{<h2>mod_weclubs_im</h2>\n<pre>mod_weclubs_im status}, 'the HTML page has our section');
+}
+
 done_testing();
