@@ -247,6 +247,7 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
             apr_time_t now = apr_time_now();
 
             apr_atomic_inc32(&syncs_dropped);
+            wcim_metrics_sync_dropped(wcim_process.metrics);
             last = apr_atomic_read64(&syncs_dropped_said);
             if ((now < (apr_time_t)last
                  || now - (apr_time_t)last > apr_time_from_sec(10))

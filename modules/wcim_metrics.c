@@ -38,6 +38,7 @@ struct wcim_metrics_t {
     apr_uint32_t failovers;
     apr_uint32_t cache[WCIM_CACHE_KINDS][2];         /* [miss, hit] */
     apr_uint32_t db_errors;
+    apr_uint32_t syncs_dropped;
 };
 
 apr_size_t wcim_metrics_size(void)
@@ -125,6 +126,13 @@ void wcim_metrics_cache(wcim_metrics_t *m, wcim_cache_kind_t kind, int hit)
 {
     if (m && (unsigned)kind < WCIM_CACHE_KINDS) {
         apr_atomic_inc32(&m->cache[kind][hit ? 1 : 0]);
+    }
+}
+
+void wcim_metrics_sync_dropped(wcim_metrics_t *m)
+{
+    if (m) {
+        apr_atomic_inc32(&m->syncs_dropped);
     }
 }
 
@@ -256,6 +264,11 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
     add(&b, p, "# HELP weclubs_im_database_errors_total Database failures.\n"
         "# TYPE weclubs_im_database_errors_total counter\n"
         "weclubs_im_database_errors_total %u\n", get32(&m->db_errors));
+    add(&b, p, "# HELP weclubs_im_group_syncs_dropped_total Group syncs not "
+        "queued (a full queue); the user's next list retries them.\n"
+        "# TYPE weclubs_im_group_syncs_dropped_total counter\n"
+        "weclubs_im_group_syncs_dropped_total %u\n",
+        get32(&m->syncs_dropped));
     if (extra) {
         wcim_buf_append(&b, extra, strlen(extra));
     }

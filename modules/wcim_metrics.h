@@ -41,6 +41,7 @@ void wcim_metrics_rc_call(wcim_metrics_t *m, wcim_call_t call, int ok,
 void wcim_metrics_failover(wcim_metrics_t *m);
 void wcim_metrics_cache(wcim_metrics_t *m, wcim_cache_kind_t kind, int hit);
 void wcim_metrics_db_error(wcim_metrics_t *m);
+void wcim_metrics_sync_dropped(wcim_metrics_t *m);
 
 /* A label value as Prometheus' text format writes it: backslash, double
  * quote and line feed escaped. */

@@ -12,7 +12,7 @@ DEMO="apache2 apache2-dev libapr1-dev libaprutil1-dev libjansson-dev
 TEST="libapache2-mod-perl2 libwww-perl openssl curl
  libaprutil1-dbd-mysql libaprutil1-dbd-pgsql mariadb-server mariadb-client
  postgresql postgresql-client redis-server redis-tools
- clang libclang-rt-14-dev wrk valgrind procps"
+ clang libclang-rt-14-dev wrk valgrind procps prometheus"
 case "${1:-all}" in
 demo) PACKAGES="$DEMO" ;;
 all) PACKAGES="$DEMO $TEST" ;;
