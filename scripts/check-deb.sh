@@ -6,7 +6,7 @@
 #      the whole folder outside git) to a scratch folder and runs
 #      `dpkg-buildpackage -us -uc` there (source and binary; the unit tests
 #      run, the Apache::Test suite does not);
-#   3. lintian on the .changes: any E: fails;
+#   3. lintian on the .changes: any E: or W: fails;
 #   4. apt-get install ./libapache2-mod-weclubs-im_*.deb (pulls Depends and
 #      Recommends), checks the files are where README.md and README.Debian
 #      say, that the module is not enabled by the installation, then
@@ -140,9 +140,9 @@ DEB=$(ls "$SCRATCH"/"${PKG}_${VERSION}"_*.deb)
 
 say "lintian $(basename "$CHANGES")"
 lint_rc=0
-lintian --fail-on error --display-info "$CHANGES" >"$SCRATCH/lintian.log" 2>&1 || lint_rc=$?
+lintian --fail-on error,warning --display-info "$CHANGES" >"$SCRATCH/lintian.log" 2>&1 || lint_rc=$?
 cat "$SCRATCH/lintian.log"
-if [ $lint_rc -ne 0 ] || grep -q '^E: ' "$SCRATCH/lintian.log"; then fail "lintian reports errors"; fi
+if [ $lint_rc -ne 0 ] || grep -q '^[EW]: ' "$SCRATCH/lintian.log"; then fail "lintian reports errors or warnings"; fi
 echo "lintian: $(grep -c '^E: ' "$SCRATCH/lintian.log") errors, $(grep -c '^W: ' "$SCRATCH/lintian.log") warnings, $(grep -c '^I: ' "$SCRATCH/lintian.log") infos"
 
 say "apt-get install ./$(basename "$DEB")"
