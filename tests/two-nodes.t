@@ -83,6 +83,19 @@ chomp $rc_port if defined $rc_port;
 ok($rc_port, 'RongCloud stand-in up');
 
 # --- two nodes --------------------------------------------------------------
+# start_httpd($root, $port): httpd on $root/httpd.conf, stopped at the end;
+# its base URL once it listens
+sub start_httpd {
+    my ($root, $port) = @_;
+    run($httpd, '-f', "$root/httpd.conf", '-k', 'start');
+    push @cleanup, sub { system($httpd, '-f', "$root/httpd.conf", '-k', 'stop') };
+    for (1 .. 50) {
+        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+        Time::HiRes::sleep(0.1);
+    }
+    return "http://127.0.0.1:$port";
+}
+
 sub start_node {
     my ($name, $port, $db_user) = @_;
     $db_user ||= 'postgres';
@@ -129,13 +142,7 @@ WeclubsIMRongCloudTimeout 2
 </Location>
 EOC
     close $fh;
-    run($httpd, '-f', "$root/httpd.conf", '-k', 'start');
-    push @cleanup, sub { system($httpd, '-f', "$root/httpd.conf", '-k', 'stop') };
-    for (1 .. 50) {
-        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        Time::HiRes::sleep(0.1);
-    }
-    return "http://127.0.0.1:$port";
+    return start_httpd($root, $port);
 }
 
 my $A = start_node('a', $a_port);
@@ -314,13 +321,7 @@ ProxyPass        /im balancer://weclubs-im/im
 ProxyPassReverse /im balancer://weclubs-im/im
 EOC
     close $fh;
-    run($httpd, '-f', "$root/httpd.conf", '-k', 'start');
-    push @cleanup, sub { system($httpd, '-f', "$root/httpd.conf", '-k', 'stop') };
-    for (1 .. 50) {
-        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$f_port");
-        Time::HiRes::sleep(0.1);
-    }
-    my $F = "http://127.0.0.1:$f_port";
+    my $F = start_httpd($root, $f_port);
     my $front_ok = sub {
         my ($n) = @_;
         my $good = 0;
