@@ -8,8 +8,8 @@
 set -eu
 DEMO="apache2 apache2-dev libapr1-dev libaprutil1-dev libjansson-dev
  libcurl4-openssl-dev libsqlite3-dev libaprutil1-dbd-sqlite3 sqlite3
- autoconf automake libtool pkg-config make gcc python3 ca-certificates"
-TEST="libapache2-mod-perl2 libwww-perl openssl curl
+ autoconf automake libtool pkg-config make gcc python3 ca-certificates curl"
+TEST="libapache2-mod-perl2 libwww-perl openssl
  libaprutil1-dbd-mysql libaprutil1-dbd-pgsql mariadb-server mariadb-client
  postgresql postgresql-client redis-server redis-tools
  clang libclang-rt-14-dev wrk valgrind procps prometheus"
