@@ -339,10 +339,13 @@ apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
             ? apr_pstrcat(p, "RongCloud refused: ", json_string_value(msg),
                           NULL)
             : "RongCloud refused the call";
-        /* a server error or the rate limit may pass on another host;
-         * a refusal of the request itself will not */
-        err->retryable = err->http_status >= 500 || err->http_status == 429
-                         || err->rc_code == 1008;
+        /* a server error may pass on another host. The rate limit is the
+         * app's, whichever host (HTTP 429 or code 1008): like every SDK
+         * (server-sdk-go rongcloud/http.go, server-sdk-java
+         * io/rong/util/HttpUtil.java, server-sdk-php RongCloud/Lib/
+         * Request.php switch on network errors and 5xx only), no failover;
+         * nor for a refusal of the request itself */
+        err->retryable = err->http_status >= 500 && err->http_status < 600;
         return APR_EGENERAL;
     }
     *pjson = json;

@@ -217,6 +217,31 @@ sub n_calls {
     is(n_calls($GT, 227, $since), 0, 'primary 401: not retried on the backup');
 }
 
+# rate limiting (HTTP 429, or code 1008 in a 200) is per app, not per host:
+# no SDK switches host or retries on it (rongcloud/server-sdk-go
+# rongcloud/http.go switches on network errors and 5xx only; server-sdk-java
+# io/rong/util/HttpUtil.java counts 5xx and I/O errors only). 3000 at once,
+# nothing sent to the backup, and the process stays on its host.
+{
+    my $since = WCIM::StandIn::last_seq();
+    for my $c ([228, 'HTTP 429', 'rate'], [229, 'code 1008', 'code', code => 1008]) {
+        my ($uid, $what, $mode, %mopt) = @$c;
+        on_primary(sub { WCIM::StandIn::reset(); WCIM::StandIn::mode($mode, %mopt) });
+        my $t0 = Time::HiRes::time();
+        my $res = im('get_token', user => $uid, vhost => 'wcim_ha_rate');
+        my $elapsed = Time::HiRes::time() - $t0;
+        check_answer($res, "rate limited ($what): user $uid gets 3000", code => 3000,
+                     msg => FAIL_MSG);
+        cmp_ok($elapsed, '<', 1, "rate limited ($what): answered at once");
+        is(on_primary(sub { n_calls($GT, $uid) }), 1, "rate limited ($what): primary asked once");
+        is(n_calls($GT, $uid, $since), 0, "rate limited ($what): not retried on the backup");
+    }
+    on_primary(sub { WCIM::StandIn::reset() });
+    token_of(228, 'after rate limiting: user 228 again', vhost => 'wcim_ha_rate');
+    is(on_primary(sub { n_calls($GT, 228) }), 1, 'after rate limiting: still on the primary');
+    is(n_calls($GT, 228, $since), 0, 'after rate limiting: the backup never asked');
+}
+
 # both hosts down: 3000 within the time-out, and the server still answers
 {
     on_primary(sub { WCIM::StandIn::reset(); WCIM::StandIn::mode('hang', delay => 30) });

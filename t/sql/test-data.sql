@@ -259,7 +259,7 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 --  211     group list called 50 times; then a membership change
 --  212     quit club 100 (status 0) and active in club 102: the old
 --          server's query (ignores status) lists both
---  220-229 failover (primary hangs, 503, both down)
+--  220-229 failover (primary hangs, 503, both down, rate limited)
 --  230-231 TLS with and without the test CA
 INSERT INTO t_student (student_id, school_id, mobile, nick_name, real_name, password, avatar_url, status, is_del) VALUES
 (200, 1, '13900000200', '缓存', '缓存二百', 'pw200', 'http://img.example.com/u/200.png', 1, 0),
@@ -276,6 +276,8 @@ INSERT INTO t_student (student_id, school_id, mobile, nick_name, real_name, pass
 (225, 1, '13900000225', NULL, '拒连', 'pw225', NULL, 1, 0),
 (226, 1, '13900000226', NULL, '拒连之后', 'pw226', NULL, 1, 0),
 (227, 1, '13900000227', NULL, '4xx不重试', 'pw227', NULL, 1, 0),
+(228, 1, '13900000228', NULL, '限流429', 'pw228', NULL, 1, 0),
+(229, 1, '13900000229', NULL, '限流1008', 'pw229', NULL, 1, 0),
 (230, 1, '13900000230', NULL, '无CA', 'pw230', NULL, 1, 0),
 (231, 1, '13900000231', NULL, '有CA', 'pw231', NULL, 1, 0);
 INSERT INTO t_student_club_graduate_relation (stu_clu_gra_rel_id, graduate_id, student_id, status, department_id, job_id, super_admin, is_del) VALUES
@@ -297,6 +299,8 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 (225, '@auto@', 'chrome_test', -3600000),
 (226, '@auto@', 'chrome_test', -3600000),
 (227, '@auto@', 'chrome_test', -3600000),
+(228, '@auto@', 'chrome_test', -3600000),
+(229, '@auto@', 'chrome_test', -3600000),
 (230, '@auto@', 'chrome_test', -3600000),
 (231, '@auto@', 'chrome_test', -3600000);
 
