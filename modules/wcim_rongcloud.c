@@ -34,7 +34,6 @@ apr_status_t wcim_rc_global_init(void)
 
 struct wcim_rc_hosts_t {
     volatile apr_uint32_t active;        /* index in use */
-    volatile apr_uint64_t switched_at;   /* apr_time_t of the last switch */
 };
 
 apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, int nhosts,
@@ -65,28 +64,25 @@ int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts)
                  : 0;
 }
 
-/* The host to try first: the active one, or the primary again once the
- * fail-back time has passed since we left it. */
-static int hosts_pick(wcim_rc_hosts_t *h, apr_time_t now)
+/* The host to try first: the one in use. There is no going back to the
+ * primary on a timer: the SDKs keep the host that answers until it fails
+ * (server-sdk-java io/rong/RongCloudConfig.java getDomain moves on errors
+ * only; server-sdk-go rongcloud/rongcloud.go changeURI is called on
+ * failures only), and a timer would pay the primary's time-out again and
+ * again during a long outage. */
+static int hosts_pick(wcim_rc_hosts_t *h, int n)
 {
-    apr_uint32_t active;
-
-    if (h == NULL) {
-        return 0;
-    }
-    active = apr_atomic_read32(&h->active);
-    if (active != 0 && now - (apr_time_t)apr_atomic_read64(&h->switched_at)
-                       >= WCIM_RC_FAILBACK) {
-        return 0;
-    }
-    return (int)active;
+    return h ? (int)(apr_atomic_read32(&h->active) % (apr_uint32_t)n) : 0;
 }
 
-static void hosts_use(wcim_rc_hosts_t *h, int idx, apr_time_t now)
+/* Host idx failed: the next one is used from now on, unless another
+ * thread moved away from idx already (a late failure of a host no longer
+ * in use must not move the process off the one that works). */
+static void hosts_failed(wcim_rc_hosts_t *h, int idx, int n)
 {
-    if (h && apr_atomic_xchg32(&h->active, (apr_uint32_t)idx)
-             != (apr_uint32_t)idx) {
-        apr_atomic_set64(&h->switched_at, (apr_uint64_t)now);
+    if (h) {
+        apr_atomic_cas32(&h->active, (apr_uint32_t)((idx + 1) % n),
+                         (apr_uint32_t)idx);
     }
 }
 
@@ -358,7 +354,7 @@ apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
 static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
                                 const wcim_rc_t *rc, const char *path,
                                 const char *form, int n, int attempts,
-                                apr_time_t now, apr_time_t deadline,
+                                apr_time_t deadline,
                                 apr_pool_t *p);
 
 static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
@@ -380,8 +376,7 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
     }
     n = conf->urls->nelts;
     attempts = n > 1 ? 2 : 1;
-    rv = rc_attempts(pjson, err, rc, path, form, n, attempts, now, deadline,
-                     p);
+    rv = rc_attempts(pjson, err, rc, path, form, n, attempts, deadline, p);
     if (rc->spent) {
         *rc->spent += apr_time_now() - now;
     }
@@ -394,14 +389,14 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
 static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
                                 const wcim_rc_t *rc, const char *path,
                                 const char *form, int n, int attempts,
-                                apr_time_t now, apr_time_t deadline,
+                                apr_time_t deadline,
                                 apr_pool_t *p)
 {
     const wcim_rc_config_t *conf = rc->conf;
     apr_status_t rv = APR_EGENERAL;
     int idx, attempt;
 
-    idx = hosts_pick(conf->hosts, now);
+    idx = hosts_pick(conf->hosts, n);
     for (attempt = 0; attempt < attempts; ++attempt) {
         const char *url = apr_pstrcat(p, APR_ARRAY_IDX(conf->urls, idx,
                                                        const char *),
@@ -414,18 +409,17 @@ static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
         rv = rc_attempt(pjson, err, rc, url, form,
                         left / (attempts - attempt), p);
         if (rv == APR_SUCCESS) {
-            hosts_use(conf->hosts, idx, apr_time_now());
             return rv;
         }
         if (!err->retryable || n < 2) {
             break;
         }
+        hosts_failed(conf->hosts, idx, n);
         WCIM_LOG(rc->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0301)
                  "RongCloud host failed, switching to %s: %s",
                  APR_ARRAY_IDX(conf->urls, (idx + 1) % n, const char *),
                  wcim_rc_error_text(err, p));
         idx = (idx + 1) % n;
-        hosts_use(conf->hosts, idx, apr_time_now());
         wcim_metrics_failover(rc->metrics);
     }
     return rv;

@@ -13,9 +13,6 @@
 
 /* RongCloud answers are small; anything longer is refused, not buffered. */
 #define WCIM_RC_MAX_ANSWER (64 * 1024)
-/* After a switch to another host, how long before the first is tried
- * again (the Go SDK's figure). */
-#define WCIM_RC_FAILBACK apr_time_from_sec(30)
 /* RongCloud asks that kept-alive connections live under 60 s. */
 #define WCIM_RC_CONN_MAX_AGE 50
 

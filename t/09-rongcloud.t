@@ -49,6 +49,19 @@ sub n_calls {
     return scalar @{ WCIM::StandIn::calls_for($path, "im_user_id_$uid", $since) };
 }
 
+# --- a long outage: the backup stays in use (first half) ---------------------
+# The SDKs keep using the host that answered until it fails (server-sdk-java
+# io/rong/RongCloudConfig.java moves its index on errors only; server-sdk-go
+# rongcloud/rongcloud.go changeURI is called on failures only). The primary
+# fails once here; the end of this file, over 30 s later, checks that the
+# module did not go back to it on its own.
+my $stay_since = WCIM::StandIn::last_seq();
+on_primary(sub { WCIM::StandIn::mode('e503', path => $GT, count => 1) });
+my ($stay_token) = token_of(233, 'long outage: user 233', vhost => 'wcim_ha_stay');
+my $stay_switched = Time::HiRes::time();
+like($stay_token // '', qr/^tok-im_user_id_233-/, 'long outage: token from the backup');
+is(on_primary(sub { n_calls($GT, 233) }), 1, 'long outage: the primary failed once');
+
 # --- the token cache -------------------------------------------------------
 {
     my $since = WCIM::StandIn::last_seq();
@@ -269,6 +282,26 @@ sub n_calls {
     my $text = do { local $/; <$fh> };
     like($text, qr/getToken for im_user_id_230 failed: https:\/\/127\.0\.0\.1:\d+\/user\/getToken\.json: transfer failed \(curl 60: /,
          'TLS refusal logged with the URL and curl code 60');
+}
+
+# --- a long outage (second half): no return to the primary while the backup
+# works, however long; back to the primary when the backup fails ------------
+{
+    my $wait = $stay_switched + 31 - Time::HiRes::time();
+    Time::HiRes::sleep($wait) if $wait > 0;
+    on_primary(sub { WCIM::StandIn::mode('ok') });
+    my $since = WCIM::StandIn::last_seq();
+    my ($token, $elapsed) = token_of(234, 'long outage, 31 s on: user 234',
+                                     vhost => 'wcim_ha_stay');
+    is(n_calls($GT, 234, $since), 1, 'long outage, 31 s on: the backup answered');
+    is(on_primary(sub { n_calls($GT, 234) }), 0,
+       'long outage, 31 s on: the primary not tried again while the backup works');
+    WCIM::StandIn::mode('e503', path => $GT, count => 1);
+    token_of(235, 'backup fails: user 235', vhost => 'wcim_ha_stay');
+    is(on_primary(sub { n_calls($GT, 235) }), 1, 'backup fails: the primary answered');
+    token_of(236, 'backup fails: user 236 next', vhost => 'wcim_ha_stay');
+    is(on_primary(sub { n_calls($GT, 236) }), 1, 'backup fails: then the primary directly');
+    is(n_calls($GT, 236, $since), 0, 'backup fails: the backup not asked for user 236');
 }
 
 done_testing();

@@ -261,6 +261,8 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 --          server's query (ignores status) lists both
 --  220-229 failover (primary hangs, 503, both down, rate limited)
 --  230-231 TLS with and without the test CA
+--  232     a primary that never answers a connection (connect time limit)
+--  233-236 a long outage of the primary: the backup stays in use
 INSERT INTO t_student (student_id, school_id, mobile, nick_name, real_name, password, avatar_url, status, is_del) VALUES
 (200, 1, '13900000200', '缓存', '缓存二百', 'pw200', 'http://img.example.com/u/200.png', 1, 0),
 (201, 1, '13900000201', NULL, '改名前', 'pw201', 'http://img.example.com/u/201.png', 1, 0),
@@ -279,7 +281,12 @@ INSERT INTO t_student (student_id, school_id, mobile, nick_name, real_name, pass
 (228, 1, '13900000228', NULL, '限流429', 'pw228', NULL, 1, 0),
 (229, 1, '13900000229', NULL, '限流1008', 'pw229', NULL, 1, 0),
 (230, 1, '13900000230', NULL, '无CA', 'pw230', NULL, 1, 0),
-(231, 1, '13900000231', NULL, '有CA', 'pw231', NULL, 1, 0);
+(231, 1, '13900000231', NULL, '有CA', 'pw231', NULL, 1, 0),
+(232, 1, '13900000232', NULL, '连不上', 'pw232', NULL, 1, 0),
+(233, 1, '13900000233', NULL, '长停', 'pw233', NULL, 1, 0),
+(234, 1, '13900000234', NULL, '长停之后', 'pw234', NULL, 1, 0),
+(235, 1, '13900000235', NULL, '备挂', 'pw235', NULL, 1, 0),
+(236, 1, '13900000236', NULL, '备挂之后', 'pw236', NULL, 1, 0);
 INSERT INTO t_student_club_graduate_relation (stu_clu_gra_rel_id, graduate_id, student_id, status, department_id, job_id, super_admin, is_del) VALUES
 (2000, 100, 211, 1, NULL, NULL, 0, 0),
 (2001, 100, 212, 0, NULL, NULL, 0, 0),
@@ -302,7 +309,12 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 (228, '@auto@', 'chrome_test', -3600000),
 (229, '@auto@', 'chrome_test', -3600000),
 (230, '@auto@', 'chrome_test', -3600000),
-(231, '@auto@', 'chrome_test', -3600000);
+(231, '@auto@', 'chrome_test', -3600000),
+(232, '@auto@', 'chrome_test', -3600000),
+(233, '@auto@', 'chrome_test', -3600000),
+(234, '@auto@', 'chrome_test', -3600000),
+(235, '@auto@', 'chrome_test', -3600000),
+(236, '@auto@', 'chrome_test', -3600000);
 
 
 -- Message routing (t/14-routing.t): users 240 and 241 in club 102 (摄影协会),
