@@ -237,10 +237,28 @@ static apr_status_t slist_release(void *l)
     return APR_SUCCESS;
 }
 
-/* One POST to one host, within `limit`. */
+void wcim_rc_attempt_limits(apr_interval_time_t *ptotal,
+                            apr_interval_time_t *pconnect,
+                            const wcim_rc_config_t *conf,
+                            apr_interval_time_t left, int attempts)
+{
+    /* a host that answers slowly gets an even share, so the backup still
+     * has time after it; one that cannot even connect costs only the
+     * connection limit, and the backup gets the rest */
+    *ptotal = left / (attempts > 0 ? attempts : 1);
+    *pconnect = conf->connect_timeout > 0 ? conf->connect_timeout
+                                          : WCIM_RC_DEFAULT_CONNECT_TIMEOUT;
+    if (*pconnect > *ptotal) {
+        *pconnect = *ptotal;
+    }
+}
+
+/* One POST to one host, within `limit` (its connection set-up within
+ * `connect_limit`). */
 static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
                                const wcim_rc_t *rc, const char *url,
                                const char *form, apr_interval_time_t limit,
+                               apr_interval_time_t connect_limit,
                                apr_pool_t *p)
 {
     const wcim_rc_config_t *conf = rc->conf;
@@ -248,6 +266,7 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
     answer_t answer;
     struct curl_slist *headers;
     long limit_ms = (long)apr_time_as_msec(limit);
+    long connect_ms = (long)apr_time_as_msec(connect_limit);
     CURL *h;
     CURLcode cc;
     int pooled;
@@ -273,8 +292,8 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit_ms > 0 ? limit_ms : 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, limit_ms > 0 ? limit_ms
-                                                                : 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0
+                                                   ? connect_ms : 1L);
     curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, (long)WCIM_RC_CONN_MAX_AGE);
     curl_easy_setopt(h, CURLOPT_MAXLIFETIME_CONN, (long)WCIM_RC_CONN_MAX_AGE);
     curl_easy_setopt(h, CURLOPT_USERAGENT, RC_USER_AGENT);
@@ -401,13 +420,14 @@ static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
         const char *url = apr_pstrcat(p, APR_ARRAY_IDX(conf->urls, idx,
                                                        const char *),
                                       path, NULL);
-        apr_interval_time_t left = deadline - apr_time_now();
+        apr_interval_time_t left = deadline - apr_time_now(), limit, connect;
 
         if (attempt > 0 && left < RC_MIN_ATTEMPT) {
             break;
         }
-        rv = rc_attempt(pjson, err, rc, url, form,
-                        left / (attempts - attempt), p);
+        wcim_rc_attempt_limits(&limit, &connect, conf, left,
+                               attempts - attempt);
+        rv = rc_attempt(pjson, err, rc, url, form, limit, connect, p);
         if (rv == APR_SUCCESS) {
             return rv;
         }

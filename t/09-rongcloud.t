@@ -220,6 +220,19 @@ is(on_primary(sub { n_calls($GT, 233) }), 1, 'long outage: the primary failed on
     token_of(226, 'primary refuses: user 226 next', vhost => 'wcim_ha_refused');
 }
 
+# primary never completes a connection (a dead or firewalled host): the
+# backup is asked after the 1 s connection limit, not after half of the 6 s
+# (the SDKs give the connection 10 s or more: server-sdk-go
+# rongcloud/rongcloud.go, server-sdk-php RongCloud/Lib/Request.php; far
+# more than a handshake needs)
+{
+    my ($token, $elapsed) = token_of(232, 'primary unreachable: user 232',
+                                     vhost => 'wcim_ha_blackhole');
+    like($token // '', qr/^tok-im_user_id_232-/, 'primary unreachable: token from the backup');
+    cmp_ok($elapsed, '>=', 0.9, 'primary unreachable: the connection limit was waited for');
+    cmp_ok($elapsed, '<', 1.8, 'primary unreachable: answered after about 1 s, not 3 s');
+}
+
 # a refusal of the request itself (HTTP 401) is not retried elsewhere
 {
     on_primary(sub { WCIM::StandIn::reset(); WCIM::StandIn::mode('e401') });

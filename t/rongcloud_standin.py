@@ -495,6 +495,38 @@ def parse_listen(text):
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def blackhole(host, port, port_file, log):
+    """A port where connections are never set up: a host that is down or
+    behind a firewall dropping packets, whose SYNs go unanswered (not
+    refused), so only a client's connect time limit ends the wait. Linux
+    drops a SYN while the listen queue is full; a backlog of 0 and one
+    connection of our own that is never accepted fill it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.bind((host, port))
+    sock.listen(0)
+    filler = socket.create_connection(sock.getsockname()[:2], timeout=5)
+    actual_port = sock.getsockname()[1]
+    tmp = "%s.tmp.%d" % (port_file, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % actual_port)
+    os.replace(tmp, port_file)
+    log.write("rongcloud-standin: blackhole on %s:%d\n" % (host, actual_port))
+    log.flush()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: done.set())
+    while not done.wait(0.5):
+        pass
+    filler.close()
+    sock.close()
+    try:
+        os.unlink(port_file)
+    except OSError:
+        pass
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="RongCloud server-API stand-in for tests")
     ap.add_argument("--listen", type=parse_listen, required=True, metavar="HOST:PORT")
@@ -504,12 +536,16 @@ def main(argv=None):
     ap.add_argument("--tls-cert", metavar="CERT")
     ap.add_argument("--tls-key", metavar="KEY")
     ap.add_argument("--log", metavar="FILE")
+    ap.add_argument("--blackhole", action="store_true",
+                    help="accept no connection at all: a dead or firewalled host")
     args = ap.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         ap.error("--tls-cert and --tls-key go together")
 
     log = open(args.log, "a", encoding="utf-8") if args.log else sys.stderr
     host, port = args.listen
+    if args.blackhole:
+        return blackhole(host, port, args.port_file, log)
     Server.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server = Server((host, port), Handler)
     server.state = State(args.app_key, args.app_secret, log)

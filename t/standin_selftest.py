@@ -512,6 +512,23 @@ def test_exit_while_hanging(tmp):
     check("SIGINT exits cleanly", rc == 0 and dt < 3, (rc, dt))
 
 
+def test_blackhole(tmp):
+    s = Standin(tmp, "--blackhole", name="blackhole")
+    t0 = time.time()
+    try:
+        socket.create_connection(("127.0.0.1", s.port), timeout=0.5).close()
+        outcome = "connected"
+    except socket.timeout:
+        outcome = "timed out"
+    except OSError as exc:
+        outcome = "refused: %s" % exc
+    check("blackhole: a connection is never set up (times out, not refused)",
+          outcome == "timed out" and time.time() - t0 >= 0.45, outcome)
+    rc, dt = s.stop()
+    check("blackhole: exits 0 on SIGTERM, port file removed",
+          rc == 0 and dt < 3 and not os.path.exists(s.port_file), (rc, dt))
+
+
 def test_nobody():
     if os.geteuid() != 0 or not shutil.which("runuser"):
         print("SKIP: run-as-nobody test (needs root and runuser)")
@@ -557,7 +574,7 @@ def main():
         check("log has one line per API call", "/user/getToken.json status=200 mode=ok" in log
               and "mode=hang" in log, log[-500:])
         check("log never holds the app secret", SECRET not in log)
-        for test in (test_tls, test_exit_while_hanging):
+        for test in (test_tls, test_exit_while_hanging, test_blackhole):
             try:
                 test(tmp)
             except Exception as exc:

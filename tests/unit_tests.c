@@ -12,6 +12,7 @@
 #include "../modules/wcim_buf.h"
 #include "../modules/wcim_json.h"
 #include "../modules/wcim_result.h"
+#include "../modules/wcim_rongcloud.h"
 #include "../modules/wcim_routing.h"
 #include "../modules/wcim_digest.h"
 #include "../modules/wcim_sign.h"
@@ -414,6 +415,38 @@ static void test_cache_id(apr_pool_t *p)
                        "each", lo, hi));
 }
 
+/* RongCloud's time limits at their defaults, with a backup host: an answer
+ * that takes 3 s still fits the first attempt, and a host that never
+ * completes a connection costs about a second before the backup is asked,
+ * which then has the rest. */
+static void test_rc_limits(apr_pool_t *p)
+{
+    wcim_rc_config_t conf;
+    apr_interval_time_t total, connect;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.timeout = WCIM_RC_DEFAULT_TIMEOUT;
+    conf.connect_timeout = WCIM_RC_DEFAULT_CONNECT_TIMEOUT;
+    wcim_rc_attempt_limits(&total, &connect, &conf, conf.timeout, 2);
+    CHECK(total > apr_time_from_sec(3),
+          apr_psprintf(p, "first of two attempts at the defaults: %" APR_TIME_T_FMT
+                       " ms for a 3 s answer", apr_time_as_msec(total)));
+    CHECK(connect <= apr_time_from_sec(1),
+          apr_psprintf(p, "first of two attempts at the defaults: connection "
+                       "set-up within %" APR_TIME_T_FMT " ms, not 1 s",
+                       apr_time_as_msec(connect)));
+    wcim_rc_attempt_limits(&total, &connect, &conf,
+                           conf.timeout - apr_time_from_sec(1), 1);
+    CHECK(total == conf.timeout - apr_time_from_sec(1)
+          && connect == conf.connect_timeout,
+          "the backup after a dead host: all the time left, 1 s to connect");
+    /* a connection limit never outlasts the attempt */
+    wcim_rc_attempt_limits(&total, &connect, &conf, apr_time_from_msec(300),
+                           1);
+    CHECK(total == apr_time_from_msec(300) && connect == total,
+          "300 ms left: connection set-up within them");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -427,6 +460,7 @@ int main(void)
     test_routing(p);
     test_json_string(p);
     test_cache_id(p);
+    test_rc_limits(p);
     apr_pool_destroy(p);
     apr_terminate();
     printf("%d passed, %d failed\n", passed, failed);
