@@ -204,6 +204,48 @@ static void form_add(apr_array_header_t *parts, const char *name,
                     form_escape(value ? value : "", p), NULL);
 }
 
+/* RongCloud's limits on a user's name and portrait (getToken and
+ * user/refresh): name 1-64 bytes, portraitUri at most 1024; anything else
+ * is refused with code 1002 (server-sdk-java src/main/resources/
+ * jsonsource/user/verify.json and user/api.json; docs.rongcloud.cn/
+ * platform-chat-api/user/modify). */
+#define RC_NAME_MAX 64
+#define RC_PORTRAIT_MAX 1024
+
+const char *wcim_rc_utf8_cut(const char *s, apr_size_t max, apr_pool_t *p)
+{
+    apr_size_t end = strlen(s);
+
+    if (end <= max) {
+        return s;
+    }
+    end = max;
+    /* s[end] is the first byte left out: if it continues a character,
+     * that character goes too */
+    while (end > 0 && ((unsigned char)s[end] & 0xC0) == 0x80) {
+        --end;
+    }
+    return apr_pstrmemdup(p, s, end);
+}
+
+/* userId, name and portraitUri, fitted to RongCloud's limits. A student
+ * with no name is named by the RongCloud user id: unique, so two such
+ * students stay apart in push notifications (the only place RongCloud
+ * shows the name), valid by RongCloud's own rules, and nothing clients
+ * do not see already (a fixed label would make them all look alike). */
+static void user_form(apr_array_header_t *form, const char *user_id,
+                      const char *name, const char *portrait, apr_pool_t *p)
+{
+    const char *fit = name ? wcim_rc_utf8_cut(name, RC_NAME_MAX, p) : "";
+
+    form_add(form, "userId", user_id, p);
+    form_add(form, "name", *fit ? fit : user_id, p);
+    /* a cut URL would point elsewhere: none beats a wrong one */
+    if (portrait == NULL || strlen(portrait) <= RC_PORTRAIT_MAX) {
+        form_add(form, "portraitUri", portrait, p);
+    }
+}
+
 /* The four authentication headers RongCloud checks on every call. */
 static struct curl_slist *auth_headers(const wcim_rc_config_t *conf,
                                        apr_pool_t *p)
@@ -455,9 +497,7 @@ apr_status_t wcim_rc_get_token(const char **ptoken, wcim_rc_error_t *err,
     apr_status_t rv;
 
     *ptoken = NULL;
-    form_add(form, "userId", user_id, p);
-    form_add(form, "name", name, p);
-    form_add(form, "portraitUri", portrait, p);
+    user_form(form, user_id, name, portrait, p);
     rv = rc_post(&answer, err, rc, WCIM_CALL_GET_TOKEN, "/user/getToken.json",
                  apr_array_pstrcat(p, form, 0), p);
     if (rv != APR_SUCCESS) {
@@ -480,9 +520,7 @@ apr_status_t wcim_rc_refresh_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
     apr_array_header_t *form = apr_array_make(p, 3, sizeof(const char *));
     json_t *answer;
 
-    form_add(form, "userId", user_id, p);
-    form_add(form, "name", name, p);
-    form_add(form, "portraitUri", portrait, p);
+    user_form(form, user_id, name, portrait, p);
     return rc_post(&answer, err, rc, WCIM_CALL_REFRESH, "/user/refresh.json",
                    apr_array_pstrcat(p, form, 0), p);
 }

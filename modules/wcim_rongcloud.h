@@ -95,13 +95,19 @@ void wcim_rc_attempt_limits(apr_interval_time_t *ptotal,
                             const wcim_rc_config_t *conf,
                             apr_interval_time_t left, int attempts);
 
-/* A token for user_id with that display name and portrait. */
+/* s cut to at most max bytes, never inside a UTF-8 character. */
+const char *wcim_rc_utf8_cut(const char *s, apr_size_t max, apr_pool_t *p);
+
+/* A token for user_id with that display name and portrait. The name and
+ * portrait are made to fit RongCloud's limits: no name is sent as user_id,
+ * a long one cut at 64 bytes, a portrait over 1024 bytes left out. */
 apr_status_t wcim_rc_get_token(const char **ptoken, wcim_rc_error_t *err,
                                const wcim_rc_t *rc, const char *user_id,
                                const char *name, const char *portrait,
                                apr_pool_t *p);
 
-/* Replace RongCloud's copy of a user's name and portrait. */
+/* Replace RongCloud's copy of a user's name and portrait (fitted to the
+ * limits as for wcim_rc_get_token; an over-long portrait stays as it was). */
 apr_status_t wcim_rc_refresh_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
                                   const char *user_id, const char *name,
                                   const char *portrait, apr_pool_t *p);

@@ -115,6 +115,37 @@ is(on_primary(sub { n_calls($GT, 233) }), 1, 'long outage: the primary failed on
        'http://img.example.com/u/202-new.png', 'user 202: with the new portrait');
 }
 
+# a refresh obeys RongCloud's limits as getToken does (rongcloud_standin.py
+# check_fields): a name over 64 bytes cut, a portrait over 1024 bytes left
+# out (RongCloud keeps the one it has), no name: the RongCloud user id
+{
+    my ($token) = token_of(203, 'user 203: first get_token');
+    my $name = 'n' x 70;
+    my $portrait = 'http://img.example.com/u/203.png?pad=' . ('p' x 1000);
+    WCIM::DB::sql("UPDATE t_student SET real_name = '$name', avatar_url = '$portrait'"
+                  . ' WHERE student_id = 203');
+    my $mid = WCIM::StandIn::last_seq();
+    my ($after) = token_of(203, 'user 203: name and portrait too long');
+    is($after, $token, 'user 203: same token');
+    my $refresh = WCIM::StandIn::calls_for($REFRESH, 'im_user_id_203', $mid);
+    is(scalar @$refresh, 1, 'user 203: one user/refresh call');
+    is(WCIM::StandIn::field($refresh->[0] || {}, 'name'), 'n' x 64,
+       'user 203: the name cut to 64 bytes');
+    ok(!grep({ $_->[0] eq 'portraitUri' } @{ ($refresh->[0] || {})->{form} || [] }),
+       'user 203: the over-long portrait left out');
+    is(($refresh->[0] || {})->{status}, 200, 'user 203: RongCloud accepted the refresh');
+
+    token_of(204, 'user 204: first get_token');
+    WCIM::DB::sql('UPDATE t_student SET real_name = NULL, nick_name = NULL'
+                  . ' WHERE student_id = 204');
+    $mid = WCIM::StandIn::last_seq();
+    token_of(204, 'user 204: names emptied');
+    $refresh = WCIM::StandIn::calls_for($REFRESH, 'im_user_id_204', $mid);
+    is(WCIM::StandIn::field($refresh->[0] || {}, 'name'), 'im_user_id_204',
+       'user 204: refresh names the user by the RongCloud user id');
+    is(($refresh->[0] || {})->{status}, 200, 'user 204: RongCloud accepted the refresh');
+}
+
 # --- 100 concurrent get_token for one uncached user: one upstream call -------
 {
     my $since = WCIM::StandIn::last_seq();

@@ -236,12 +236,22 @@ def check_fields(path, form):
         return 1002, "userId has characters outside [A-Za-z0-9+=_-]"
 
     if path in ("/user/getToken.json", "/user/refresh.json"):
-        if path == "/user/getToken.json" and "name" not in fields:
-            return 1002, "name is required"
-        if len(fields.get("name", "").encode()) > 128:
-            return 1005, "name longer than 128 bytes"
+        # name: required by getToken, 1-64 bytes; refresh may leave it out
+        # (then it is not changed) but not send it empty. portraitUri: at
+        # most 1024 bytes. Refused with code 1002, HTTP 400, as RongCloud
+        # does: rongcloud/server-sdk-java src/main/resources/jsonsource/
+        # user/verify.json (name required, length 1..64) and user/api.json
+        # (a missing or over-long field of register/update -> code 1002,
+        # lengths in bytes); portraitUri's limit and refresh's optional
+        # name: docs.rongcloud.cn/platform-chat-api/user/modify.
+        name = fields.get("name")
+        if name is None:
+            if path == "/user/getToken.json":
+                return 1002, "name is required"
+        elif not 1 <= len(name.encode()) <= 64:
+            return 1002, "name must be 1 to 64 bytes"
         if len(fields.get("portraitUri", "").encode()) > 1024:
-            return 1005, "portraitUri longer than 1024 bytes"
+            return 1002, "portraitUri longer than 1024 bytes"
     elif path == "/group/sync.json":
         groups = 0
         for key, value in form:

@@ -447,6 +447,25 @@ static void test_rc_limits(apr_pool_t *p)
           "300 ms left: connection set-up within them");
 }
 
+/* Names cut for RongCloud's 64 bytes: never inside a UTF-8 character. */
+static void test_rc_utf8_cut(apr_pool_t *p)
+{
+    const char *zhang22 = apr_pstrcat(p, "ab", "张张张张张张张张张张张张张张张张张张张张张张",
+                                      NULL);   /* 2 + 22 x 3 = 68 bytes */
+    const char *cut = wcim_rc_utf8_cut(zhang22, 64, p);
+
+    CHECK(strcmp(cut, "ab张张张张张张张张张张张张张张张张张张张张") == 0,
+          apr_psprintf(p, "68 bytes of 张: cut to 62, got %d bytes",
+                       (int)strlen(cut)));
+    CHECK(strcmp(wcim_rc_utf8_cut("abc", 64, p), "abc") == 0, "short: kept");
+    cut = wcim_rc_utf8_cut(apr_pstrcat(p, "xxx", "\xF0\x9F\x98\x80", NULL),
+                           5, p);
+    CHECK(strcmp(cut, "xxx") == 0, "a 4-byte character across the cut: left out");
+    cut = wcim_rc_utf8_cut(apr_pstrcat(p, "xxxx", "\xF0\x9F\x98\x80", NULL),
+                           8, p);
+    CHECK(strlen(cut) == 8, "exactly 8 bytes: kept whole");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -461,6 +480,7 @@ int main(void)
     test_json_string(p);
     test_cache_id(p);
     test_rc_limits(p);
+    test_rc_utf8_cut(p);
     apr_pool_destroy(p);
     apr_terminate();
     printf("%d passed, %d failed\n", passed, failed);
