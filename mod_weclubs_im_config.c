@@ -23,7 +23,6 @@ APLOG_USE_MODULE(weclubs_im);
 #define DEFAULT_CALLERS    "ios_test weclubs_android chrome_test"
 #define DEFAULT_LIFETIME_S 604800
 #define DEFAULT_RC_URLS    "https://api.rong-api.com https://api-b.rong-api.com"
-#define DEFAULT_RC_TIMEOUT apr_time_from_sec(5)
 #define DEFAULT_MAX_BODY   65536
 #define MAX_BODY_LIMIT     (16 * 1024 * 1024)
 /* a routed message: up to 128 KB of content, percent-encoded (a Chinese
@@ -43,6 +42,7 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->c.sign_check = UNSET;
     sc->c.token_lifetime_ms = UNSET;
     sc->c.rc.timeout = UNSET;
+    sc->c.rc.connect_timeout = UNSET;
     sc->c.group_sync = UNSET;
     sc->c.messages = UNSET;
     sc->c.message_max_age = UNSET;
@@ -70,6 +70,7 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.rc.app_secret = PICK(c.rc.app_secret, NULL);
     sc->c.rc.urls = PICK(c.rc.urls, NULL);
     sc->c.rc.timeout = PICK(c.rc.timeout, UNSET);
+    sc->c.rc.connect_timeout = PICK(c.rc.connect_timeout, UNSET);
     sc->c.rc.ca_file = PICK(c.rc.ca_file, NULL);
     sc->c.group_sync = PICK(c.group_sync, UNSET);
     sc->c.max_body = PICK(c.max_body, 0);
@@ -335,6 +336,13 @@ static const char *set_rc_timeout(cmd_parms *cmd, void *dc, const char *arg)
     return parse_time(&cmd_conf(cmd)->c.rc.timeout, cmd, arg, MAX_RC_TIMEOUT);
 }
 
+static const char *set_rc_connect_timeout(cmd_parms *cmd, void *dc,
+                                          const char *arg)
+{
+    return parse_time(&cmd_conf(cmd)->c.rc.connect_timeout, cmd, arg,
+                      MAX_RC_TIMEOUT);
+}
+
 static const char *set_rc_ca_file(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
@@ -483,6 +491,9 @@ const command_rec wcim_cmds[] = {
                      "RongCloud API base URLs, primary first"),
     AP_INIT_TAKE1("WeclubsIMRongCloudTimeout", set_rc_timeout, NULL,
                   RSRC_CONF, "time limit of one RongCloud call (e.g. 5)"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudConnectTimeout", set_rc_connect_timeout,
+                  NULL, RSRC_CONF, "time limit of setting up a connection to "
+                  "RongCloud (e.g. 1)"),
     AP_INIT_TAKE1("WeclubsIMRongCloudCAFile", set_rc_ca_file, NULL,
                   RSRC_CONF, "CA certificates to verify RongCloud with"),
     AP_INIT_FLAG("WeclubsIMGroupSync", set_group_sync, NULL, RSRC_CONF,
@@ -571,7 +582,10 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
         c->rc.secret_tag = c->rc.app_secret ? apr_pstrmemdup(p, hex, 8) : "-";
     }
     if (c->rc.timeout == UNSET) {
-        c->rc.timeout = DEFAULT_RC_TIMEOUT;
+        c->rc.timeout = WCIM_RC_DEFAULT_TIMEOUT;
+    }
+    if (c->rc.connect_timeout == UNSET) {
+        c->rc.connect_timeout = WCIM_RC_DEFAULT_CONNECT_TIMEOUT;
     }
     if (c->group_sync == UNSET) {
         c->group_sync = 1;

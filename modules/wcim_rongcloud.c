@@ -34,7 +34,6 @@ apr_status_t wcim_rc_global_init(void)
 
 struct wcim_rc_hosts_t {
     volatile apr_uint32_t active;        /* index in use */
-    volatile apr_uint64_t switched_at;   /* apr_time_t of the last switch */
 };
 
 apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, int nhosts,
@@ -65,28 +64,25 @@ int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts)
                  : 0;
 }
 
-/* The host to try first: the active one, or the primary again once the
- * fail-back time has passed since we left it. */
-static int hosts_pick(wcim_rc_hosts_t *h, apr_time_t now)
+/* The host to try first: the one in use. There is no going back to the
+ * primary on a timer: the SDKs keep the host that answers until it fails
+ * (server-sdk-java io/rong/RongCloudConfig.java getDomain moves on errors
+ * only; server-sdk-go rongcloud/rongcloud.go changeURI is called on
+ * failures only), and a timer would pay the primary's time-out again and
+ * again during a long outage. */
+static int hosts_pick(wcim_rc_hosts_t *h, int n)
 {
-    apr_uint32_t active;
-
-    if (h == NULL) {
-        return 0;
-    }
-    active = apr_atomic_read32(&h->active);
-    if (active != 0 && now - (apr_time_t)apr_atomic_read64(&h->switched_at)
-                       >= WCIM_RC_FAILBACK) {
-        return 0;
-    }
-    return (int)active;
+    return h ? (int)(apr_atomic_read32(&h->active) % (apr_uint32_t)n) : 0;
 }
 
-static void hosts_use(wcim_rc_hosts_t *h, int idx, apr_time_t now)
+/* Host idx failed: the next one is used from now on, unless another
+ * thread moved away from idx already (a late failure of a host no longer
+ * in use must not move the process off the one that works). */
+static void hosts_failed(wcim_rc_hosts_t *h, int idx, int n)
 {
-    if (h && apr_atomic_xchg32(&h->active, (apr_uint32_t)idx)
-             != (apr_uint32_t)idx) {
-        apr_atomic_set64(&h->switched_at, (apr_uint64_t)now);
+    if (h) {
+        apr_atomic_cas32(&h->active, (apr_uint32_t)((idx + 1) % n),
+                         (apr_uint32_t)idx);
     }
 }
 
@@ -208,6 +204,48 @@ static void form_add(apr_array_header_t *parts, const char *name,
                     form_escape(value ? value : "", p), NULL);
 }
 
+/* RongCloud's limits on a user's name and portrait (getToken and
+ * user/refresh): name 1-64 bytes, portraitUri at most 1024; anything else
+ * is refused with code 1002 (server-sdk-java src/main/resources/
+ * jsonsource/user/verify.json and user/api.json; docs.rongcloud.cn/
+ * platform-chat-api/user/modify). */
+#define RC_NAME_MAX 64
+#define RC_PORTRAIT_MAX 1024
+
+const char *wcim_rc_utf8_cut(const char *s, apr_size_t max, apr_pool_t *p)
+{
+    apr_size_t end = strlen(s);
+
+    if (end <= max) {
+        return s;
+    }
+    end = max;
+    /* s[end] is the first byte left out: if it continues a character,
+     * that character goes too */
+    while (end > 0 && ((unsigned char)s[end] & 0xC0) == 0x80) {
+        --end;
+    }
+    return apr_pstrmemdup(p, s, end);
+}
+
+/* userId, name and portraitUri, fitted to RongCloud's limits. A student
+ * with no name is named by the RongCloud user id: unique, so two such
+ * students stay apart in push notifications (the only place RongCloud
+ * shows the name), valid by RongCloud's own rules, and nothing clients
+ * do not see already (a fixed label would make them all look alike). */
+static void user_form(apr_array_header_t *form, const char *user_id,
+                      const char *name, const char *portrait, apr_pool_t *p)
+{
+    const char *fit = name ? wcim_rc_utf8_cut(name, RC_NAME_MAX, p) : "";
+
+    form_add(form, "userId", user_id, p);
+    form_add(form, "name", *fit ? fit : user_id, p);
+    /* a cut URL would point elsewhere: none beats a wrong one */
+    if (portrait == NULL || strlen(portrait) <= RC_PORTRAIT_MAX) {
+        form_add(form, "portraitUri", portrait, p);
+    }
+}
+
 /* The four authentication headers RongCloud checks on every call. */
 static struct curl_slist *auth_headers(const wcim_rc_config_t *conf,
                                        apr_pool_t *p)
@@ -241,10 +279,28 @@ static apr_status_t slist_release(void *l)
     return APR_SUCCESS;
 }
 
-/* One POST to one host, within `limit`. */
+void wcim_rc_attempt_limits(apr_interval_time_t *ptotal,
+                            apr_interval_time_t *pconnect,
+                            const wcim_rc_config_t *conf,
+                            apr_interval_time_t left, int attempts)
+{
+    /* a host that answers slowly gets an even share, so the backup still
+     * has time after it; one that cannot even connect costs only the
+     * connection limit, and the backup gets the rest */
+    *ptotal = left / (attempts > 0 ? attempts : 1);
+    *pconnect = conf->connect_timeout > 0 ? conf->connect_timeout
+                                          : WCIM_RC_DEFAULT_CONNECT_TIMEOUT;
+    if (*pconnect > *ptotal) {
+        *pconnect = *ptotal;
+    }
+}
+
+/* One POST to one host, within `limit` (its connection set-up within
+ * `connect_limit`). */
 static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
                                const wcim_rc_t *rc, const char *url,
                                const char *form, apr_interval_time_t limit,
+                               apr_interval_time_t connect_limit,
                                apr_pool_t *p)
 {
     const wcim_rc_config_t *conf = rc->conf;
@@ -252,6 +308,7 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
     answer_t answer;
     struct curl_slist *headers;
     long limit_ms = (long)apr_time_as_msec(limit);
+    long connect_ms = (long)apr_time_as_msec(connect_limit);
     CURL *h;
     CURLcode cc;
     int pooled;
@@ -277,8 +334,8 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit_ms > 0 ? limit_ms : 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, limit_ms > 0 ? limit_ms
-                                                                : 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0
+                                                   ? connect_ms : 1L);
     curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, (long)WCIM_RC_CONN_MAX_AGE);
     curl_easy_setopt(h, CURLOPT_MAXLIFETIME_CONN, (long)WCIM_RC_CONN_MAX_AGE);
     curl_easy_setopt(h, CURLOPT_USERAGENT, RC_USER_AGENT);
@@ -339,10 +396,13 @@ apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
             ? apr_pstrcat(p, "RongCloud refused: ", json_string_value(msg),
                           NULL)
             : "RongCloud refused the call";
-        /* a server error or the rate limit may pass on another host;
-         * a refusal of the request itself will not */
-        err->retryable = err->http_status >= 500 || err->http_status == 429
-                         || err->rc_code == 1008;
+        /* a server error may pass on another host. The rate limit is the
+         * app's, whichever host (HTTP 429 or code 1008): like every SDK
+         * (server-sdk-go rongcloud/http.go, server-sdk-java
+         * io/rong/util/HttpUtil.java, server-sdk-php RongCloud/Lib/
+         * Request.php switch on network errors and 5xx only), no failover;
+         * nor for a refusal of the request itself */
+        err->retryable = err->http_status >= 500 && err->http_status < 600;
         return APR_EGENERAL;
     }
     *pjson = json;
@@ -355,7 +415,7 @@ apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
 static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
                                 const wcim_rc_t *rc, const char *path,
                                 const char *form, int n, int attempts,
-                                apr_time_t now, apr_time_t deadline,
+                                apr_time_t deadline,
                                 apr_pool_t *p);
 
 static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
@@ -377,8 +437,7 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
     }
     n = conf->urls->nelts;
     attempts = n > 1 ? 2 : 1;
-    rv = rc_attempts(pjson, err, rc, path, form, n, attempts, now, deadline,
-                     p);
+    rv = rc_attempts(pjson, err, rc, path, form, n, attempts, deadline, p);
     if (rc->spent) {
         *rc->spent += apr_time_now() - now;
     }
@@ -391,38 +450,38 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
 static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
                                 const wcim_rc_t *rc, const char *path,
                                 const char *form, int n, int attempts,
-                                apr_time_t now, apr_time_t deadline,
+                                apr_time_t deadline,
                                 apr_pool_t *p)
 {
     const wcim_rc_config_t *conf = rc->conf;
     apr_status_t rv = APR_EGENERAL;
     int idx, attempt;
 
-    idx = hosts_pick(conf->hosts, now);
+    idx = hosts_pick(conf->hosts, n);
     for (attempt = 0; attempt < attempts; ++attempt) {
         const char *url = apr_pstrcat(p, APR_ARRAY_IDX(conf->urls, idx,
                                                        const char *),
                                       path, NULL);
-        apr_interval_time_t left = deadline - apr_time_now();
+        apr_interval_time_t left = deadline - apr_time_now(), limit, connect;
 
         if (attempt > 0 && left < RC_MIN_ATTEMPT) {
             break;
         }
-        rv = rc_attempt(pjson, err, rc, url, form,
-                        left / (attempts - attempt), p);
+        wcim_rc_attempt_limits(&limit, &connect, conf, left,
+                               attempts - attempt);
+        rv = rc_attempt(pjson, err, rc, url, form, limit, connect, p);
         if (rv == APR_SUCCESS) {
-            hosts_use(conf->hosts, idx, apr_time_now());
             return rv;
         }
         if (!err->retryable || n < 2) {
             break;
         }
+        hosts_failed(conf->hosts, idx, n);
         WCIM_LOG(rc->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0301)
                  "RongCloud host failed, switching to %s: %s",
                  APR_ARRAY_IDX(conf->urls, (idx + 1) % n, const char *),
                  wcim_rc_error_text(err, p));
         idx = (idx + 1) % n;
-        hosts_use(conf->hosts, idx, apr_time_now());
         wcim_metrics_failover(rc->metrics);
     }
     return rv;
@@ -438,9 +497,7 @@ apr_status_t wcim_rc_get_token(const char **ptoken, wcim_rc_error_t *err,
     apr_status_t rv;
 
     *ptoken = NULL;
-    form_add(form, "userId", user_id, p);
-    form_add(form, "name", name, p);
-    form_add(form, "portraitUri", portrait, p);
+    user_form(form, user_id, name, portrait, p);
     rv = rc_post(&answer, err, rc, WCIM_CALL_GET_TOKEN, "/user/getToken.json",
                  apr_array_pstrcat(p, form, 0), p);
     if (rv != APR_SUCCESS) {
@@ -463,9 +520,7 @@ apr_status_t wcim_rc_refresh_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
     apr_array_header_t *form = apr_array_make(p, 3, sizeof(const char *));
     json_t *answer;
 
-    form_add(form, "userId", user_id, p);
-    form_add(form, "name", name, p);
-    form_add(form, "portraitUri", portrait, p);
+    user_form(form, user_id, name, portrait, p);
     return rc_post(&answer, err, rc, WCIM_CALL_REFRESH, "/user/refresh.json",
                    apr_array_pstrcat(p, form, 0), p);
 }

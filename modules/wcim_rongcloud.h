@@ -13,9 +13,16 @@
 
 /* RongCloud answers are small; anything longer is refused, not buffered. */
 #define WCIM_RC_MAX_ANSWER (64 * 1024)
-/* After a switch to another host, how long before the first is tried
- * again (the Go SDK's figure). */
-#define WCIM_RC_FAILBACK apr_time_from_sec(30)
+/* Time limits when none is configured. A whole call gets what the SDKs
+ * give one: 10 s (server-sdk-go rongcloud/rongcloud.go DEFAULTTIMEOUT,
+ * server-sdk-python rongcloud/module.py socket timeout; Java
+ * io/rong/RongCloudConfig.java and PHP RongCloud/Lib/Request.php allow
+ * 30 s). Their connection limits are as long (Go 10 s, PHP 20 s, Java
+ * 30 s), which makes a dead host cost the whole call; a handshake with
+ * RongCloud takes well under 100 ms, so 1 s is plenty and leaves the
+ * backup host 9 s. */
+#define WCIM_RC_DEFAULT_TIMEOUT apr_time_from_sec(10)
+#define WCIM_RC_DEFAULT_CONNECT_TIMEOUT apr_time_from_sec(1)
 /* RongCloud asks that kept-alive connections live under 60 s. */
 #define WCIM_RC_CONN_MAX_AGE 50
 
@@ -33,6 +40,7 @@ typedef struct wcim_rc_config_t {
                                     * keys that must change with it */
     apr_array_header_t *urls;      /* base URLs, primary first, no '/' end */
     apr_interval_time_t timeout;   /* a whole operation, failover included */
+    apr_interval_time_t connect_timeout; /* one connection's set-up */
     const char *ca_file;           /* NULL: the system's CA store */
     wcim_rc_hosts_t *hosts;        /* made at start-up for urls */
 } wcim_rc_config_t;
@@ -79,13 +87,27 @@ int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts);
 apr_status_t wcim_rc_client_create(wcim_rc_client_t **pclient,
                                    apr_pool_t *p);
 
-/* A token for user_id with that display name and portrait. */
+/* The limits of the next attempt of an operation, with `left` time and
+ * `attempts` attempts (this one included) left: the whole transfer's and
+ * the connection set-up's. */
+void wcim_rc_attempt_limits(apr_interval_time_t *ptotal,
+                            apr_interval_time_t *pconnect,
+                            const wcim_rc_config_t *conf,
+                            apr_interval_time_t left, int attempts);
+
+/* s cut to at most max bytes, never inside a UTF-8 character. */
+const char *wcim_rc_utf8_cut(const char *s, apr_size_t max, apr_pool_t *p);
+
+/* A token for user_id with that display name and portrait. The name and
+ * portrait are made to fit RongCloud's limits: no name is sent as user_id,
+ * a long one cut at 64 bytes, a portrait over 1024 bytes left out. */
 apr_status_t wcim_rc_get_token(const char **ptoken, wcim_rc_error_t *err,
                                const wcim_rc_t *rc, const char *user_id,
                                const char *name, const char *portrait,
                                apr_pool_t *p);
 
-/* Replace RongCloud's copy of a user's name and portrait. */
+/* Replace RongCloud's copy of a user's name and portrait (fitted to the
+ * limits as for wcim_rc_get_token; an over-long portrait stays as it was). */
 apr_status_t wcim_rc_refresh_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
                                   const char *user_id, const char *name,
                                   const char *portrait, apr_pool_t *p);

@@ -16,6 +16,7 @@ use WCIM::Request qw(im check_answer FAIL_MSG);
 use WCIM::StandIn ();
 use WCIM::Sign ();
 use WCIM::JSON ();
+use WCIM::DB ();
 
 my $GT = WCIM::StandIn::GET_TOKEN;
 
@@ -39,13 +40,24 @@ sub calls_clean {
         or diag(explain(\@bad));
 }
 
-# --- success: name real -> nick -> "", portrait or "" ------------------------
+# --- success: name real -> nick -> the RongCloud user id, portrait or "" -----
+# RongCloud refuses an empty name and one over 64 bytes (code 1002) and a
+# portraitUri over 1024 bytes (rongcloud_standin.py check_fields): a student
+# without a name is sent as his RongCloud user id, a long name is cut at a
+# character boundary, an over-long portrait is left out (undef below).
+my $long138 = 'ab' . ('张' x 22);        # 68 bytes
+my $portrait139 = 'http://img.example.com/u/139.png?pad=' . ('x' x 1000);
+WCIM::DB::sql("UPDATE t_student SET real_name = '$long138' WHERE student_id = 138");
+WCIM::DB::sql("UPDATE t_student SET avatar_url = '$portrait139' WHERE student_id = 139");
 my @ok = (
     [130, '张三', 'http://img.example.com/u/130.png', 'real name'],
     [131, '小明', 'http://img.example.com/u/131.png', 'empty real name: nick name'],
     [137, 'nick137', 'http://img.example.com/u/137.png', 'NULL real name: nick name'],
-    [132, '', '', 'NULL names and avatar: empty name and portraitUri'],
-    [134, '', '', 'empty names and avatar'],
+    [132, 'im_user_id_132', '', 'NULL names and avatar: the user id as name, empty portraitUri'],
+    [134, 'im_user_id_134', '', 'empty names and avatar: the user id as name'],
+    [138, 'ab' . ('张' x 20), 'http://img.example.com/u/138.png',
+     'a 68-byte name: cut to 62 bytes, not inside a character'],
+    [139, '长头像', undef, 'a 1037-byte portrait: left out'],
     [133, 'Tom & Jerry = A+B C%', 'http://img.example.com/u/133.png?size=large&v=1+2',
      'name and portrait needing percent-encoding'],
     [38, '佐', 'https://encrypted-tbn0.gstatic.com/images?q=tbn:ANd9GcRRNNlk464HI1ya9Df8vl3epcEagakInbyW_2eeeKvQkDehbQzf',
@@ -70,7 +82,7 @@ for my $c (@ok) {
         is(scalar(grep { $seen{$_->[0]}++ } @{ $call->{form} }), 0, 'no field twice');
         my %form = map { @$_ } @{ $call->{form} };
         is_deeply(\%form, { userId => "im_user_id_$uid", name => $name,
-                            portraitUri => $portrait },
+                            defined $portrait ? (portraitUri => $portrait) : () },
                   'userId, name and portraitUri, decoded exactly')
             or diag("raw body: $call->{raw_body}");
     };

@@ -49,6 +49,19 @@ sub n_calls {
     return scalar @{ WCIM::StandIn::calls_for($path, "im_user_id_$uid", $since) };
 }
 
+# --- a long outage: the backup stays in use (first half) ---------------------
+# The SDKs keep using the host that answered until it fails (server-sdk-java
+# io/rong/RongCloudConfig.java moves its index on errors only; server-sdk-go
+# rongcloud/rongcloud.go changeURI is called on failures only). The primary
+# fails once here; the end of this file, over 30 s later, checks that the
+# module did not go back to it on its own.
+my $stay_since = WCIM::StandIn::last_seq();
+on_primary(sub { WCIM::StandIn::mode('e503', path => $GT, count => 1) });
+my ($stay_token) = token_of(233, 'long outage: user 233', vhost => 'wcim_ha_stay');
+my $stay_switched = Time::HiRes::time();
+like($stay_token // '', qr/^tok-im_user_id_233-/, 'long outage: token from the backup');
+is(on_primary(sub { n_calls($GT, 233) }), 1, 'long outage: the primary failed once');
+
 # --- the token cache -------------------------------------------------------
 {
     my $since = WCIM::StandIn::last_seq();
@@ -100,6 +113,37 @@ sub n_calls {
     is(scalar @$refresh, 1, 'user 202: the refresh is retried');
     is(WCIM::StandIn::field($refresh->[0] || {}, 'portraitUri'),
        'http://img.example.com/u/202-new.png', 'user 202: with the new portrait');
+}
+
+# a refresh obeys RongCloud's limits as getToken does (rongcloud_standin.py
+# check_fields): a name over 64 bytes cut, a portrait over 1024 bytes left
+# out (RongCloud keeps the one it has), no name: the RongCloud user id
+{
+    my ($token) = token_of(203, 'user 203: first get_token');
+    my $name = 'n' x 70;
+    my $portrait = 'http://img.example.com/u/203.png?pad=' . ('p' x 1000);
+    WCIM::DB::sql("UPDATE t_student SET real_name = '$name', avatar_url = '$portrait'"
+                  . ' WHERE student_id = 203');
+    my $mid = WCIM::StandIn::last_seq();
+    my ($after) = token_of(203, 'user 203: name and portrait too long');
+    is($after, $token, 'user 203: same token');
+    my $refresh = WCIM::StandIn::calls_for($REFRESH, 'im_user_id_203', $mid);
+    is(scalar @$refresh, 1, 'user 203: one user/refresh call');
+    is(WCIM::StandIn::field($refresh->[0] || {}, 'name'), 'n' x 64,
+       'user 203: the name cut to 64 bytes');
+    ok(!grep({ $_->[0] eq 'portraitUri' } @{ ($refresh->[0] || {})->{form} || [] }),
+       'user 203: the over-long portrait left out');
+    is(($refresh->[0] || {})->{status}, 200, 'user 203: RongCloud accepted the refresh');
+
+    token_of(204, 'user 204: first get_token');
+    WCIM::DB::sql('UPDATE t_student SET real_name = NULL, nick_name = NULL'
+                  . ' WHERE student_id = 204');
+    $mid = WCIM::StandIn::last_seq();
+    token_of(204, 'user 204: names emptied');
+    $refresh = WCIM::StandIn::calls_for($REFRESH, 'im_user_id_204', $mid);
+    is(WCIM::StandIn::field($refresh->[0] || {}, 'name'), 'im_user_id_204',
+       'user 204: refresh names the user by the RongCloud user id');
+    is(($refresh->[0] || {})->{status}, 200, 'user 204: RongCloud accepted the refresh');
 }
 
 # --- 100 concurrent get_token for one uncached user: one upstream call -------
@@ -207,6 +251,19 @@ sub n_calls {
     token_of(226, 'primary refuses: user 226 next', vhost => 'wcim_ha_refused');
 }
 
+# primary never completes a connection (a dead or firewalled host): the
+# backup is asked after the 1 s connection limit, not after half of the 6 s
+# (the SDKs give the connection 10 s or more: server-sdk-go
+# rongcloud/rongcloud.go, server-sdk-php RongCloud/Lib/Request.php; far
+# more than a handshake needs)
+{
+    my ($token, $elapsed) = token_of(232, 'primary unreachable: user 232',
+                                     vhost => 'wcim_ha_blackhole');
+    like($token // '', qr/^tok-im_user_id_232-/, 'primary unreachable: token from the backup');
+    cmp_ok($elapsed, '>=', 0.9, 'primary unreachable: the connection limit was waited for');
+    cmp_ok($elapsed, '<', 1.8, 'primary unreachable: answered after about 1 s, not 3 s');
+}
+
 # a refusal of the request itself (HTTP 401) is not retried elsewhere
 {
     on_primary(sub { WCIM::StandIn::reset(); WCIM::StandIn::mode('e401') });
@@ -215,6 +272,31 @@ sub n_calls {
     check_answer($res, 'primary 401: user 227 gets 3000', code => 3000, msg => FAIL_MSG);
     is(on_primary(sub { n_calls($GT, 227) }), 1, 'primary 401: the primary was asked');
     is(n_calls($GT, 227, $since), 0, 'primary 401: not retried on the backup');
+}
+
+# rate limiting (HTTP 429, or code 1008 in a 200) is per app, not per host:
+# no SDK switches host or retries on it (rongcloud/server-sdk-go
+# rongcloud/http.go switches on network errors and 5xx only; server-sdk-java
+# io/rong/util/HttpUtil.java counts 5xx and I/O errors only). 3000 at once,
+# nothing sent to the backup, and the process stays on its host.
+{
+    my $since = WCIM::StandIn::last_seq();
+    for my $c ([228, 'HTTP 429', 'rate'], [229, 'code 1008', 'code', code => 1008]) {
+        my ($uid, $what, $mode, %mopt) = @$c;
+        on_primary(sub { WCIM::StandIn::reset(); WCIM::StandIn::mode($mode, %mopt) });
+        my $t0 = Time::HiRes::time();
+        my $res = im('get_token', user => $uid, vhost => 'wcim_ha_rate');
+        my $elapsed = Time::HiRes::time() - $t0;
+        check_answer($res, "rate limited ($what): user $uid gets 3000", code => 3000,
+                     msg => FAIL_MSG);
+        cmp_ok($elapsed, '<', 1, "rate limited ($what): answered at once");
+        is(on_primary(sub { n_calls($GT, $uid) }), 1, "rate limited ($what): primary asked once");
+        is(n_calls($GT, $uid, $since), 0, "rate limited ($what): not retried on the backup");
+    }
+    on_primary(sub { WCIM::StandIn::reset() });
+    token_of(228, 'after rate limiting: user 228 again', vhost => 'wcim_ha_rate');
+    is(on_primary(sub { n_calls($GT, 228) }), 1, 'after rate limiting: still on the primary');
+    is(n_calls($GT, 228, $since), 0, 'after rate limiting: the backup never asked');
 }
 
 # both hosts down: 3000 within the time-out, and the server still answers
@@ -244,6 +326,26 @@ sub n_calls {
     my $text = do { local $/; <$fh> };
     like($text, qr/getToken for im_user_id_230 failed: https:\/\/127\.0\.0\.1:\d+\/user\/getToken\.json: transfer failed \(curl 60: /,
          'TLS refusal logged with the URL and curl code 60');
+}
+
+# --- a long outage (second half): no return to the primary while the backup
+# works, however long; back to the primary when the backup fails ------------
+{
+    my $wait = $stay_switched + 31 - Time::HiRes::time();
+    Time::HiRes::sleep($wait) if $wait > 0;
+    on_primary(sub { WCIM::StandIn::mode('ok') });
+    my $since = WCIM::StandIn::last_seq();
+    my ($token, $elapsed) = token_of(234, 'long outage, 31 s on: user 234',
+                                     vhost => 'wcim_ha_stay');
+    is(n_calls($GT, 234, $since), 1, 'long outage, 31 s on: the backup answered');
+    is(on_primary(sub { n_calls($GT, 234) }), 0,
+       'long outage, 31 s on: the primary not tried again while the backup works');
+    WCIM::StandIn::mode('e503', path => $GT, count => 1);
+    token_of(235, 'backup fails: user 235', vhost => 'wcim_ha_stay');
+    is(on_primary(sub { n_calls($GT, 235) }), 1, 'backup fails: the primary answered');
+    token_of(236, 'backup fails: user 236 next', vhost => 'wcim_ha_stay');
+    is(on_primary(sub { n_calls($GT, 236) }), 1, 'backup fails: then the primary directly');
+    is(n_calls($GT, 236, $since), 0, 'backup fails: the backup not asked for user 236');
 }
 
 done_testing();

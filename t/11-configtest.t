@@ -71,7 +71,7 @@ is($st, 0, 'a minimal configuration passes') or diag($out);
     . "WeclubsIMRongCloudAppSecret file:$private\nWeclubsIMSignForms sha1 md5-sha1\n"
     . "WeclubsIMSignCheck On\nWeclubsIMCallers a b\nWeclubsIMTokenLifetime off\n"
     . "WeclubsIMRongCloudAppKey k\nWeclubsIMRongCloudURL https://a.example http://b.example:8080/\n"
-    . "WeclubsIMRongCloudTimeout 1500ms\nWeclubsIMGroupSync Off\nWeclubsIMMaxBody 1024\n"
+    . "WeclubsIMRongCloudTimeout 1500ms\nWeclubsIMRongCloudConnectTimeout 500ms\nWeclubsIMGroupSync Off\nWeclubsIMMaxBody 1024\n"
     . "WeclubsIMCache shmcb\nWeclubsIMCacheTTL 3600\n"
     . "WeclubsIMSQL token \"SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s\"\n"
     . "<VirtualHost 127.0.0.1:1>\nWeclubsIMTokenLifetime 60\n</VirtualHost>");
@@ -96,6 +96,8 @@ my @bad = (
     ["$ok\nWeclubsIMRongCloudURL api.rong-api.com", qr/WeclubsIMRongCloudURL: .* is not an http/, 'URL without scheme'],
     ["$ok\nWeclubsIMRongCloudTimeout 0", qr/WeclubsIMRongCloudTimeout takes a time up to 300 s/, 'zero time-out'],
     ["$ok\nWeclubsIMRongCloudTimeout 301", qr/WeclubsIMRongCloudTimeout takes/, 'time-out over 300 s'],
+    ["$ok\nWeclubsIMRongCloudConnectTimeout 0", qr/WeclubsIMRongCloudConnectTimeout takes a time up to 300 s/, 'zero connection time-out'],
+    ["$ok\nWeclubsIMRongCloudConnectTimeout soon", qr/WeclubsIMRongCloudConnectTimeout takes/, 'connection time-out not a time'],
     ["$ok\nWeclubsIMRongCloudCAFile $dir/none.pem", qr/WeclubsIMRongCloudCAFile: .* is not a readable file/, 'missing CA file'],
     ["$ok\nWeclubsIMGroupSync sometimes", qr/WeclubsIMGroupSync must be On or Off/, 'GroupSync not a flag'],
     ["$ok\nWeclubsIMMaxBody 10", qr/WeclubsIMMaxBody takes a number of bytes from 256/, 'MaxBody too small'],

@@ -236,12 +236,22 @@ def check_fields(path, form):
         return 1002, "userId has characters outside [A-Za-z0-9+=_-]"
 
     if path in ("/user/getToken.json", "/user/refresh.json"):
-        if path == "/user/getToken.json" and "name" not in fields:
-            return 1002, "name is required"
-        if len(fields.get("name", "").encode()) > 128:
-            return 1005, "name longer than 128 bytes"
+        # name: required by getToken, 1-64 bytes; refresh may leave it out
+        # (then it is not changed) but not send it empty. portraitUri: at
+        # most 1024 bytes. Refused with code 1002, HTTP 400, as RongCloud
+        # does: rongcloud/server-sdk-java src/main/resources/jsonsource/
+        # user/verify.json (name required, length 1..64) and user/api.json
+        # (a missing or over-long field of register/update -> code 1002,
+        # lengths in bytes); portraitUri's limit and refresh's optional
+        # name: docs.rongcloud.cn/platform-chat-api/user/modify.
+        name = fields.get("name")
+        if name is None:
+            if path == "/user/getToken.json":
+                return 1002, "name is required"
+        elif not 1 <= len(name.encode()) <= 64:
+            return 1002, "name must be 1 to 64 bytes"
         if len(fields.get("portraitUri", "").encode()) > 1024:
-            return 1005, "portraitUri longer than 1024 bytes"
+            return 1002, "portraitUri longer than 1024 bytes"
     elif path == "/group/sync.json":
         groups = 0
         for key, value in form:
@@ -495,6 +505,38 @@ def parse_listen(text):
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def blackhole(host, port, port_file, log):
+    """A port where connections are never set up: a host that is down or
+    behind a firewall dropping packets, whose SYNs go unanswered (not
+    refused), so only a client's connect time limit ends the wait. Linux
+    drops a SYN while the listen queue is full; a backlog of 0 and one
+    connection of our own that is never accepted fill it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.bind((host, port))
+    sock.listen(0)
+    filler = socket.create_connection(sock.getsockname()[:2], timeout=5)
+    actual_port = sock.getsockname()[1]
+    tmp = "%s.tmp.%d" % (port_file, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % actual_port)
+    os.replace(tmp, port_file)
+    log.write("rongcloud-standin: blackhole on %s:%d\n" % (host, actual_port))
+    log.flush()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: done.set())
+    while not done.wait(0.5):
+        pass
+    filler.close()
+    sock.close()
+    try:
+        os.unlink(port_file)
+    except OSError:
+        pass
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="RongCloud server-API stand-in for tests")
     ap.add_argument("--listen", type=parse_listen, required=True, metavar="HOST:PORT")
@@ -504,12 +546,16 @@ def main(argv=None):
     ap.add_argument("--tls-cert", metavar="CERT")
     ap.add_argument("--tls-key", metavar="KEY")
     ap.add_argument("--log", metavar="FILE")
+    ap.add_argument("--blackhole", action="store_true",
+                    help="accept no connection at all: a dead or firewalled host")
     args = ap.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         ap.error("--tls-cert and --tls-key go together")
 
     log = open(args.log, "a", encoding="utf-8") if args.log else sys.stderr
     host, port = args.listen
+    if args.blackhole:
+        return blackhole(host, port, args.port_file, log)
     Server.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server = Server((host, port), Handler)
     server.state = State(args.app_key, args.app_secret, log)

@@ -222,15 +222,15 @@ def test_encoding(s):
         "bad userId chars": ([("userId", "u/1"), ("name", "a")], 1002),
         "duplicate userId": ([("userId", "u1"), ("userId", "u2"), ("name", "a")], 1002),
         "userId 65 bytes": ([("userId", "u" * 65), ("name", "a")], 1005),
-        "name 129 bytes": ([("userId", "u1"), ("name", "名" * 43)], 1005),
-        "portraitUri 1025 bytes": (token_fields("u1", "a", "h" * 1025), 1005),
+        "empty name": (token_fields("u1", ""), 1002),
+        "name 65 bytes": ([("userId", "u1"), ("name", "名" * 21 + "ab")], 1002),
+        "portraitUri 1025 bytes": (token_fields("u1", "a", "h" * 1025), 1002),
     }
     for name, (form, code) in fields.items():
         st, obj, _, _ = s.api("/user/getToken.json", form)
         check("refused: %s -> %d" % (name, code), st == 400 and obj["code"] == code
               and s.last_call()["errors"], (st, obj))
-    for name, form in {"empty name": token_fields("u1", ""),
-                       "name 128 bytes": token_fields("u1", "名" * 42 + "ab"),
+    for name, form in {"name 64 bytes": token_fields("u1", "名" * 21 + "a"),
                        "userId 64 bytes +=_-": token_fields("A1+=_-" + "z" * 58, "a"),
                        "portraitUri 1024 bytes": token_fields("u1", "a", "h" * 1024),
                        "no portraitUri": [("userId", "u1"), ("name", "a")]}.items():
@@ -241,6 +241,14 @@ def test_encoding(s):
     check("refresh ok", st == 200 and obj == {"code": 200}, (st, obj))
     st, obj, _, _ = s.api("/user/refresh.json", [("name", "a")])
     check("refresh without userId -> 1002", st == 400 and obj["code"] == 1002, (st, obj))
+    for name, form in {"empty name": token_fields("u1", ""),
+                       "name 65 bytes": token_fields("u1", "a" * 65),
+                       "portraitUri 1025 bytes": token_fields("u1", "a", "h" * 1025)}.items():
+        st, obj, _, _ = s.api("/user/refresh.json", form)
+        check("refresh refused: %s -> 1002" % name, st == 400 and obj["code"] == 1002,
+              (st, obj))
+    st, obj, _, _ = s.api("/user/refresh.json", [("userId", "u1"), ("portraitUri", "http://x/b.png")])
+    check("refresh without name (left as it was)", st == 200 and obj == {"code": 200}, (st, obj))
     st, obj, _, _ = s.api("/user/nosuch.json", token_fields())
     check("unknown path -> 404", st == 404 and obj == {"code": 404, "errorMessage": "not found"},
           (st, obj))
@@ -512,6 +520,23 @@ def test_exit_while_hanging(tmp):
     check("SIGINT exits cleanly", rc == 0 and dt < 3, (rc, dt))
 
 
+def test_blackhole(tmp):
+    s = Standin(tmp, "--blackhole", name="blackhole")
+    t0 = time.time()
+    try:
+        socket.create_connection(("127.0.0.1", s.port), timeout=0.5).close()
+        outcome = "connected"
+    except socket.timeout:
+        outcome = "timed out"
+    except OSError as exc:
+        outcome = "refused: %s" % exc
+    check("blackhole: a connection is never set up (times out, not refused)",
+          outcome == "timed out" and time.time() - t0 >= 0.45, outcome)
+    rc, dt = s.stop()
+    check("blackhole: exits 0 on SIGTERM, port file removed",
+          rc == 0 and dt < 3 and not os.path.exists(s.port_file), (rc, dt))
+
+
 def test_nobody():
     if os.geteuid() != 0 or not shutil.which("runuser"):
         print("SKIP: run-as-nobody test (needs root and runuser)")
@@ -557,7 +582,7 @@ def main():
         check("log has one line per API call", "/user/getToken.json status=200 mode=ok" in log
               and "mode=hang" in log, log[-500:])
         check("log never holds the app secret", SECRET not in log)
-        for test in (test_tls, test_exit_while_hanging):
+        for test in (test_tls, test_exit_while_hanging, test_blackhole):
             try:
                 test(tmp)
             except Exception as exc:

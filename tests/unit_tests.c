@@ -26,6 +26,8 @@ int main(void)
     test_flight(p);
     test_decimal(p);
     test_sql_check(p);
+    test_rc_limits(p);
+    test_rc_utf8_cut(p);
     test_api(p);
     apr_pool_destroy(p);
     apr_terminate();

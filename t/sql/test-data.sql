@@ -73,15 +73,18 @@ INSERT INTO t_club_graduate (club_graduate_id, club_id, graduate_count, graduate
 --  123 member of 101, first sync fails (stand-in e503)       -> [101]
 --  124 member of 100; the test then sets the row to quit     -> [100], then null
 --  125 no membership; its first sync hangs (stand-in hang)   -> null
--- get_token users (t/07-get-token.t), display name rule real -> nick -> "":
+-- get_token users (t/07-get-token.t), display name rule real -> nick ->
+-- the RongCloud user id:
 --  130 real 张三, nick zs                       name 张三, portrait set
 --  131 real '', nick 小明                       name 小明
---  132 real NULL, nick NULL, avatar NULL        name "", portraitUri ""
+--  132 real NULL, nick NULL, avatar NULL        name im_user_id_132, portraitUri ""
 --  133 real 'Tom & Jerry = A+B C%' (& = + space %), avatar with a query string
---  134 real '', nick '', avatar ''              name "", portraitUri ""
+--  134 real '', nick '', avatar ''              name im_user_id_134, portraitUri ""
 --  135 deleted student (is_del 1), has a token  -> 3014
 --  136 (no t_student row; t_token row only)     -> 3014
 --  137 real NULL, nick nick137                  name nick137
+--  138 real name over 64 bytes (set by the test) name cut to 64 bytes
+--  139 avatar over 1024 bytes (set by the test)   no portraitUri
 --  140..152 one user per RongCloud failure mode (see the test), 153..155 the
 --  fail-over vhost, 156..157 the file-secret vhost; all 'fail<id>'.
 -- Token users (t/04-token.t):
@@ -120,6 +123,8 @@ INSERT INTO t_student (student_id, school_id, mobile, nick_name, real_name, pass
 (134, 1, '13900000134', '', '', 'pw134', '', NULL, NULL, NULL, 2016, 1, 0),
 (135, 1, '13900000135', 'gone', '已删除', 'pw135', NULL, NULL, NULL, NULL, 2016, 1, 1),
 (137, 1, '13900000137', 'nick137', NULL, 'pw137', 'http://img.example.com/u/137.png', NULL, NULL, NULL, 2016, 1, 0),
+(138, 1, '13900000138', 'nick138', 'long138', 'pw138', 'http://img.example.com/u/138.png', NULL, NULL, NULL, 2016, 1, 0),
+(139, 1, '13900000139', 'nick139', '长头像', 'pw139', 'http://img.example.com/u/139.png', NULL, NULL, NULL, 2016, 1, 0),
 (140, 1, '13900000140', 'f', 'fail140', 'pw140', NULL, NULL, NULL, NULL, 2016, 1, 0),
 (141, 1, '13900000141', 'f', 'fail141', 'pw141', NULL, NULL, NULL, NULL, 2016, 1, 0),
 (142, 1, '13900000142', 'f', 'fail142', 'pw142', NULL, NULL, NULL, NULL, 2016, 1, 0),
@@ -214,6 +219,8 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 (135, '@auto@', 'chrome_test', -3600000),
 (136, '@auto@', 'chrome_test', -3600000),
 (137, '@auto@', 'chrome_test', -3600000),
+(138, '@auto@', 'chrome_test', -3600000),
+(139, '@auto@', 'chrome_test', -3600000),
 (140, '@auto@', 'chrome_test', -3600000),
 (141, '@auto@', 'chrome_test', -3600000),
 (142, '@auto@', 'chrome_test', -3600000),
@@ -254,17 +261,22 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 -- RongCloud resilience and caching (t/09-rongcloud.t), and WeclubsIMSQL
 -- (t/10-sql.t). Users 200-239: one per case, so that cached tokens and
 -- failover state of one case do not leak into another.
---  200-209 token cache: repeated calls, name change, portrait change
+--  200-209 token cache: repeated calls, name change, portrait change,
+--          name and portrait too long, names emptied
 --  210     100 concurrent get_token while uncached
 --  211     group list called 50 times; then a membership change
 --  212     quit club 100 (status 0) and active in club 102: the old
 --          server's query (ignores status) lists both
---  220-229 failover (primary hangs, 503, both down)
+--  220-229 failover (primary hangs, 503, both down, rate limited)
 --  230-231 TLS with and without the test CA
+--  232     a primary that never answers a connection (connect time limit)
+--  233-236 a long outage of the primary: the backup stays in use
 INSERT INTO t_student (student_id, school_id, mobile, nick_name, real_name, password, avatar_url, status, is_del) VALUES
 (200, 1, '13900000200', '缓存', '缓存二百', 'pw200', 'http://img.example.com/u/200.png', 1, 0),
 (201, 1, '13900000201', NULL, '改名前', 'pw201', 'http://img.example.com/u/201.png', 1, 0),
 (202, 1, '13900000202', NULL, '换头像', 'pw202', 'http://img.example.com/u/202.png', 1, 0),
+(203, 1, '13900000203', NULL, '变长', 'pw203', 'http://img.example.com/u/203.png', 1, 0),
+(204, 1, '13900000204', '变空', '变空', 'pw204', 'http://img.example.com/u/204.png', 1, 0),
 (210, 1, '13900000210', NULL, '并发', 'pw210', NULL, 1, 0),
 (211, 1, '13900000211', NULL, '同步五十次', 'pw211', NULL, 1, 0),
 (212, 1, '13900000212', NULL, '退社', 'pw212', NULL, 1, 0),
@@ -276,8 +288,15 @@ INSERT INTO t_student (student_id, school_id, mobile, nick_name, real_name, pass
 (225, 1, '13900000225', NULL, '拒连', 'pw225', NULL, 1, 0),
 (226, 1, '13900000226', NULL, '拒连之后', 'pw226', NULL, 1, 0),
 (227, 1, '13900000227', NULL, '4xx不重试', 'pw227', NULL, 1, 0),
+(228, 1, '13900000228', NULL, '限流429', 'pw228', NULL, 1, 0),
+(229, 1, '13900000229', NULL, '限流1008', 'pw229', NULL, 1, 0),
 (230, 1, '13900000230', NULL, '无CA', 'pw230', NULL, 1, 0),
-(231, 1, '13900000231', NULL, '有CA', 'pw231', NULL, 1, 0);
+(231, 1, '13900000231', NULL, '有CA', 'pw231', NULL, 1, 0),
+(232, 1, '13900000232', NULL, '连不上', 'pw232', NULL, 1, 0),
+(233, 1, '13900000233', NULL, '长停', 'pw233', NULL, 1, 0),
+(234, 1, '13900000234', NULL, '长停之后', 'pw234', NULL, 1, 0),
+(235, 1, '13900000235', NULL, '备挂', 'pw235', NULL, 1, 0),
+(236, 1, '13900000236', NULL, '备挂之后', 'pw236', NULL, 1, 0);
 INSERT INTO t_student_club_graduate_relation (stu_clu_gra_rel_id, graduate_id, student_id, status, department_id, job_id, super_admin, is_del) VALUES
 (2000, 100, 211, 1, NULL, NULL, 0, 0),
 (2001, 100, 212, 0, NULL, NULL, 0, 0),
@@ -286,6 +305,8 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 (200, '@auto@', 'chrome_test', -3600000),
 (201, '@auto@', 'chrome_test', -3600000),
 (202, '@auto@', 'chrome_test', -3600000),
+(203, '@auto@', 'chrome_test', -3600000),
+(204, '@auto@', 'chrome_test', -3600000),
 (210, '@auto@', 'chrome_test', -3600000),
 (211, '@auto@', 'chrome_test', -3600000),
 (212, '@auto@', 'chrome_test', -3600000),
@@ -297,8 +318,15 @@ INSERT INTO t_token (uid, token, caller, create_date) VALUES
 (225, '@auto@', 'chrome_test', -3600000),
 (226, '@auto@', 'chrome_test', -3600000),
 (227, '@auto@', 'chrome_test', -3600000),
+(228, '@auto@', 'chrome_test', -3600000),
+(229, '@auto@', 'chrome_test', -3600000),
 (230, '@auto@', 'chrome_test', -3600000),
-(231, '@auto@', 'chrome_test', -3600000);
+(231, '@auto@', 'chrome_test', -3600000),
+(232, '@auto@', 'chrome_test', -3600000),
+(233, '@auto@', 'chrome_test', -3600000),
+(234, '@auto@', 'chrome_test', -3600000),
+(235, '@auto@', 'chrome_test', -3600000),
+(236, '@auto@', 'chrome_test', -3600000);
 
 
 -- Message routing (t/14-routing.t): users 240 and 241 in club 102 (摄影协会),

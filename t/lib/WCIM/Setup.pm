@@ -129,10 +129,11 @@ sub write_inherit_conf {
 # The stand-ins: "standin" (the RongCloud of most vhosts, WCIM_RC_PORT),
 # "backup" (a second host for failover tests, WCIM_RC2_PORT) and "tls" (HTTPS
 # with a certificate from a test CA, WCIM_RC_TLS_PORT; the CA's certificate
-# is t/db/test-ca.pem, exported as WCIM_TEST_CA).
+# is t/db/test-ca.pem, exported as WCIM_TEST_CA) and "blackhole" (a port
+# that never completes a connection, WCIM_RC_BLACKHOLE_PORT).
 my %standin_pids;       # name -> pid of the stand-ins we started
 my %standin_env = (standin => 'WCIM_RC_PORT', backup => 'WCIM_RC2_PORT',
-                   tls => 'WCIM_RC_TLS_PORT');
+                   tls => 'WCIM_RC_TLS_PORT', blackhole => 'WCIM_RC_BLACKHOLE_PORT');
 
 sub pid_file  { catfile($_[0], 't', 'logs', ($_[1] || 'standin') . '.pid') }
 sub port_file { catfile($_[0], 't', 'logs', ($_[1] || 'standin') . '.port') }
@@ -227,7 +228,7 @@ sub start_standin {
     return $port;
 }
 
-# All of them: the main one, the failover backup, the TLS one.
+# All of them: the main one, the failover backup, the TLS one, the blackhole.
 sub start_standins {
     my ($top) = @_;
     kill_stale($top);
@@ -235,6 +236,7 @@ sub start_standins {
     start_standin($top, 'backup');
     my ($cert, $key) = make_test_ca($top);
     start_standin($top, 'tls', '--tls-cert', $cert, '--tls-key', $key);
+    start_standin($top, 'blackhole', '--blackhole');
     return $port;
 }
 
