@@ -19,6 +19,7 @@
 #endif
 #define RC_USER_AGENT "mod_weclubs_im/" PACKAGE_VERSION
 #define RC_NONCE_BYTES 8                  /* 16 hex digits; 18 allowed */
+#define RC_REQUEST_ID_BYTES 16            /* 32 hex digits, as a UUID */
 #define RC_MIN_ATTEMPT apr_time_from_msec(100)
 #define RC_POOL_SOFT_MAX 16               /* idle handles kept */
 #define RC_POOL_HARD_MAX 256
@@ -246,19 +247,28 @@ static void user_form(apr_array_header_t *form, const char *user_id,
     }
 }
 
-/* The four authentication headers RongCloud checks on every call. */
-static struct curl_slist *auth_headers(const wcim_rc_config_t *conf,
+/* The four authentication headers RongCloud checks on every call, and a
+ * fresh X-Request-ID (*prequest_id): RongCloud's support asks for it, and
+ * every SDK sends one (server-sdk-java io/rong/util/HttpUtil.java: a UUID's
+ * 32 hex digits; server-sdk-go rongcloud/rongcloud.go fillHeader). */
+static struct curl_slist *auth_headers(const char **prequest_id,
+                                       const wcim_rc_config_t *conf,
                                        apr_pool_t *p)
 {
-    unsigned char rnd[RC_NONCE_BYTES];
+    unsigned char rnd[RC_NONCE_BYTES], rid[RC_REQUEST_ID_BYTES];
     char nonce[2 * RC_NONCE_BYTES + 1], sig[WCIM_SHA1_HEX_LEN + 1];
+    char *request_id = apr_palloc(p, 2 * RC_REQUEST_ID_BYTES + 1);
     const char *ts, *plain;
     struct curl_slist *l = NULL;
 
-    if (apr_generate_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
+    *prequest_id = NULL;
+    if (apr_generate_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS
+        || apr_generate_random_bytes(rid, sizeof(rid)) != APR_SUCCESS) {
         return NULL;
     }
     wcim_hex_encode(nonce, rnd, sizeof(rnd), 0);
+    wcim_hex_encode(request_id, rid, sizeof(rid), 0);
+    *prequest_id = request_id;
     ts = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(apr_time_now()));
     plain = apr_pstrcat(p, conf->app_secret, nonce, ts, NULL);
     wcim_sha1_hex(sig, plain, strlen(plain), 0);
@@ -269,6 +279,8 @@ static struct curl_slist *auth_headers(const wcim_rc_config_t *conf,
     l = curl_slist_append(l, apr_pstrcat(p, "Signature: ", sig, NULL));
     l = curl_slist_append(l, "Content-Type: application/x-www-form-urlencoded;"
                              " charset=UTF-8");
+    l = curl_slist_append(l, apr_pstrcat(p, "X-Request-ID: ", request_id,
+                                         NULL));
     l = curl_slist_append(l, "Expect:");   /* no 100-continue round trip */
     return l;
 }
@@ -318,7 +330,7 @@ static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
     err->url = url;
     wcim_buf_init(&answer.buf, p, 1024);
     answer.overflow = 0;
-    headers = auth_headers(conf, p);
+    headers = auth_headers(&err->request_id, conf, p);
     if (headers == NULL || handle_acquire(&h, &pooled, rc->client, p) != APR_SUCCESS) {
         if (headers) {
             curl_slist_free_all(headers);
@@ -548,9 +560,10 @@ apr_status_t wcim_rc_group_sync(wcim_rc_error_t *err, const wcim_rc_t *rc,
 const char *wcim_rc_error_text(const wcim_rc_error_t *err, apr_pool_t *p)
 {
     return apr_psprintf(p, "%s: %s (curl %d: %s; HTTP %ld; RongCloud code "
-                        "%ld)", err->url ? err->url : "-",
+                        "%ld; X-Request-ID %s)", err->url ? err->url : "-",
                         err->detail ? err->detail : "failed",
                         err->curl_code,
                         err->curl_msg ? err->curl_msg : "none",
-                        err->http_status, err->rc_code);
+                        err->http_status, err->rc_code,
+                        err->request_id ? err->request_id : "-");
 }

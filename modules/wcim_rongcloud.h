@@ -57,6 +57,8 @@ typedef struct wcim_rc_t {
 /* What went wrong with a call, for an administrator's log line. */
 typedef struct wcim_rc_error_t {
     const char *url;       /* the URL called */
+    const char *request_id;/* the call's X-Request-ID, for RongCloud's
+                            * support */
     int curl_code;         /* CURLcode; 0 when the transfer worked */
     const char *curl_msg;  /* curl's error buffer or code description */
     long http_status;      /* 0 when no answer came */

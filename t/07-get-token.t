@@ -143,6 +143,27 @@ for my $f (@fail) {
     }
 }
 
+# --- X-Request-ID: a fresh id on every call, as the SDKs send it
+# (rongcloud/server-sdk-java io/rong/util/HttpUtil.java: X-Request-ID, a
+# UUID's 32 hex digits; server-sdk-go rongcloud/rongcloud.go: X-Request-Id,
+# a UUID), since RongCloud's support asks for it; a failed call's log line
+# names it --------------------------------------------------------------------
+{
+    my @ids = map { $_->{headers}{'x-request-id'} // '' } @{ WCIM::StandIn::calls() };
+    cmp_ok(scalar @ids, '>=', 20, 'X-Request-ID: calls recorded');
+    is(scalar(grep { !/\A[0-9a-f]{32}\z/ } @ids), 0,
+       'X-Request-ID: on every call, 32 hex digits') or diag("@ids");
+    my %seen;
+    is(scalar(grep { $seen{$_}++ } @ids), 0, 'X-Request-ID: a fresh one on each call');
+    my $calls = WCIM::StandIn::calls_for($GT, 'im_user_id_141');
+    my $id = @$calls ? $calls->[-1]{headers}{'x-request-id'} // '-' : '-';
+    my $log = WCIM::DB::t_dir() . '/logs/error_log';
+    open my $fh, '<', $log or die "$log: $!";
+    my $text = do { local $/; <$fh> };
+    like($text, qr/getToken for im_user_id_141 failed: [^\n]*X-Request-ID \Q$id\E/,
+         'X-Request-ID: named in the log line of a failed call');
+}
+
 # a failure is not remembered: once RongCloud is back, the same user succeeds
 {
     my ($res) = ask(140);
