@@ -185,8 +185,7 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (sc->c.rc.hosts == NULL) {
             if (shared_hosts && shared_hosts_used < MAX_HOST_LISTS) {
                 sc->c.rc.hosts = wcim_rc_hosts_at(shared_hosts
-                    + wcim_rc_hosts_size() * shared_hosts_used++,
-                    sc->c.rc.urls->nelts);
+                    + wcim_rc_hosts_size() * shared_hosts_used++);
             }
             else {
                 /* past MAX_HOST_LISTS (or without shared memory) each
@@ -200,8 +199,7 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  "server on, each child chooses its "
                                  "RongCloud host alone", MAX_HOST_LISTS);
                 }
-                wcim_rc_hosts_create(&sc->c.rc.hosts, sc->c.rc.urls->nelts,
-                                     pconf);
+                wcim_rc_hosts_create(&sc->c.rc.hosts, pconf);
             }
             apr_hash_set(hosts, urls, APR_HASH_KEY_STRING, sc->c.rc.hosts);
         }

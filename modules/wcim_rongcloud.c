@@ -37,8 +37,7 @@ struct wcim_rc_hosts_t {
     volatile apr_uint32_t active;        /* index in use */
 };
 
-apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, int nhosts,
-                                  apr_pool_t *p)
+apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, apr_pool_t *p)
 {
     wcim_rc_hosts_t *h = apr_pcalloc(p, sizeof(*h));
 
@@ -51,7 +50,7 @@ apr_size_t wcim_rc_hosts_size(void)
     return APR_ALIGN_DEFAULT(sizeof(wcim_rc_hosts_t));
 }
 
-wcim_rc_hosts_t *wcim_rc_hosts_at(void *mem, int nhosts)
+wcim_rc_hosts_t *wcim_rc_hosts_at(void *mem)
 {
     wcim_rc_hosts_t *h = mem;
 

@@ -75,13 +75,12 @@ typedef struct wcim_rc_group_t {
 /* Process-wide libcurl set-up; call once per process before any call. */
 apr_status_t wcim_rc_global_init(void);
 
-apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, int nhosts,
-                                  apr_pool_t *p);
+apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, apr_pool_t *p);
 
 /* The same in memory the caller provides (wcim_rc_hosts_size() bytes), such
  * as a segment shared by all httpd children, so they agree on the host. */
 apr_size_t wcim_rc_hosts_size(void);
-wcim_rc_hosts_t *wcim_rc_hosts_at(void *mem, int nhosts);
+wcim_rc_hosts_t *wcim_rc_hosts_at(void *mem);
 
 /* The index of the host in use, for status pages and tests. */
 int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts);
