@@ -50,12 +50,20 @@ typedef struct wcim_srv_conf_t {
     int replay_window_given;  /* the removed WeclubsIMReplayWindow */
 } wcim_srv_conf_t;
 
-/* mod_weclubs_im_config.c: directives */
+/* mod_weclubs_im_directives.c: the directives */
 extern const command_rec wcim_cmds[];
+
+/* mod_weclubs_im_config.c: the server configuration */
 void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s);
 void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p);
 const char *wcim_conf_sql(const wcim_srv_conf_t *sc, wcim_stmt_t which);
+/* A list of caller names, of RongCloud base URLs (checked): NULL, or why
+ * not. */
+const char *wcim_conf_parse_callers(apr_array_header_t **pcallers,
+                                    apr_pool_t *p, const char *args);
+const char *wcim_conf_parse_urls(apr_array_header_t **purls, apr_pool_t *p,
+                                 const char *args);
 
 /* mod_weclubs_im_cache.c: the ap_socache provider behind wcim_cache_t */
 const char *wcim_cache_cmd(cmd_parms *cmd, void *dc, const char *arg);

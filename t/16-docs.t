@@ -10,7 +10,7 @@ use Test::More;
 my $top = "$FindBin::Bin/..";
 sub slurp { local $/; open my $fh, '<', $_[0] or die "$_[0]: $!"; scalar <$fh> }
 
-my $src = slurp("$top/mod_weclubs_im_config.c");
+my $src = slurp("$top/mod_weclubs_im_directives.c");
 my @directives = $src =~ /AP_INIT_\w+\(\s*"(\w+)"/g;
 cmp_ok(scalar @directives, '>=', 19, 'directives found in the source');
 
@@ -50,7 +50,8 @@ my %range = (
     'mod_weclubs_im_cache.c'     => [400, 499],
     'mod_weclubs_im_health.c'    => [500, 509],
     'mod_weclubs_im_status.c'    => [510, 549],
-    'mod_weclubs_im_config.c'    => [550, 599],
+    'mod_weclubs_im_config.c'    => [550, 569],
+    'mod_weclubs_im_directives.c' => [570, 599],
 );
 my (%where, @dup, @out);
 for my $file (glob("$top/*.c"), glob("$top/modules/*.c")) {

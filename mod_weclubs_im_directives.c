@@ -1,0 +1,394 @@
+/* mod_weclubs_im's directives: each one's parsing and checks (a value
+ * that cannot work fails configtest, naming the directive), and the
+ * command table. */
+
+#include <stddef.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "mod_weclubs_im.h"
+#include "modules/wcim_sign.h"
+
+APLOG_USE_MODULE(weclubs_im);
+
+#define MAX_BODY_LIMIT     (16 * 1024 * 1024)
+#define CALLBACK_MAX_BODY_LIMIT   (64 * 1024 * 1024)
+#define MAX_RC_TIMEOUT     apr_time_from_sec(300)
+
+static wcim_srv_conf_t *cmd_conf(cmd_parms *cmd)
+{
+    wcim_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
+                                               &weclubs_im_module);
+    sc->configured = 1;
+    return sc;
+}
+
+/* A secret given inline or as file:<path>. The file is read now, must be
+ * unreadable by others, and its trailing line break is not part of it. */
+static const char *secret_value(const char **psecret, apr_size_t *plen,
+                                cmd_parms *cmd, const char *arg)
+{
+    const char *path;
+    apr_finfo_t fi;
+    apr_file_t *f;
+    apr_size_t len;
+    char *buf;
+    apr_status_t rv;
+
+    if (strncmp(arg, "file:", 5) != 0) {
+        if (*arg == '\0') {
+            return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                               " needs a non-empty secret", NULL);
+        }
+        *psecret = arg;
+        *plen = strlen(arg);
+        return NULL;
+    }
+    path = ap_server_root_relative(cmd->pool, arg + 5);
+    /* open first, then look at what was opened: no race with a rename */
+    if (path == NULL
+        || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)
+           != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_TYPE | APR_FINFO_PROT
+                                  | APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
+                            cmd->cmd->name, arg + 5);
+    }
+    if (fi.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is not a regular "
+                            "file", cmd->cmd->name, path);
+    }
+    if (fi.protection & (APR_FPROT_WREAD | APR_FPROT_WWRITE
+                         | APR_FPROT_GWRITE)) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is readable by "
+                            "every user, or writable by others; chmod "
+                            "o-rw,g-w it", cmd->cmd->name, path);
+    }
+    if (fi.size > 4096) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is larger than "
+                            "4096 bytes", cmd->cmd->name, path);
+    }
+    len = (apr_size_t)fi.size;
+    buf = apr_palloc(cmd->pool, len + 1);
+    if (len && (rv = apr_file_read_full(f, buf, len, &len)) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
+                            cmd->cmd->name, path);
+    }
+    apr_file_close(f);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
+        --len;
+    }
+    buf[len] = '\0';
+    if (len == 0) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is empty",
+                            cmd->cmd->name, path);
+    }
+    *psecret = buf;
+    *plen = len;
+    return NULL;
+}
+
+static const char *set_sign_secret(cmd_parms *cmd, void *dc, const char *arg)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+    return secret_value(&sc->c.sign_secret, &sc->c.sign_secret_len, cmd, arg);
+}
+
+static const char *set_sign_forms(cmd_parms *cmd, void *dc, const char *a1,
+                                  const char *a2)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+    const char *args[2] = { a1, a2 };
+    int i;
+
+    sc->c.sign_forms = 0;
+    for (i = 0; i < 2 && args[i]; ++i) {
+        if (strcasecmp(args[i], "md5-sha1") == 0) {
+            sc->c.sign_forms |= WCIM_SIGN_FORM_MD5_SHA1;
+        }
+        else if (strcasecmp(args[i], "sha1") == 0) {
+            sc->c.sign_forms |= WCIM_SIGN_FORM_SHA1;
+        }
+        else {
+            return apr_psprintf(cmd->pool, "WeclubsIMSignForms: '%s' is not "
+                                "a signature form (md5-sha1, sha1)", args[i]);
+        }
+    }
+    return NULL;
+}
+
+static const char *set_sign_check(cmd_parms *cmd, void *dc, int on)
+{
+    cmd_conf(cmd)->c.sign_check = on;
+    return NULL;
+}
+
+static const char *set_group_sync(cmd_parms *cmd, void *dc, int on)
+{
+    cmd_conf(cmd)->c.group_sync = on;
+    return NULL;
+}
+
+static const char *set_callers(cmd_parms *cmd, void *dc, const char *args)
+{
+    return wcim_conf_parse_callers(&cmd_conf(cmd)->c.callers, cmd->pool, args);
+}
+
+static const char *set_token_lifetime(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+    apr_int64_t secs;
+    char *end;
+
+    if (strcasecmp(arg, "off") == 0) {
+        sc->c.token_lifetime_ms = 0;
+        return NULL;
+    }
+    secs = apr_strtoi64(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || secs <= 0
+        || secs > APR_INT64_C(100) * 365 * 86400) {
+        return "WeclubsIMTokenLifetime takes a number of seconds or 'off'";
+    }
+    sc->c.token_lifetime_ms = secs * 1000;
+    return NULL;
+}
+
+static const char *set_rc_app_key(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (*arg == '\0') {
+        return "WeclubsIMRongCloudAppKey needs a non-empty key";
+    }
+    cmd_conf(cmd)->c.rc.app_key = arg;
+    return NULL;
+}
+
+static const char *set_rc_app_secret(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    apr_size_t len;
+    return secret_value(&cmd_conf(cmd)->c.rc.app_secret, &len, cmd, arg);
+}
+
+static const char *set_rc_urls(cmd_parms *cmd, void *dc, const char *args)
+{
+    return wcim_conf_parse_urls(&cmd_conf(cmd)->c.rc.urls, cmd->pool, args);
+}
+
+/* A positive time in seconds or with a unit, up to `max`. */
+static const char *parse_time(apr_interval_time_t *pt, cmd_parms *cmd,
+                              const char *arg, apr_interval_time_t max)
+{
+    apr_interval_time_t t;
+
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t <= 0
+        || t > max) {
+        return apr_psprintf(cmd->pool, "%s takes a time up to %"
+                            APR_TIME_T_FMT " s, in seconds or with a unit "
+                            "(e.g. 5, 1500ms, 30mi, 1h)", cmd->cmd->name,
+                            apr_time_sec(max));
+    }
+    *pt = t;
+    return NULL;
+}
+
+static const char *set_rc_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return parse_time(&cmd_conf(cmd)->c.rc.timeout, cmd, arg, MAX_RC_TIMEOUT);
+}
+
+static const char *set_rc_connect_timeout(cmd_parms *cmd, void *dc,
+                                          const char *arg)
+{
+    return parse_time(&cmd_conf(cmd)->c.rc.connect_timeout, cmd, arg,
+                      MAX_RC_TIMEOUT);
+}
+
+static const char *set_rc_ca_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t fi;
+
+    if (path == NULL
+        || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || fi.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "WeclubsIMRongCloudCAFile: %s is not "
+                            "a readable file", arg);
+    }
+    cmd_conf(cmd)->c.rc.ca_file = path;
+    return NULL;
+}
+
+static const char *set_messages(cmd_parms *cmd, void *dc, int on)
+{
+    cmd_conf(cmd)->c.messages = on;
+    return NULL;
+}
+
+static const char *set_message_label(cmd_parms *cmd, void *dc,
+                                     const char *type, const char *label)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+
+    if (strncmp(type, "RC:", 3) != 0 && strchr(type, ':') == NULL) {
+        return "WeclubsIMMessageLabel takes a RongCloud message type (such "
+               "as RC:ImgMsg) and its preview text";
+    }
+    if (sc->c.message_labels == NULL) {
+        sc->c.message_labels = apr_table_make(cmd->pool, 12);
+    }
+    apr_table_set(sc->c.message_labels, type, label);
+    return NULL;
+}
+
+static const char *set_message_max_age(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    return parse_time(&cmd_conf(cmd)->c.message_max_age, cmd, arg,
+                      apr_time_from_sec(APR_INT64_C(10) * 365 * 86400));
+}
+
+static const char *set_callback_window(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    return parse_time(&cmd_conf(cmd)->c.callback_window, cmd, arg,
+                      apr_time_from_sec(86400));
+}
+
+/* Removed: the signature covers only `data`, so a captured request came
+ * back with a new id and passed. Accepted (a configuration that has it
+ * still starts) and said at start-up (WCIM0012). */
+static const char *set_replay_window(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    cmd_conf(cmd)->replay_window_given = 1;
+    return NULL;
+}
+
+/* A number of bytes within [min, max], for the directive being read. */
+static const char *parse_bytes(apr_size_t *pv, cmd_parms *cmd,
+                               const char *arg, apr_int64_t min,
+                               apr_int64_t max)
+{
+    apr_int64_t n;
+    char *end;
+
+    n = apr_strtoi64(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || n < min || n > max) {
+        return apr_psprintf(cmd->pool, "%s takes a number of bytes from %"
+                            APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, min, max);
+    }
+    *pv = (apr_size_t)n;
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return parse_bytes(&cmd_conf(cmd)->c.max_body, cmd, arg, 256,
+                       MAX_BODY_LIMIT);
+}
+
+static const char *set_callback_max_body(cmd_parms *cmd, void *dc,
+                                         const char *arg)
+{
+    return parse_bytes(&cmd_conf(cmd)->c.callback_max_body, cmd, arg,
+                       65536, CALLBACK_MAX_BODY_LIMIT);
+}
+
+static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
+                           const char *query)
+{
+    wcim_srv_conf_t *sc = cmd_conf(cmd);
+    const char *err;
+    int i;
+
+    for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+        if (strcasecmp(which, wcim_store_specs[i].name) == 0) {
+            break;
+        }
+    }
+    if (i == WCIM_STMT_COUNT && strcasecmp(which, "messages") == 0) {
+        /* the statement of the first message routing code */
+        return "WeclubsIMSQL messages was replaced by groups_messages: the "
+               "groups columns (club_id, name, avatar_url), then "
+               "last_content, last_date and the unread count, from the "
+               "user's RongCloud id twice and the student id (see README)";
+    }
+    if (i == WCIM_STMT_COUNT) {
+        return apr_psprintf(cmd->pool, "WeclubsIMSQL: '%s' is not one of "
+                            "the module's statements (token, user, groups, "
+                            "groups_messages, message_add, ...; see README)",
+                            which);
+    }
+    if ((err = wcim_store_sql_check((wcim_stmt_t)i, query, cmd->pool))) {
+        return apr_pstrcat(cmd->pool, "WeclubsIMSQL ", err, NULL);
+    }
+    sc->sql[i] = query;
+    return NULL;
+}
+
+const command_rec wcim_cmds[] = {
+    AP_INIT_TAKE1("WeclubsIMSignSecret", set_sign_secret, NULL, RSRC_CONF,
+                  "the shared request-signing secret, or file:<path>"),
+    AP_INIT_TAKE12("WeclubsIMSignForms", set_sign_forms, NULL, RSRC_CONF,
+                   "accepted signature forms: md5-sha1 and/or sha1"),
+    AP_INIT_FLAG("WeclubsIMSignCheck", set_sign_check, NULL, RSRC_CONF,
+                 "On to check request signatures (Off is for development)"),
+    AP_INIT_RAW_ARGS("WeclubsIMCallers", set_callers, NULL, RSRC_CONF,
+                     "the client.caller values allowed"),
+    AP_INIT_TAKE1("WeclubsIMTokenLifetime", set_token_lifetime, NULL,
+                  RSRC_CONF, "user token lifetime in seconds, or off"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudAppKey", set_rc_app_key, NULL,
+                  RSRC_CONF, "the RongCloud App Key"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudAppSecret", set_rc_app_secret, NULL,
+                  RSRC_CONF, "the RongCloud App Secret, or file:<path>"),
+    AP_INIT_RAW_ARGS("WeclubsIMRongCloudURL", set_rc_urls, NULL, RSRC_CONF,
+                     "RongCloud API base URLs, primary first"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudTimeout", set_rc_timeout, NULL,
+                  RSRC_CONF, "time limit of one RongCloud call (e.g. 5)"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudConnectTimeout", set_rc_connect_timeout,
+                  NULL, RSRC_CONF, "time limit of setting up a connection to "
+                  "RongCloud (e.g. 1)"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudCAFile", set_rc_ca_file, NULL,
+                  RSRC_CONF, "CA certificates to verify RongCloud with"),
+    AP_INIT_FLAG("WeclubsIMGroupSync", set_group_sync, NULL, RSRC_CONF,
+                 "On to push users' group sets to RongCloud"),
+    AP_INIT_TAKE1("WeclubsIMMaxBody", set_max_body, NULL, RSRC_CONF,
+                  "largest request body accepted, in bytes"),
+    AP_INIT_TAKE1("WeclubsIMCallbackMaxBody", set_callback_max_body, NULL,
+                  RSRC_CONF, "largest message routing post accepted, in "
+                  "bytes"),
+    AP_INIT_FLAG("WeclubsIMMessages", set_messages, NULL, RSRC_CONF,
+                 "On to fill last_msg_content, last_msg_date and "
+                 "fresh_msg_count from RongCloud message routing"),
+    AP_INIT_TAKE2("WeclubsIMMessageLabel", set_message_label, NULL,
+                  RSRC_CONF, "a message type and the preview shown for it"),
+    AP_INIT_TAKE1("WeclubsIMMessageMaxAge", set_message_max_age, NULL,
+                  RSRC_CONF, "how long routed messages are kept"),
+    AP_INIT_TAKE1("WeclubsIMCallbackWindow", set_callback_window, NULL,
+                  RSRC_CONF, "how far a callback's signTimestamp may be "
+                  "from now"),
+    AP_INIT_TAKE1("WeclubsIMReplayWindow", set_replay_window, NULL,
+                  RSRC_CONF, "removed: ignored, with a warning at start-up"),
+    AP_INIT_TAKE2("WeclubsIMSQL", set_sql, NULL, RSRC_CONF,
+                  "a statement's name (token, user, groups, groups_messages "
+                  "or a message routing write) and the SQL that replaces "
+                  "its default"),
+    AP_INIT_TAKE1("WeclubsIMCache", wcim_cache_cmd, NULL, RSRC_CONF,
+                  "ap_socache provider[:args] for tokens, or none"),
+    AP_INIT_TAKE1("WeclubsIMCacheTTL", wcim_cache_ttl_cmd, NULL, RSRC_CONF,
+                  "how long cached tokens and sync digests live"),
+    { NULL }
+};
+
+/* apr_table_do: the first label of a type wins (in a merged table, a
+ * virtual host's own labels come before the main server's). */

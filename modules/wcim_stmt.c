@@ -1,0 +1,313 @@
+/* The store's statements: their default SQL and what WeclubsIMSQL may
+ * replace it with, preparing them on a connection (wcim_store_attach) and
+ * preparing one again when its session was lost. */
+#include <string.h>
+#include <strings.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "wcim_stmt.h"
+
+const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
+    { "token", 2, 2,
+      "SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s" },
+    { "user", 1, 3,
+      "SELECT real_name, nick_name, avatar_url FROM t_student "
+      "WHERE student_id = %lld AND is_del = 0" },
+    /* approved clubs whose current term lists the user as an active
+     * member, each once, by club_id */
+    { "groups", 1, 3,
+      "SELECT c.club_id, c.name, c.avatar_url FROM t_club c "
+      "WHERE c.status = 1 AND c.club_id IN ("
+      "SELECT g.club_id FROM t_club_graduate g "
+      "JOIN t_student_club_graduate_relation r "
+      "ON r.graduate_id = g.club_graduate_id "
+      "WHERE g.is_current = 1 AND r.student_id = %lld "
+      "AND r.is_del = 0 AND r.status = 1) "
+      "ORDER BY c.club_id" },
+    /* groups with what message routing knows of each, in one statement:
+     * the same clubs as "groups", plus the last message and the unread
+     * count (messages of others after the user's read mark; none without
+     * a read mark). One query instead of two per list. */
+    { "groups_messages", 3, 6,
+      "SELECT c.club_id, c.name, c.avatar_url, s.last_content, s.last_date, "
+      "(SELECT COUNT(*) FROM t_im_message m JOIN t_im_read_mark k "
+      "ON k.club_id = m.club_id AND k.user_id = %s "
+      "WHERE m.club_id = c.club_id AND m.msg_time > k.read_time "
+      "AND m.from_user <> %s) "
+      "FROM t_club c LEFT JOIN t_im_group_state s ON s.club_id = c.club_id "
+      "WHERE c.status = 1 AND c.club_id IN ("
+      "SELECT g.club_id FROM t_club_graduate g "
+      "JOIN t_student_club_graduate_relation r "
+      "ON r.graduate_id = g.club_graduate_id "
+      "WHERE g.is_current = 1 AND r.student_id = %lld "
+      "AND r.is_del = 0 AND r.status = 1) "
+      "ORDER BY c.club_id" },
+    { "message_add", 6, 0,
+      "INSERT INTO t_im_message (msg_uid, club_id, from_user, object_name, "
+      "preview, msg_time) VALUES (%s, %lld, %s, %s, %s, %lld)" },
+    { "message_exists", 1, 1,
+      "SELECT 1 FROM t_im_message WHERE msg_uid = %s" },
+    /* a later message wins; at the same time, the larger uid */
+    { "state_update", 7, 0,
+      "UPDATE t_im_group_state SET last_msg_uid = %s, last_content = %s, "
+      "last_date = %lld WHERE club_id = %lld AND (last_date < %lld OR "
+      "(last_date = %lld AND last_msg_uid < %s))" },
+    { "state_add", 4, 0,
+      "INSERT INTO t_im_group_state (club_id, last_msg_uid, last_content, "
+      "last_date) VALUES (%lld, %s, %s, %lld)" },
+    { "mark_update", 4, 0,
+      "UPDATE t_im_read_mark SET read_time = %lld WHERE user_id = %s "
+      "AND club_id = %lld AND read_time < %lld" },
+    { "mark_add", 3, 0,
+      "INSERT INTO t_im_read_mark (user_id, club_id, read_time) "
+      "VALUES (%s, %lld, %lld)" },
+    { "message_prune", 1, 0,
+      "DELETE FROM t_im_message WHERE msg_time < %lld" },
+    { "message_recall", 2, 0,
+      "DELETE FROM t_im_message WHERE msg_uid = %s AND club_id = %lld" },
+    { "state_recall", 3, 0,
+      "UPDATE t_im_group_state SET last_content = %s WHERE club_id = %lld "
+      "AND last_msg_uid = %s" },
+};
+
+/* apr_dbd placeholders in a query: % and a conversion, not %%. */
+static int count_placeholders(const char *q)
+{
+    int n = 0;
+
+    for (; *q; ++q) {
+        if (*q == '%') {
+            if (q[1] == '%') {
+                ++q;
+            }
+            else if (q[1] != '\0') {
+                ++n;
+            }
+        }
+    }
+    return n;
+}
+
+/* Columns of the outermost SELECT list: commas at depth 0 between SELECT
+ * and FROM, outside quotes. -1 when it cannot tell (no SELECT ... FROM,
+ * or a '*'). Good enough to catch a query written for another statement. */
+static int count_columns(const char *q)
+{
+    const char *s;
+    int depth = 0, cols = 1, seen_select = 0;
+    char quote = 0;
+
+    for (s = q; *s; ++s) {
+        char c = *s;
+        if (quote) {
+            if (c == quote) {
+                quote = 0;
+            }
+            continue;
+        }
+        if (c == '\'' || c == '"' || c == '`') {
+            quote = c;
+        }
+        else if (c == '(') {
+            ++depth;
+        }
+        else if (c == ')') {
+            --depth;
+        }
+        else if (depth == 0 && apr_isalpha(c)
+                 && (s == q || !apr_isalnum(s[-1]) )) {
+            if (!seen_select && strncasecmp(s, "select", 6) == 0
+                && !apr_isalnum(s[6])) {
+                seen_select = 1;
+                s += 5;
+            }
+            else if (seen_select && strncasecmp(s, "from", 4) == 0
+                     && !apr_isalnum(s[4])) {
+                return cols;
+            }
+        }
+        else if (seen_select && depth == 0) {
+            if (c == ',') {
+                ++cols;
+            }
+            else if (c == '*' && cols == 1) {
+                return -1;
+            }
+        }
+    }
+    return -1;
+}
+
+const char *wcim_store_sql_check(wcim_stmt_t which, const char *sql,
+                                 apr_pool_t *p)
+{
+    const wcim_stmt_spec_t *spec = &wcim_store_specs[which];
+    int n;
+
+    if ((n = count_placeholders(sql)) != spec->args) {
+        return apr_psprintf(p, "%s: the query has %d placeholders, it must "
+                            "have %d (%%s)", spec->name, n, spec->args);
+    }
+    n = spec->cols ? count_columns(sql) : 0;
+    if (n < 0) {
+        return apr_psprintf(p, "%s: name the %d selected columns (SELECT a, "
+                            "b FROM ...; no *)", spec->name, spec->cols);
+    }
+    if (n != spec->cols) {
+        return apr_psprintf(p, "%s: the query selects %d columns, it must "
+                            "select %d", spec->name, n, spec->cols);
+    }
+    return NULL;
+}
+
+#define RETRY_INTERVAL apr_time_from_sec(1)
+
+
+static int prepare(wcim_store_t *st, int i, apr_pool_t *p)
+{
+    wcim_store_conn_t *c = st->conn;
+    int err;
+
+    c->stmts[i] = NULL;
+    /* in the connection's pool: the driver keeps the statement as long */
+    err = apr_dbd_prepare(st->driver, st->conn_pool, st->handle, st->sql[i],
+                          c->labels[i], &c->stmts[i]);
+    if (err != 0 && strcmp(apr_dbd_name(st->driver), "sqlite3") != 0
+        && apr_dbd_check_conn(st->driver, p, st->handle) == APR_SUCCESS) {
+        /* the server dropped the connection (a restart) and the driver
+         * has just made a new one: once more */
+        c->stmts[i] = NULL;
+        err = apr_dbd_prepare(st->driver, st->conn_pool, st->handle,
+                              st->sql[i], c->labels[i], &c->stmts[i]);
+    }
+    if (err != 0) {
+        c->stmts[i] = NULL;
+    }
+    return err;
+}
+
+apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
+                               const char **perr,
+                               const apr_dbd_driver_t *driver,
+                               apr_dbd_t *handle, apr_pool_t *conn_pool,
+                               const char *const *sql, int nstmts,
+                               const char *tag, apr_pool_t *p)
+{
+    const char *key = apr_pstrcat(p, "weclubs_im:", tag, NULL);
+    wcim_store_t *st = apr_pcalloc(p, sizeof(*st));
+    wcim_store_conn_t *c = NULL;
+    apr_time_t now = apr_time_now();
+    int i, err;
+
+    *pst = NULL;
+    *pwarn = NULL;
+    *perr = NULL;
+    st->driver = driver;
+    st->handle = handle;
+    st->conn_pool = conn_pool;
+    st->sql = sql;
+    st->nstmts = nstmts;
+    apr_pool_userdata_get((void **)&c, key, conn_pool);
+    if (c == NULL) {
+        c = apr_pcalloc(conn_pool, sizeof(*c));
+        for (i = 0; i < nstmts; ++i) {
+            /* a name unique on the connection (PostgreSQL keeps it) */
+            c->labels[i] = apr_psprintf(conn_pool, "wcim_%s_%d", tag, i);
+        }
+        apr_pool_userdata_setn(c, apr_pstrdup(conn_pool, key), NULL,
+                               conn_pool);
+        st->fresh = 1;
+    }
+    st->conn = c;
+    for (i = 0; i < nstmts; ++i) {
+        if (c->stmts[i] != NULL || now < c->retry_at[i]) {
+            continue;
+        }
+        if ((err = prepare(st, i, p)) == 0) {
+            continue;
+        }
+        c->retry_at[i] = now + RETRY_INTERVAL;
+        if (i < WCIM_STMT_CORE_COUNT) {
+            *perr = apr_psprintf(p, "preparing statement %s: %s",
+                                 wcim_store_specs[i].name,
+                                 apr_dbd_error(driver, handle, err));
+        }
+        else if (*pwarn == NULL) {
+            *pwarn = apr_psprintf(p, "preparing statement %s: %s",
+                                  wcim_store_specs[i].name,
+                                  apr_dbd_error(driver, handle, err));
+        }
+    }
+    for (i = 0; i < nstmts && i < WCIM_STMT_CORE_COUNT; ++i) {
+        if (c->stmts[i] == NULL) {
+            if (*perr == NULL) {
+                *perr = apr_psprintf(p, "statement %s could not be prepared "
+                                     "on this connection (tried again "
+                                     "shortly)", wcim_store_specs[i].name);
+            }
+            return APR_EGENERAL;
+        }
+    }
+    *pst = st;
+    return APR_SUCCESS;
+}
+
+/* Whether a statement that failed was lost with its server session, so
+ * that preparing it again is the cure. MySQL keeps every statement
+ * prepared on a connection until it closes (max_prepared_stmt_count is
+ * server-wide), and message routing makes writes fail on purpose (a
+ * repeated message, an older read mark): only the client's lost-session
+ * errors and the server's "unknown statement" count there. PostgreSQL
+ * refuses a second statement of the same name without keeping anything,
+ * so there any failure may try. SQLite has no session to lose, but
+ * apr_dbd's driver prepares with the legacy sqlite3_prepare, whose
+ * statements fail with SQLITE_SCHEMA once anyone changed the schema
+ * (a table or view created): only a new prepare cures that. */
+static int session_lost(const wcim_store_t *st, int err)
+{
+    const char *name = apr_dbd_name(st->driver);
+
+    if (strcmp(name, "mysql") == 0) {
+        /* CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_NO_PREPARE_STMT,
+         * CR_SERVER_LOST_EXTENDED, ER_UNKNOWN_STMT_HANDLER */
+        return err == 2006 || err == 2013 || err == 2030 || err == 2055
+               || err == 1243;
+    }
+    if (strcmp(name, "sqlite3") == 0) {
+        /* the driver answers SQLITE_ERROR; SQLITE_SCHEMA's own text says
+         * which error it was */
+        const char *msg = apr_dbd_error(st->driver, st->handle, err);
+
+        return msg && strcmp(msg, "database schema has changed") == 0;
+    }
+    return 1;
+}
+
+/* After a statement failed with its session lost: reconnect a connection
+ * the server dropped (apr_dbd_check_conn: PQreset for pgsql, ping with the
+ * driver's reconnect for mysql) and prepare the statement again, since a
+ * new server session has none; at most once a second per statement and
+ * connection. APR_SUCCESS: run the statement once more. */
+apr_status_t wcim_stmt_repair(wcim_store_t *st, wcim_stmt_t which, int err,
+                              apr_pool_t *p)
+{
+    wcim_store_conn_t *c = st->conn;
+    apr_dbd_prepared_t *fresh = NULL;
+    apr_time_t now = apr_time_now();
+
+    if (c == NULL || (int)which >= st->nstmts || !session_lost(st, err)
+        || now < c->repair_at[which]) {
+        return APR_EGENERAL;
+    }
+    c->repair_at[which] = now + RETRY_INTERVAL;
+    apr_dbd_check_conn(st->driver, p, st->handle);
+    if (apr_dbd_prepare(st->driver, st->conn_pool, st->handle,
+                        st->sql[which], c->labels[which], &fresh) != 0
+        || fresh == NULL) {
+        return APR_EGENERAL;    /* pgsql: it still exists; failed otherwise */
+    }
+    c->stmts[which] = fresh;
+    return APR_SUCCESS;
+}
+

@@ -1,0 +1,21 @@
+/* Internal to the store (wcim_store.c, wcim_stmt.c): a connection's
+ * prepared statements, and their repair after a lost session. */
+#ifndef WCIM_STMT_H
+#define WCIM_STMT_H
+
+#include "wcim_store.h"
+
+struct wcim_store_conn_t {
+    apr_dbd_prepared_t *stmts[WCIM_STMT_COUNT];
+    const char *labels[WCIM_STMT_COUNT];
+    apr_time_t retry_at[WCIM_STMT_COUNT];    /* a failed prepare, again */
+    apr_time_t repair_at[WCIM_STMT_COUNT];   /* a lost statement, again */
+};
+
+/* After statement `which` failed with `err`: when its server session was
+ * lost, reconnect and prepare it again (at most once a second per statement
+ * and connection). APR_SUCCESS: run the statement once more. */
+apr_status_t wcim_stmt_repair(wcim_store_t *st, wcim_stmt_t which, int err,
+                              apr_pool_t *p);
+
+#endif
