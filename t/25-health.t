@@ -1,7 +1,7 @@
 # The health check (issue 15): 200 with {"status":"ok",...} when this node
 # can serve, 503 with the reason when its database cannot be reached, 405
 # to other methods than GET; no RongCloud call. (The cache's part: redis
-# killed under two nodes, tests/two-nodes.t.)
+# killed under two nodes, t/cluster/two-nodes.t.)
 use strict;
 use warnings;
 

@@ -80,7 +80,7 @@ done
 # nodes"); it starts its own servers.
 if [ -n "${WCIM_CLUSTER:-}" ]; then
     echo "=== two nodes, one PostgreSQL, one redis ==="
-    if $AS sh -c 'cd "$1" && exec prove tests/two-nodes.t' sh "$TREE"; then
+    if $AS env WCIM_TWO_NODES=1 sh -c 'cd "$1" && exec prove t/cluster/two-nodes.t' sh "$TREE"; then
         summary="$summary two-nodes:PASS"
     else
         summary="$summary two-nodes:FAIL"; status=1
