@@ -44,8 +44,13 @@ static void one(const char *buf, apr_size_t len, long http_status,
         FUZZ_CHECK(rv == APR_EGENERAL);
         FUZZ_CHECK(json == NULL);
         FUZZ_CHECK(err.detail != NULL);
-        if (http_status >= 500 || http_status == 429) {
+        /* a server error may pass on another host; rate limiting is per
+         * app, so 429 (and code 1008) never fails over (issue 12, item 6) */
+        if (http_status >= 500) {
             FUZZ_CHECK(err.retryable);
+        }
+        if (http_status == 429 || err.rc_code == 1008) {
+            FUZZ_CHECK(!err.retryable || http_status >= 500);
         }
         FUZZ_CHECK(wcim_rc_error_text(&err, p) != NULL);
     }

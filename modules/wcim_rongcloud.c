@@ -396,7 +396,9 @@ apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
     if (len == 0 || wcim_json_parse(&json, NULL, buf, len, p) != APR_SUCCESS
         || !json_is_object(json)) {
         err->detail = "answer is not a JSON object";
-        err->retryable = 1;
+        /* another host may answer properly; but a 429 (a gateway's page,
+         * say) is the app's rate limit, whatever its body */
+        err->retryable = err->http_status != 429;
         return APR_EGENERAL;
     }
     code = json_object_get(json, "code");
