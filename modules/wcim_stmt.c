@@ -8,6 +8,18 @@
 
 #include "wcim_stmt.h"
 
+/* The clubs a student is listed in: approved clubs whose current term
+ * lists the student as an active member, each once, by club_id. The end
+ * of both list queries. */
+#define MEMBER_CLUBS \
+    "WHERE c.status = 1 AND c.club_id IN (" \
+    "SELECT g.club_id FROM t_club_graduate g " \
+    "JOIN t_student_club_graduate_relation r " \
+    "ON r.graduate_id = g.club_graduate_id " \
+    "WHERE g.is_current = 1 AND r.student_id = %lld " \
+    "AND r.is_del = 0 AND r.status = 1) " \
+    "ORDER BY c.club_id"
+
 const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
     { "token", 2, 2,
       "SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s" },
@@ -18,13 +30,7 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
      * member, each once, by club_id */
     { "groups", 1, 3,
       "SELECT c.club_id, c.name, c.avatar_url FROM t_club c "
-      "WHERE c.status = 1 AND c.club_id IN ("
-      "SELECT g.club_id FROM t_club_graduate g "
-      "JOIN t_student_club_graduate_relation r "
-      "ON r.graduate_id = g.club_graduate_id "
-      "WHERE g.is_current = 1 AND r.student_id = %lld "
-      "AND r.is_del = 0 AND r.status = 1) "
-      "ORDER BY c.club_id" },
+      MEMBER_CLUBS },
     /* groups with what message routing knows of each, in one statement:
      * the same clubs as "groups", plus the last message and the unread
      * count (messages of others after the user's read mark; none without
@@ -36,13 +42,7 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "WHERE m.club_id = c.club_id AND m.msg_time > k.read_time "
       "AND m.from_user <> %s) "
       "FROM t_club c LEFT JOIN t_im_group_state s ON s.club_id = c.club_id "
-      "WHERE c.status = 1 AND c.club_id IN ("
-      "SELECT g.club_id FROM t_club_graduate g "
-      "JOIN t_student_club_graduate_relation r "
-      "ON r.graduate_id = g.club_graduate_id "
-      "WHERE g.is_current = 1 AND r.student_id = %lld "
-      "AND r.is_del = 0 AND r.status = 1) "
-      "ORDER BY c.club_id" },
+      MEMBER_CLUBS },
     { "message_add", 6, 0,
       "INSERT INTO t_im_message (msg_uid, club_id, from_user, object_name, "
       "preview, msg_time) VALUES (%s, %lld, %s, %s, %s, %lld)" },
