@@ -354,7 +354,7 @@ const command_rec wcim_cmds[] = {
     AP_INIT_RAW_ARGS("WeclubsIMRongCloudURL", set_rc_urls, NULL, RSRC_CONF,
                      "RongCloud API base URLs, primary first"),
     AP_INIT_TAKE1("WeclubsIMRongCloudTimeout", set_rc_timeout, NULL,
-                  RSRC_CONF, "time limit of one RongCloud call (e.g. 5)"),
+                  RSRC_CONF, "time limit of one RongCloud call (e.g. 10)"),
     AP_INIT_TAKE1("WeclubsIMRongCloudConnectTimeout", set_rc_connect_timeout,
                   NULL, RSRC_CONF, "time limit of setting up a connection to "
                   "RongCloud (e.g. 1)"),
