@@ -33,10 +33,14 @@ APLOG_USE_MODULE(weclubs_im);
 wcim_process_t wcim_process;
 
 /* Shared by all children, made at start-up: after the counters, which
- * RongCloud host each URL list uses. */
+ * RongCloud host each URL list uses, then the rate limiters of each App
+ * Key. */
 #define MAX_HOST_LISTS 64
+#define MAX_APP_KEYS 64
 static char *shared_hosts;
 static int shared_hosts_used;
+static char *shared_limits;
+static int shared_limits_used;
 
 /* ------------------------------------------------------------------ */
 /* start-up                                                             */
@@ -142,25 +146,83 @@ static void make_shared(apr_pool_t *pconf, server_rec *s)
     char *base;
 
     wcim_process.metrics = NULL;
-    shared_hosts = NULL;
-    shared_hosts_used = 0;
-    rv = apr_shm_create(&shm, msize + MAX_HOST_LISTS * wcim_rc_hosts_size(),
-                        NULL, pconf);
+    shared_hosts = shared_limits = NULL;
+    shared_hosts_used = shared_limits_used = 0;
+    rv = apr_shm_create(&shm, msize + MAX_HOST_LISTS * wcim_rc_hosts_size()
+                        + MAX_APP_KEYS * wcim_rc_limits_size(), NULL, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, WCIMLOGNO(0007)
-                     "no shared memory: counters and RongCloud host choice "
-                     "are per process");
+                     "no shared memory: counters, RongCloud host choice and "
+                     "rate limits are per process");
         return;
     }
     base = apr_shm_baseaddr_get(shm);
     wcim_process.metrics = wcim_metrics_init(base);
     shared_hosts = base + msize;
+    shared_limits = shared_hosts + MAX_HOST_LISTS * wcim_rc_hosts_size();
+}
+
+/* The rate limiters of a server's App Key, shared by all servers with
+ * that key (RongCloud counts per App Key) and by all children. */
+static void attach_limits(wcim_srv_conf_t *sc, apr_hash_t *limits,
+                          apr_pool_t *pconf, server_rec *sp)
+{
+    const wcim_rc_config_t *rc = &sc->c.rc;
+    /* servers that give the same App Key other limits or node counts
+     * keep their own (and so do the tests' virtual hosts) */
+    const char *app_key = apr_psprintf(pconf, "%s %g %g %g %d",
+                                       rc->app_key ? rc->app_key : "",
+                                       rc->rate_limit[0], rc->rate_limit[1],
+                                       rc->rate_limit[2], rc->nodes);
+
+    sc->c.rc.limits = apr_hash_get(limits, app_key, APR_HASH_KEY_STRING);
+    if (sc->c.rc.limits) {
+        return;
+    }
+    if (shared_limits && shared_limits_used < MAX_APP_KEYS) {
+        sc->c.rc.limits = wcim_rc_limits_at(shared_limits
+            + wcim_rc_limits_size() * shared_limits_used++);
+    }
+    else {
+        /* each child then keeps the whole share alone: said, not silent */
+        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, WCIMLOGNO(0015)
+                         "more than %d RongCloud App Keys (or no shared "
+                         "memory): from server %s:%u on, each child keeps "
+                         "the node's share of RongCloud's rate limits "
+                         "alone", MAX_APP_KEYS, sp->server_hostname,
+                         sp->port);
+        }
+        wcim_rc_limits_create(&sc->c.rc.limits, pconf);
+    }
+    apr_hash_set(limits, app_key, APR_HASH_KEY_STRING, sc->c.rc.limits);
+    if (rc->app_key
+        && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        const char *say[WCIM_CALL_COUNT];
+        int c;
+
+        for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+            double per_sec;
+            int burst;
+
+            wcim_rc_rate_share(&per_sec, &burst, rc, (wcim_call_t)c);
+            say[c] = per_sec > 0 ? apr_psprintf(pconf, "%.1f/s (%d at once)",
+                                                per_sec, burst)
+                                 : "no limit";
+        }
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, sp, WCIMLOGNO(0016)
+                     "RongCloud App Key %s on this node (1 of %d, "
+                     "WeclubsIMRongCloudNodes): user/getToken %s, "
+                     "user/refresh %s, group/sync %s", rc->app_key,
+                     rc->nodes, say[0], say[1], say[2]);
+    }
 }
 
 static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *hosts = apr_hash_make(ptemp);
+    apr_hash_t *limits = apr_hash_make(ptemp);
     const char *urls;
     server_rec *sp;
     int rv;
@@ -179,6 +241,7 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (!sc->configured) {
             continue;
         }
+        attach_limits(sc, limits, pconf, sp);
         /* servers with the same URL list share which host is in use */
         urls = apr_array_pstrcat(ptemp, sc->c.rc.urls, ' ');
         sc->c.rc.hosts = apr_hash_get(hosts, urls, APR_HASH_KEY_STRING);
@@ -263,7 +326,7 @@ static void wcim_child_init(apr_pool_t *p, server_rec *s)
      * and its SIGTERM handler destroys the child's pool wherever the
      * request was (a join of sync threads could then wait on a lock the
      * interrupted request holds); syncs stay on the request's thread */
-    if (mpm_is_threaded() && (rv = wcim_sync_start(p)) != APR_SUCCESS) {
+    if (mpm_is_threaded() && (rv = wcim_sync_start(p, s)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, WCIMLOGNO(0008)
                      "no threads for RongCloud group syncs in this process: "
                      "they run after each answer, on the request's thread");

@@ -107,7 +107,7 @@ int wcim_health_handler(request_rec *r);
 
 /* mod_weclubs_im_sync.c: the sync threads of a child (APR_ENOTIMPL
  * without threads), and the work after an answer (log_transaction) */
-apr_status_t wcim_sync_start(apr_pool_t *pchild);
+apr_status_t wcim_sync_start(apr_pool_t *pchild, server_rec *s);
 int wcim_after_answer(request_rec *r);
 
 #endif

@@ -32,12 +32,17 @@
 void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
     wcim_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+    int i;
 
     sc->c.sign_forms = UNSET;
     sc->c.sign_check = UNSET;
     sc->c.token_lifetime_ms = UNSET;
     sc->c.rc.timeout = UNSET;
     sc->c.rc.connect_timeout = UNSET;
+    for (i = 0; i < WCIM_CALL_COUNT; ++i) {
+        sc->c.rc.rate_limit[i] = UNSET;
+    }
+    sc->c.rc.nodes = UNSET;
     sc->c.group_sync = UNSET;
     sc->c.messages = UNSET;
     sc->c.message_max_age = UNSET;
@@ -67,6 +72,10 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.rc.timeout = PICK(c.rc.timeout, UNSET);
     sc->c.rc.connect_timeout = PICK(c.rc.connect_timeout, UNSET);
     sc->c.rc.ca_file = PICK(c.rc.ca_file, NULL);
+    for (i = 0; i < WCIM_CALL_COUNT; ++i) {
+        sc->c.rc.rate_limit[i] = PICK(c.rc.rate_limit[i], UNSET);
+    }
+    sc->c.rc.nodes = PICK(c.rc.nodes, UNSET);
     sc->c.group_sync = PICK(c.group_sync, UNSET);
     sc->c.max_body = PICK(c.max_body, 0);
     sc->c.callback_max_body = PICK(c.callback_max_body, 0);
@@ -212,6 +221,19 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     }
     if (c->rc.connect_timeout == UNSET) {
         c->rc.connect_timeout = WCIM_RC_DEFAULT_CONNECT_TIMEOUT;
+    }
+    if (c->rc.rate_limit[WCIM_CALL_GET_TOKEN] == UNSET) {
+        c->rc.rate_limit[WCIM_CALL_GET_TOKEN] = WCIM_RC_DEFAULT_RATE_GET_TOKEN;
+    }
+    if (c->rc.rate_limit[WCIM_CALL_REFRESH] == UNSET) {
+        c->rc.rate_limit[WCIM_CALL_REFRESH] = WCIM_RC_DEFAULT_RATE_REFRESH;
+    }
+    if (c->rc.rate_limit[WCIM_CALL_GROUP_SYNC] == UNSET) {
+        c->rc.rate_limit[WCIM_CALL_GROUP_SYNC] =
+            WCIM_RC_DEFAULT_RATE_GROUP_SYNC;
+    }
+    if (c->rc.nodes == UNSET) {
+        c->rc.nodes = 1;
     }
     if (c->group_sync == UNSET) {
         c->group_sync = 1;

@@ -3,6 +3,7 @@
  * command table. */
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -212,6 +213,56 @@ static const char *set_rc_connect_timeout(cmd_parms *cmd, void *dc,
                       MAX_RC_TIMEOUT);
 }
 
+/* RongCloud's API names the calls: user/getToken, user/refresh,
+ * group/sync (wcim_call_t's order) */
+static const char *const rate_calls[WCIM_CALL_COUNT] = {
+    "user/getToken", "user/refresh", "group/sync"
+};
+
+static const char *set_rc_rate_limit(cmd_parms *cmd, void *dc,
+                                     const char *call, const char *rate)
+{
+    char *end;
+    double n;
+    int i;
+
+    for (i = 0; i < WCIM_CALL_COUNT; ++i) {
+        if (ap_cstr_casecmp(call, rate_calls[i]) == 0) {
+            break;
+        }
+    }
+    if (i == WCIM_CALL_COUNT) {
+        return apr_psprintf(cmd->pool, "WeclubsIMRongCloudRateLimit: %s is "
+                            "not user/getToken, user/refresh or group/sync",
+                            call);
+    }
+    if (ap_cstr_casecmp(rate, "off") == 0) {
+        cmd_conf(cmd)->c.rc.rate_limit[i] = 0;
+        return NULL;
+    }
+    n = strtod(rate, &end);
+    if (end == rate || *end != '\0' || !(n >= 1 && n <= 1000000)) {
+        return apr_psprintf(cmd->pool, "WeclubsIMRongCloudRateLimit %s takes "
+                            "RongCloud's limit for the App Key in calls a "
+                            "second (1 to 1000000), or off", call);
+    }
+    cmd_conf(cmd)->c.rc.rate_limit[i] = n;
+    return NULL;
+}
+
+static const char *set_rc_nodes(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || n < 1 || n > 10000) {
+        return "WeclubsIMRongCloudNodes takes the number of servers that "
+               "share the RongCloud App Key (1 to 10000)";
+    }
+    cmd_conf(cmd)->c.rc.nodes = (int)n;
+    return NULL;
+}
+
 static const char *set_rc_ca_file(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
@@ -358,6 +409,13 @@ const command_rec wcim_cmds[] = {
     AP_INIT_TAKE1("WeclubsIMRongCloudConnectTimeout", set_rc_connect_timeout,
                   NULL, RSRC_CONF, "time limit of setting up a connection to "
                   "RongCloud (e.g. 1)"),
+    AP_INIT_TAKE2("WeclubsIMRongCloudRateLimit", set_rc_rate_limit, NULL,
+                  RSRC_CONF, "a RongCloud call (user/getToken, user/refresh, "
+                  "group/sync) and RongCloud's limit for the App Key in "
+                  "calls a second, or off"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudNodes", set_rc_nodes, NULL, RSRC_CONF,
+                  "how many servers share the RongCloud App Key (each sends "
+                  "its share of the rate limits)"),
     AP_INIT_TAKE1("WeclubsIMRongCloudCAFile", set_rc_ca_file, NULL,
                   RSRC_CONF, "CA certificates to verify RongCloud with"),
     AP_INIT_FLAG("WeclubsIMGroupSync", set_group_sync, NULL, RSRC_CONF,

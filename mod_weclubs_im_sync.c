@@ -30,12 +30,16 @@ APLOG_USE_MODULE(weclubs_im);
  * the requests: a slow RongCloud then delays neither an answer nor the
  * next request on its connection. Each thread takes jobs from its own
  * queue, and a user's syncs always go to the same one, so that they reach
- * RongCloud in the order of the lists that found them. Everything here,
- * the job pools included, comes from sync_pool, whose allocator is locked:
- * job pools are made on request threads and destroyed on sync threads. */
+ * RongCloud in the order of the lists that found them. A queue holds a
+ * campus: when thousands of users open the app at once, RongCloud's rate
+ * limit (100 syncs a second per App Key) spaces their syncs over a minute
+ * or more, and they wait here, one small job per user (a few hundred
+ * bytes), instead of being dropped. The threads work in pools of
+ * sync_pool, whose allocator is locked (two threads make and destroy
+ * them). */
 #if APR_HAS_THREADS
 #define SYNC_THREADS 2
-#define SYNC_QUEUE_MAX 128      /* per thread */
+#define SYNC_QUEUE_MAX 8192     /* per thread */
 #define SYNC_MAX_FREE (512 * 1024)
 
 typedef struct {
@@ -51,6 +55,7 @@ static apr_pool_t *sync_pool;
 static apr_thread_mutex_t *sync_waiting_lock;
 static apr_hash_t *sync_waiting;
 static volatile apr_uint32_t sync_running;
+static server_rec *sync_server;                    /* for the exit's line */
 static volatile apr_uint32_t syncs_dropped;        /* not said yet */
 static volatile apr_uint64_t syncs_dropped_said;   /* apr_time_t */
 
@@ -77,8 +82,9 @@ static void *APR_THREAD_FUNC sync_thread_main(apr_thread_t *thread,
                          APR_HASH_KEY_STRING, NULL);
         }
         apr_thread_mutex_unlock(sync_waiting_lock);
-        wcim_group_sync_run(item);
-        apr_pool_destroy(wcim_group_sync_pool(item));
+        wcim_metrics_sync_queued(wcim_process.metrics, -1);
+        wcim_group_sync_run(item, sync_pool);
+        wcim_group_sync_free(item);
     }
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
@@ -86,10 +92,12 @@ static void *APR_THREAD_FUNC sync_thread_main(apr_thread_t *thread,
 
 /* A pre-cleanup of the child's pool, before its subpools go: the syncs
  * under way finish, the queued ones are dropped (later lists retry them),
- * the threads are joined. */
+ * said and counted, the threads are joined. */
 static apr_status_t sync_threads_stop(void *data)
 {
+    apr_hash_index_t *hi;
     apr_status_t rv;
+    unsigned dropped = 0;
     int i;
 
     apr_atomic_set32(&sync_running, 0);
@@ -106,10 +114,36 @@ static apr_status_t sync_threads_stop(void *data)
          * they live until sync_pool goes, after every pre-cleanup */
         sync_threads[i].thread = NULL;
     }
+    /* what no thread took is still listed by user: the jobs are freed
+     * once the table no longer holds their keys */
+    if (sync_waiting) {
+        apr_array_header_t *jobs = apr_array_make(sync_pool, 16,
+                                                  sizeof(void *));
+
+        apr_thread_mutex_lock(sync_waiting_lock);
+        for (hi = apr_hash_first(NULL, sync_waiting); hi;
+             hi = apr_hash_next(hi)) {
+            apr_hash_this(hi, NULL, NULL, (void **)apr_array_push(jobs));
+        }
+        apr_hash_clear(sync_waiting);
+        apr_thread_mutex_unlock(sync_waiting_lock);
+        for (i = 0; i < jobs->nelts; ++i) {
+            wcim_group_sync_free(APR_ARRAY_IDX(jobs, i, wcim_sync_job_t *));
+            wcim_metrics_sync_queued(wcim_process.metrics, -1);
+            wcim_metrics_sync_dropped(wcim_process.metrics);
+            ++dropped;
+        }
+    }
+    if (dropped && sync_server) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sync_server,
+                     WCIMLOGNO(0281) "%u queued RongCloud group syncs "
+                     "dropped as this process exits; the users' next lists "
+                     "retry them", dropped);
+    }
     return APR_SUCCESS;
 }
 
-apr_status_t wcim_sync_start(apr_pool_t *pchild)
+apr_status_t wcim_sync_start(apr_pool_t *pchild, server_rec *s)
 {
     apr_allocator_t *allocator = NULL;
     apr_thread_mutex_t *mutex;
@@ -140,6 +174,7 @@ apr_status_t wcim_sync_start(apr_pool_t *pchild)
         return rv;
     }
     sync_waiting = apr_hash_make(sync_pool);
+    sync_server = s;
     apr_pool_pre_cleanup_register(pchild, NULL, sync_threads_stop);
     /* the threads must never take the child's signals (the MPM's handlers
      * would then run on them): they are born with those blocked, all but
@@ -177,7 +212,7 @@ apr_status_t wcim_sync_start(apr_pool_t *pchild)
 #else /* !APR_HAS_THREADS: syncs run after the answer, on the request's */
 static volatile apr_uint32_t sync_running;
 
-apr_status_t wcim_sync_start(apr_pool_t *pchild)
+apr_status_t wcim_sync_start(apr_pool_t *pchild, server_rec *s)
 {
     return APR_ENOTIMPL;
 }
@@ -195,8 +230,9 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
         return;
     }
     if (!apr_atomic_read32(&sync_running)) {
-        if ((job = wcim_group_sync_take(ctx, r->pool, NULL)) != NULL) {
-            wcim_group_sync_run(job);
+        if ((job = wcim_group_sync_take(ctx, NULL)) != NULL) {
+            wcim_group_sync_run(job, r->pool);
+            wcim_group_sync_free(job);
         }
         return;
     }
@@ -208,34 +244,32 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
                                           % SYNC_THREADS];
         wcim_logger_t log;
         wcim_sync_job_t *waiting;
-        apr_pool_t *p;
         apr_status_t rv;
 
         log.fn = wcim_log_to_server;
         log.baton = r->server;
         log.level = ap_get_server_module_loglevel(r->server,
                                                   APLOG_MODULE_INDEX);
-        log.pool = NULL;   /* the job's */
-        /* the job's pool comes from sync_pool, whose allocator is locked */
-        if ((job = wcim_group_sync_take(ctx, sync_pool, &log)) == NULL) {
+        log.pool = NULL;   /* the run's */
+        if ((job = wcim_group_sync_take(ctx, &log)) == NULL) {
             return;     /* RongCloud has the set already */
         }
-        p = wcim_group_sync_pool(job);
         apr_thread_mutex_lock(sync_waiting_lock);
         waiting = apr_hash_get(sync_waiting, wcim_group_sync_user(job),
                                APR_HASH_KEY_STRING);
         if (waiting) {
-            /* the user's sync waits: it takes this list's set (its pool is
+            /* the user's sync waits: it takes this list's set (it is
              * ours until a thread takes it, under the same lock) */
             wcim_group_sync_merge(waiting, job);
             apr_thread_mutex_unlock(sync_waiting_lock);
-            apr_pool_destroy(p);
+            wcim_group_sync_free(job);
             return;
         }
         rv = apr_queue_trypush(st->queue, job);
         if (rv == APR_SUCCESS) {
             apr_hash_set(sync_waiting, wcim_group_sync_user(job),
                          APR_HASH_KEY_STRING, job);
+            wcim_metrics_sync_queued(wcim_process.metrics, 1);
         }
         apr_thread_mutex_unlock(sync_waiting_lock);
         if (rv != APR_SUCCESS) {
@@ -262,7 +296,7 @@ static void group_sync_after(request_rec *r, wcim_ctx_t *ctx)
                               dropped, ctx->user_id,
                               (int)apr_queue_size(st->queue));
             }
-            apr_pool_destroy(p);
+            wcim_group_sync_free(job);
         }
     }
 #endif

@@ -64,27 +64,29 @@ typedef struct wcim_sync_job_t wcim_sync_job_t;
 
 /* After get_group_chat_list: the sync of the user's group set as a job,
  * when RongCloud needs the set, i.e. it is not the set last synced
- * successfully (remembered in the cache); NULL otherwise. The job lives in
- * a new subpool of `parent` (wcim_group_sync_pool; the caller destroys it
- * after the run), or in the request's pool when parent is NULL, and logs
- * through `log` (else the request's logger). */
-wcim_sync_job_t *wcim_group_sync_take(wcim_ctx_t *ctx, apr_pool_t *parent,
+ * successfully (remembered in the cache); NULL otherwise (or out of
+ * memory). A job is one small block of its own, not a pool: a queue may
+ * hold thousands of them while RongCloud's rate limit spaces the syncs.
+ * It logs through `log` (else the request's logger, whose baton must then
+ * outlive it). The caller frees it (wcim_group_sync_free). */
+wcim_sync_job_t *wcim_group_sync_take(wcim_ctx_t *ctx,
                                       const wcim_logger_t *log);
 
 /* A later job of the same user while `waiting` has not run yet: the
- * waiting job takes the later set (copied into its own pool), and the
- * later job can go. */
-void wcim_group_sync_merge(wcim_sync_job_t *waiting,
-                           const wcim_sync_job_t *later);
+ * waiting job takes the later set, and `later` is left empty, to be
+ * freed. */
+void wcim_group_sync_merge(wcim_sync_job_t *waiting, wcim_sync_job_t *later);
 
-/* The job's user (student id) and pool. */
+/* The job's user (student id). */
 const char *wcim_group_sync_user(const wcim_sync_job_t *job);
-apr_pool_t *wcim_group_sync_pool(const wcim_sync_job_t *job);
 
 /* Push the job's group set to RongCloud (one sync of a set at a time in a
- * process). A failure is logged, never reaches a client, and is retried
- * by a later list. */
-apr_status_t wcim_group_sync_run(wcim_sync_job_t *job);
+ * process), working in a subpool of `parent` destroyed before it returns.
+ * A failure is logged, never reaches a client, and is retried by a later
+ * list. */
+apr_status_t wcim_group_sync_run(wcim_sync_job_t *job, apr_pool_t *parent);
+
+void wcim_group_sync_free(wcim_sync_job_t *job);
 
 /* A message routing post's nonce, timestamp and signature: APR_EACCES
  * when the signature is wrong or stale, or the nonce was used by a post

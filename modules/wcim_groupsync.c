@@ -2,6 +2,7 @@
  * when the user's set differs from the one last synced (a digest in the
  * cache), one sync of a set at a time in a process, as a job the glue
  * takes from the request and runs apart from it (wcim_api.h). */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_md5.h>
 #include <apr_strings.h>
@@ -77,35 +78,63 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
     return APR_SUCCESS;
 }
 
-/* A job is a context of its own for the sync alone: what the sync reads,
- * copied out of the request. It has no store (a sync needs none): one that
- * tried would be told so, not crash. */
+/* A job: what the sync reads, copied out of the request into one block
+ * (the job, then its user ids), and its group set in another, as id and
+ * name pairs of NUL-terminated strings, so a later list can replace it. */
 struct wcim_sync_job_t {
-    wcim_ctx_t ctx;
+    const wcim_config_t *conf;
+    wcim_cache_t *cache;
+    wcim_rc_client_t *rc_client;
+    wcim_flight_t *flight;
+    wcim_metrics_t *metrics;
+    wcim_logger_t log;
+    apr_time_t now;
+    const char *user_id, *rc_user_id;   /* in the job's block */
+    char *groups;                       /* malloc'd; NULL: nothing to do */
+    int ngroups;
 };
 
-static apr_status_t no_store(wcim_store_t **pstore, const char **perr,
-                             void *baton)
+/* A group set as one block of id and name pairs. */
+static char *groups_pack(const apr_array_header_t *from)
 {
-    *pstore = NULL;
-    *perr = "a group sync job has no database connection";
-    return APR_EGENERAL;
-}
-
-/* The request's group set, copied into p. */
-static apr_array_header_t *groups_copy(const apr_array_header_t *from,
-                                       apr_pool_t *p)
-{
-    apr_array_header_t *groups = apr_array_make(p, from->nelts,
-                                                sizeof(wcim_rc_group_t));
+    apr_size_t len = 1;
+    char *block, *at;
     int i;
 
     for (i = 0; i < from->nelts; ++i) {
         const wcim_rc_group_t *g = &APR_ARRAY_IDX(from, i, wcim_rc_group_t);
-        wcim_rc_group_t *copy = apr_array_push(groups);
+        len += strlen(g->id) + strlen(g->name) + 2;
+    }
+    if ((block = malloc(len)) == NULL) {
+        return NULL;
+    }
+    for (at = block, i = 0; i < from->nelts; ++i) {
+        const wcim_rc_group_t *g = &APR_ARRAY_IDX(from, i, wcim_rc_group_t);
+        apr_size_t n = strlen(g->id) + 1, m = strlen(g->name) + 1;
 
-        copy->id = apr_pstrdup(p, g->id);
-        copy->name = apr_pstrdup(p, g->name);
+        memcpy(at, g->id, n);
+        memcpy(at + n, g->name, m);
+        at += n + m;
+    }
+    *at = '\0';
+    return block;
+}
+
+/* ... back as an array of wcim_rc_group_t pointing into the block. */
+static apr_array_header_t *groups_unpack(const char *block, int n,
+                                         apr_pool_t *p)
+{
+    apr_array_header_t *groups = apr_array_make(p, n, sizeof(wcim_rc_group_t));
+    const char *at = block;
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        wcim_rc_group_t *g = apr_array_push(groups);
+
+        g->id = at;
+        at += strlen(at) + 1;
+        g->name = at;
+        at += strlen(at) + 1;
     }
     return groups;
 }
@@ -129,81 +158,119 @@ static int sync_due(wcim_ctx_t *ctx)
     return 1;
 }
 
-wcim_sync_job_t *wcim_group_sync_take(wcim_ctx_t *ctx, apr_pool_t *parent,
+wcim_sync_job_t *wcim_group_sync_take(wcim_ctx_t *ctx,
                                       const wcim_logger_t *log)
 {
+    apr_size_t ulen, rlen;
     wcim_sync_job_t *job;
-    wcim_ctx_t *jc;
-    apr_pool_t *p = ctx->pool;
+    char *ids;
 
-    /* most lists find nothing due: they pay no pool */
-    if (!sync_due(ctx)
-        || (parent && apr_pool_create(&p, parent) != APR_SUCCESS)) {
+    if (!sync_due(ctx)) {
+        return NULL;
+    }
+    ulen = strlen(ctx->user_id) + 1;
+    rlen = strlen(ctx->rc_user_id) + 1;
+    if ((job = malloc(sizeof(*job) + ulen + rlen)) == NULL) {
         return NULL;
     }
     /* the shared parts (configuration, cache, RongCloud handles) live as
      * long as the process */
-    job = apr_pcalloc(p, sizeof(*job));
-    jc = &job->ctx;
-    jc->pool = p;
-    jc->conf = ctx->conf;
-    jc->now = ctx->now;
-    jc->log = log ? *log : ctx->log;
-    jc->log.pool = p;
-    jc->store_open = no_store;
-    jc->cache = ctx->cache;
-    jc->rc_client = ctx->rc_client;
-    jc->flight = ctx->flight;
-    jc->metrics = ctx->metrics;
-    jc->user_id = apr_pstrdup(p, ctx->user_id);
-    jc->rc_user_id = apr_pstrdup(p, ctx->rc_user_id);
-    jc->sync_groups = groups_copy(ctx->sync_groups, p);
+    job->conf = ctx->conf;
+    job->cache = ctx->cache;
+    job->rc_client = ctx->rc_client;
+    job->flight = ctx->flight;
+    job->metrics = ctx->metrics;
+    job->log = log ? *log : ctx->log;
+    job->log.pool = NULL;       /* the run's */
+    job->now = ctx->now;
+    ids = (char *)(job + 1);
+    memcpy(ids, ctx->user_id, ulen);
+    memcpy(ids + ulen, ctx->rc_user_id, rlen);
+    job->user_id = ids;
+    job->rc_user_id = ids + ulen;
+    job->ngroups = ctx->sync_groups->nelts;
+    job->groups = groups_pack(ctx->sync_groups);
     ctx->sync_groups = NULL;
+    if (job->groups == NULL) {
+        free(job);
+        return NULL;
+    }
     return job;
 }
 
-void wcim_group_sync_merge(wcim_sync_job_t *waiting,
-                           const wcim_sync_job_t *later)
+void wcim_group_sync_merge(wcim_sync_job_t *waiting, wcim_sync_job_t *later)
 {
-    if (later->ctx.sync_groups) {
-        waiting->ctx.sync_groups = groups_copy(later->ctx.sync_groups,
-                                               waiting->ctx.pool);
-        waiting->ctx.now = later->ctx.now;
+    if (later->groups) {
+        free(waiting->groups);
+        waiting->groups = later->groups;
+        waiting->ngroups = later->ngroups;
+        waiting->now = later->now;
+        later->groups = NULL;
+    }
+}
+
+void wcim_group_sync_free(wcim_sync_job_t *job)
+{
+    if (job) {
+        free(job->groups);
+        free(job);
     }
 }
 
 const char *wcim_group_sync_user(const wcim_sync_job_t *job)
 {
-    return job->ctx.user_id;
+    return job->user_id;
 }
 
-apr_pool_t *wcim_group_sync_pool(const wcim_sync_job_t *job)
+/* A job runs as a context of its own for the sync alone. It has no store
+ * (a sync needs none): one that tried would be told so, not crash. */
+static apr_status_t no_store(wcim_store_t **pstore, const char **perr,
+                             void *baton)
 {
-    return job->ctx.pool;
+    *pstore = NULL;
+    *perr = "a group sync job has no database connection";
+    return APR_EGENERAL;
 }
 
-apr_status_t wcim_group_sync_run(wcim_sync_job_t *job)
+apr_status_t wcim_group_sync_run(wcim_sync_job_t *job, apr_pool_t *parent)
 {
-    wcim_ctx_t *jc = &job->ctx;
+    wcim_ctx_t jc;
     group_sync_t gs;
     const char *result;
+    apr_pool_t *p;
     int shared;
     apr_status_t rv;
 
-    if (jc->sync_groups == NULL) {
+    if (job->groups == NULL) {
         return APR_SUCCESS;
     }
-    gs.ctx = jc;
-    gs.key = wcim_ctx_cache_key(jc, WCIM_GROUPS_KEY_PREFIX);
-    gs.digest = groups_digest(jc->sync_groups, jc->pool);
-    rv = jc->flight
-        ? wcim_flight_do(&result, &shared, jc->flight,
-                         apr_pstrcat(jc->pool, gs.key, " ", gs.digest, NULL),
-                         apr_time_now() + jc->conf->rc.timeout
+    if ((rv = apr_pool_create(&p, parent)) != APR_SUCCESS) {
+        return rv;
+    }
+    memset(&jc, 0, sizeof(jc));
+    jc.pool = p;
+    jc.conf = job->conf;
+    jc.now = job->now;
+    jc.log = job->log;
+    jc.log.pool = p;
+    jc.store_open = no_store;
+    jc.cache = job->cache;
+    jc.rc_client = job->rc_client;
+    jc.flight = job->flight;
+    jc.metrics = job->metrics;
+    jc.user_id = job->user_id;
+    jc.rc_user_id = job->rc_user_id;
+    jc.sync_groups = groups_unpack(job->groups, job->ngroups, p);
+    gs.ctx = &jc;
+    gs.key = wcim_ctx_cache_key(&jc, WCIM_GROUPS_KEY_PREFIX);
+    gs.digest = groups_digest(jc.sync_groups, p);
+    rv = jc.flight
+        ? wcim_flight_do(&result, &shared, jc.flight,
+                         apr_pstrcat(p, gs.key, " ", gs.digest, NULL),
+                         apr_time_now() + jc.conf->rc.timeout
                          + apr_time_from_sec(1),
-                         group_sync_once, &gs, jc->pool)
-        : group_sync_once(&result, &gs, jc->pool);
-    jc->sync_groups = NULL;
+                         group_sync_once, &gs, p)
+        : group_sync_once(&result, &gs, p);
+    apr_pool_destroy(p);
     return rv;
 }
-

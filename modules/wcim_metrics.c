@@ -39,6 +39,11 @@ struct wcim_metrics_t {
     apr_uint32_t cache[WCIM_CACHE_KINDS][2];         /* [miss, hit] */
     apr_uint32_t db_errors;
     apr_uint32_t syncs_dropped;
+    apr_uint32_t syncs_queued;                       /* a gauge */
+    apr_uint32_t rate_waiting[WCIM_CALL_COUNT];      /* a gauge */
+    apr_uint32_t rate_waits[WCIM_CALL_COUNT];
+    apr_uint64_t rate_wait_us[WCIM_CALL_COUNT];
+    apr_uint32_t rate_refused[WCIM_CALL_COUNT];
 };
 
 apr_size_t wcim_metrics_size(void)
@@ -136,6 +141,37 @@ void wcim_metrics_sync_dropped(wcim_metrics_t *m)
     }
 }
 
+void wcim_metrics_sync_queued(wcim_metrics_t *m, int delta)
+{
+    if (m) {
+        apr_atomic_add32(&m->syncs_queued, (apr_uint32_t)delta);
+    }
+}
+
+void wcim_metrics_rate_waiting(wcim_metrics_t *m, wcim_call_t call)
+{
+    if (m && (unsigned)call < WCIM_CALL_COUNT) {
+        apr_atomic_inc32(&m->rate_waiting[call]);
+    }
+}
+
+void wcim_metrics_rate_waited(wcim_metrics_t *m, wcim_call_t call,
+                              apr_interval_time_t waited)
+{
+    if (m && (unsigned)call < WCIM_CALL_COUNT) {
+        apr_atomic_dec32(&m->rate_waiting[call]);
+        apr_atomic_inc32(&m->rate_waits[call]);
+        apr_atomic_add64(&m->rate_wait_us[call], (apr_uint64_t)waited);
+    }
+}
+
+void wcim_metrics_rate_refused(wcim_metrics_t *m, wcim_call_t call)
+{
+    if (m && (unsigned)call < WCIM_CALL_COUNT) {
+        apr_atomic_inc32(&m->rate_refused[call]);
+    }
+}
+
 void wcim_metrics_db_error(wcim_metrics_t *m)
 {
     if (m) {
@@ -186,6 +222,18 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
             add(&b, p, "  %-10s %u %u %.1f\n", call_names[c], ok, bad,
                 ok + bad ? (double)us / 1000.0 / (ok + bad) : 0.0);
         }
+        add(&b, p, "\nRongCloud rate limit (call waiting waited mean_wait_ms "
+            "refused):\n");
+        for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+            apr_uint32_t n = get32(&m->rate_waits[c]);
+            apr_uint64_t us = apr_atomic_read64((volatile apr_uint64_t *)
+                                                &m->rate_wait_us[c]);
+            add(&b, p, "  %-10s %u %u %.1f %u\n", call_names[c],
+                get32(&m->rate_waiting[c]), n,
+                n ? (double)us / 1000.0 / n : 0.0, get32(&m->rate_refused[c]));
+        }
+        add(&b, p, "\ngroup syncs queued %u, dropped %u\n",
+            get32(&m->syncs_queued), get32(&m->syncs_dropped));
         add(&b, p, "\nfailovers %u\ndatabase errors %u\n\n"
             "cache (kind hits misses hit_ratio):\n",
             get32(&m->failovers), get32(&m->db_errors));
@@ -269,6 +317,39 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
         "# TYPE weclubs_im_group_syncs_dropped_total counter\n"
         "weclubs_im_group_syncs_dropped_total %u\n",
         get32(&m->syncs_dropped));
+    add(&b, p, "# HELP weclubs_im_group_syncs_queued Group syncs waiting in "
+        "the sync queues of this node's children.\n"
+        "# TYPE weclubs_im_group_syncs_queued gauge\n"
+        "weclubs_im_group_syncs_queued %u\n", get32(&m->syncs_queued));
+    add(&b, p, "# HELP weclubs_im_rongcloud_rate_waiting RongCloud calls "
+        "waiting now for this node's share of RongCloud's rate limit.\n"
+        "# TYPE weclubs_im_rongcloud_rate_waiting gauge\n");
+    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+        add(&b, p, "weclubs_im_rongcloud_rate_waiting{call=\"%s\"} %u\n",
+            call_names[c], get32(&m->rate_waiting[c]));
+    }
+    add(&b, p, "# HELP weclubs_im_rongcloud_rate_waits_total RongCloud calls "
+        "that waited for the rate limit before going.\n"
+        "# TYPE weclubs_im_rongcloud_rate_waits_total counter\n");
+    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+        add(&b, p, "weclubs_im_rongcloud_rate_waits_total{call=\"%s\"} %u\n",
+            call_names[c], get32(&m->rate_waits[c]));
+    }
+    add(&b, p, "# HELP weclubs_im_rongcloud_rate_wait_seconds_total Time "
+        "RongCloud calls waited for the rate limit.\n"
+        "# TYPE weclubs_im_rongcloud_rate_wait_seconds_total counter\n");
+    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+        add(&b, p, "weclubs_im_rongcloud_rate_wait_seconds_total{call=\"%s\"}"
+            " %.6f\n", call_names[c], (double)apr_atomic_read64(
+                (volatile apr_uint64_t *)&m->rate_wait_us[c]) / 1e6);
+    }
+    add(&b, p, "# HELP weclubs_im_rongcloud_rate_refused_total RongCloud "
+        "calls not made: they would have waited too long for the rate "
+        "limit.\n# TYPE weclubs_im_rongcloud_rate_refused_total counter\n");
+    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+        add(&b, p, "weclubs_im_rongcloud_rate_refused_total{call=\"%s\"} "
+            "%u\n", call_names[c], get32(&m->rate_refused[c]));
+    }
     if (extra) {
         wcim_buf_append(&b, extra, strlen(extra));
     }

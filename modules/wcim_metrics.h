@@ -42,6 +42,16 @@ void wcim_metrics_failover(wcim_metrics_t *m);
 void wcim_metrics_cache(wcim_metrics_t *m, wcim_cache_kind_t kind, int hit);
 void wcim_metrics_db_error(wcim_metrics_t *m);
 void wcim_metrics_sync_dropped(wcim_metrics_t *m);
+/* Group syncs waiting in a queue: +1 when one is queued, -1 when a thread
+ * takes it (or it is dropped at exit). */
+void wcim_metrics_sync_queued(wcim_metrics_t *m, int delta);
+/* A call that waits for the node's share of RongCloud's rate limit: +1
+ * as it starts waiting, then wcim_metrics_rate_waited once it goes. */
+void wcim_metrics_rate_waiting(wcim_metrics_t *m, wcim_call_t call);
+void wcim_metrics_rate_waited(wcim_metrics_t *m, wcim_call_t call,
+                              apr_interval_time_t waited);
+/* A call not made: it would have waited too long for the rate limit. */
+void wcim_metrics_rate_refused(wcim_metrics_t *m, wcim_call_t call);
 
 /* A label value as Prometheus' text format writes it: backslash, double
  * quote and line feed escaped. */

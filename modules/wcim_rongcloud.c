@@ -31,6 +31,103 @@ apr_status_t wcim_rc_global_init(void)
            ? APR_SUCCESS : APR_EGENERAL;
 }
 
+/* ---- rate limits ------------------------------------------------- */
+
+struct wcim_rc_limits_t {
+    wcim_ratelimit_t *call[WCIM_CALL_COUNT];
+};
+
+apr_status_t wcim_rc_limits_create(wcim_rc_limits_t **plimits,
+                                   apr_pool_t *p)
+{
+    *plimits = wcim_rc_limits_at(apr_palloc(p, wcim_rc_limits_size()));
+    return APR_SUCCESS;
+}
+
+apr_size_t wcim_rc_limits_size(void)
+{
+    return APR_ALIGN_DEFAULT(sizeof(wcim_rc_limits_t))
+           + WCIM_CALL_COUNT * wcim_ratelimit_size();
+}
+
+wcim_rc_limits_t *wcim_rc_limits_at(void *mem)
+{
+    wcim_rc_limits_t *l = mem;
+    char *at = (char *)mem + APR_ALIGN_DEFAULT(sizeof(wcim_rc_limits_t));
+    int c;
+
+    /* the pointers are the same in every child: the segment is mapped
+     * before they fork */
+    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+        l->call[c] = wcim_ratelimit_at(at + c * wcim_ratelimit_size());
+    }
+    return l;
+}
+
+void wcim_rc_rate_share(double *per_sec, int *burst,
+                        const wcim_rc_config_t *conf, wcim_call_t call)
+{
+    double limit = (unsigned)call < WCIM_CALL_COUNT ? conf->rate_limit[call]
+                                                    : 0;
+    int nodes = conf->nodes > 0 ? conf->nodes : 1;
+
+    *per_sec = 0;
+    *burst = 1;
+    if (limit > 0) {
+        *per_sec = limit * WCIM_RC_RATE_SHARE / nodes;
+        *burst = (int)(limit * (1 - WCIM_RC_RATE_SHARE) / nodes);
+        if (*burst < 1) {
+            *burst = 1;
+        }
+    }
+}
+
+/* Wait for this node's turn at RongCloud's rate limit for a call, at most
+ * half the operation's time limit (the rest is the call's): past that, or
+ * past the time left, the call is not made. *pwaited gets the wait. */
+static apr_status_t rate_wait(apr_interval_time_t *pwaited,
+                              wcim_rc_error_t *err, const wcim_rc_t *rc,
+                              wcim_call_t call, const char *url,
+                              apr_interval_time_t left, apr_pool_t *p)
+{
+    const wcim_rc_config_t *conf = rc->conf;
+    apr_interval_time_t wait, max_wait = conf->timeout / 2;
+    double per_sec;
+    int burst;
+
+    *pwaited = 0;
+    wcim_rc_rate_share(&per_sec, &burst, conf, call);
+    if (per_sec <= 0 || conf->limits == NULL) {
+        return APR_SUCCESS;
+    }
+    if (max_wait > left - RC_MIN_ATTEMPT) {
+        max_wait = left - RC_MIN_ATTEMPT;
+    }
+    if (wcim_ratelimit_reserve(&wait, conf->limits->call[call], per_sec,
+                               burst, apr_time_now(), max_wait)
+        != APR_SUCCESS) {
+        wcim_metrics_rate_refused(rc->metrics, call);
+        err->url = url;
+        err->detail = apr_psprintf(p, "not called: this node's share of "
+                                   "RongCloud's rate limit (%.0f calls/s, "
+                                   "WeclubsIMRongCloudRateLimit) would "
+                                   "make it wait %.1f s, more than the "
+                                   "%.1f s it may", per_sec,
+                                   (double)wait / APR_USEC_PER_SEC,
+                                   (double)(max_wait > 0 ? max_wait : 0)
+                                   / APR_USEC_PER_SEC);
+        err->retryable = 0;
+        return APR_TIMEUP;
+    }
+    if (wait > 0) {
+        wcim_metrics_rate_waiting(rc->metrics, call);
+        apr_sleep(wait);
+        wcim_metrics_rate_waited(rc->metrics, call, wait);
+        *pwaited = wait;
+    }
+    return APR_SUCCESS;
+}
+
 /* ---- hosts ------------------------------------------------------- */
 
 struct wcim_rc_hosts_t {
@@ -425,11 +522,14 @@ apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
 /* POST a form to an API path: the host in use first, then once on the
  * next host if the failure might pass there and time is left. The whole
  * operation stays within the configured time-out. */
-static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
-                                const wcim_rc_t *rc, const char *path,
+/* *pwaited: the time spent waiting for the rate limit, -1 when the
+ * operation made no call at all for it */
+static apr_status_t rc_attempts(json_t **pjson,
+                                apr_interval_time_t *pwaited,
+                                wcim_rc_error_t *err, const wcim_rc_t *rc,
+                                wcim_call_t call, const char *path,
                                 const char *form, int n, int attempts,
-                                apr_time_t deadline,
-                                apr_pool_t *p);
+                                apr_time_t deadline, apr_pool_t *p);
 
 static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
                             const wcim_rc_t *rc, wcim_call_t call,
@@ -438,6 +538,7 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
 {
     const wcim_rc_config_t *conf = rc->conf;
     apr_time_t now = apr_time_now(), deadline = now + conf->timeout;
+    apr_interval_time_t waited = 0;
     int n, attempts;
     apr_status_t rv;
 
@@ -450,24 +551,31 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
     }
     n = conf->urls->nelts;
     attempts = n > 1 ? 2 : 1;
-    rv = rc_attempts(pjson, err, rc, path, form, n, attempts, deadline, p);
+    rv = rc_attempts(pjson, &waited, err, rc, call, path, form, n, attempts,
+                     deadline, p);
     if (rc->spent) {
         *rc->spent += apr_time_now() - now;
     }
-    wcim_metrics_rc_call(rc->metrics, call, rv == APR_SUCCESS,
-                         apr_time_now() - now);
+    /* RongCloud's time, not our wait for the rate limit; an operation
+     * that never called (the rate limit's wait too long) is not counted */
+    if (waited >= 0) {
+        wcim_metrics_rc_call(rc->metrics, call, rv == APR_SUCCESS,
+                             apr_time_now() - now - waited);
+    }
     return rv;
 }
 
 /* rc_post's attempts: the host in use, then maybe the next one. */
-static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
-                                const wcim_rc_t *rc, const char *path,
+static apr_status_t rc_attempts(json_t **pjson,
+                                apr_interval_time_t *pwaited,
+                                wcim_rc_error_t *err, const wcim_rc_t *rc,
+                                wcim_call_t call, const char *path,
                                 const char *form, int n, int attempts,
-                                apr_time_t deadline,
-                                apr_pool_t *p)
+                                apr_time_t deadline, apr_pool_t *p)
 {
     const wcim_rc_config_t *conf = rc->conf;
     apr_status_t rv = APR_EGENERAL;
+    apr_interval_time_t waited;
     int idx, attempt;
 
     idx = hosts_pick(conf->hosts, n);
@@ -480,6 +588,16 @@ static apr_status_t rc_attempts(json_t **pjson, wcim_rc_error_t *err,
         if (attempt > 0 && left < RC_MIN_ATTEMPT) {
             break;
         }
+        /* every attempt counts against the app's limit, failover too */
+        if ((rv = rate_wait(&waited, err, rc, call, url, left, p))
+            != APR_SUCCESS) {
+            if (attempt == 0) {
+                *pwaited = -1;      /* nothing was called */
+            }
+            break;
+        }
+        *pwaited += waited;
+        left = deadline - apr_time_now();
         wcim_rc_attempt_limits(&limit, &connect, conf, left,
                                attempts - attempt);
         rv = rc_attempt(pjson, err, rc, url, form, limit, connect, p);

@@ -10,6 +10,8 @@
 #include <jansson.h>
 
 #include "wcim_log.h"
+#include "wcim_metrics.h"
+#include "wcim_ratelimit.h"
 
 /* RongCloud answers are small; anything longer is refused, not buffered. */
 #define WCIM_RC_MAX_ANSWER (64 * 1024)
@@ -25,6 +27,22 @@
 #define WCIM_RC_DEFAULT_CONNECT_TIMEOUT apr_time_from_sec(1)
 /* RongCloud asks that kept-alive connections live under 60 s. */
 #define WCIM_RC_CONN_MAX_AGE 50
+
+/* RongCloud's rate limits per App Key, in calls a second, as its docs give
+ * them: user/getToken 200 (docs.rongcloud.io/server-rtc-api/user/register),
+ * user/refresh 100 (docs.rongcloud.cn/platform-chat-api/user/modify),
+ * group/sync 100 (docs.rongcloud.cn/platform-chat-api/group/sync-group),
+ * whatever the number of servers calling. A node sends at most its share:
+ * WCIM_RC_RATE_SHARE of the limit over the nodes, steadily, plus the
+ * rest as a burst, so that all nodes together stay within any second. */
+#define WCIM_RC_DEFAULT_RATE_GET_TOKEN 200
+#define WCIM_RC_DEFAULT_RATE_REFRESH 100
+#define WCIM_RC_DEFAULT_RATE_GROUP_SYNC 100
+#define WCIM_RC_RATE_SHARE 0.9
+
+/* This node's limiters, one per call (wcim_call_t), shared by its
+ * children: made at start-up for each App Key. */
+typedef struct wcim_rc_limits_t wcim_rc_limits_t;
 
 /* Which of the configured hosts is in use: shared by the threads of a
  * process, changed with atomics. */
@@ -43,6 +61,10 @@ typedef struct wcim_rc_config_t {
     apr_interval_time_t connect_timeout; /* one connection's set-up */
     const char *ca_file;           /* NULL: the system's CA store */
     wcim_rc_hosts_t *hosts;        /* made at start-up for urls */
+    double rate_limit[WCIM_CALL_COUNT]; /* RongCloud's, per App Key, in
+                                         * calls a second; 0: none */
+    int nodes;                     /* servers sharing the App Key */
+    wcim_rc_limits_t *limits;      /* made at start-up for app_key */
 } wcim_rc_config_t;
 
 /* One operation's view of the client. */
@@ -84,6 +106,18 @@ wcim_rc_hosts_t *wcim_rc_hosts_at(void *mem);
 
 /* The index of the host in use, for status pages and tests. */
 int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts);
+
+apr_status_t wcim_rc_limits_create(wcim_rc_limits_t **plimits,
+                                   apr_pool_t *p);
+/* The same in memory the caller provides (wcim_rc_limits_size() bytes),
+ * such as a segment shared by all httpd children. */
+apr_size_t wcim_rc_limits_size(void);
+wcim_rc_limits_t *wcim_rc_limits_at(void *mem);
+
+/* This node's share of RongCloud's limit for a call: *per_sec steadily
+ * and *burst at once (0 and 1 without a limit). */
+void wcim_rc_rate_share(double *per_sec, int *burst,
+                        const wcim_rc_config_t *conf, wcim_call_t call);
 
 apr_status_t wcim_rc_client_create(wcim_rc_client_t **pclient,
                                    apr_pool_t *p);

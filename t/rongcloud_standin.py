@@ -44,6 +44,18 @@ HUGE_SIZE = 5 * 1024 * 1024
 
 MAX_BODY = 16 * 1024 * 1024     # refuse absurd request bodies instead of buffering them
 
+# RongCloud's rate limits, per App Key, in calls a second, as its docs give
+# them: user/getToken 200/s (docs.rongcloud.io/server-rtc-api/user/register
+# "Rate Limit: 200 requests per second"), user/refresh 100/s
+# (docs.rongcloud.cn/platform-chat-api/user/modify "频率限制: 每秒钟限 100
+# 次"), group/sync 100/s (docs.rongcloud.cn/platform-chat-api/group/sync-group
+# "频率限制: 每秒钟限 100 次"). A call over the limit is answered HTTP 429
+# with code 1008, as the SDKs expect it (server-sdk-go rongcloud/http.go
+# treats 429 as the rate limit; RongCloud's error code table: 1008 "调用频率
+# 超限"). Modelled as a token bucket holding one second's calls.
+RATE_LIMITS = {"/user/getToken.json": 200, "/user/refresh.json": 100,
+               "/group/sync.json": 100}
+
 
 class State:
     """Everything shared between handler threads, behind one lock."""
@@ -56,7 +68,43 @@ class State:
         self.calls = []
         self.seq = 0            # monotonic across resets, like the token counter
         self.tokens_issued = 0  # never reset: tokens stay distinct over a whole run
+        self.limits = dict(RATE_LIMITS)
+        self.buckets = {}       # path -> [tokens left, time of the last refill]
         self._set_ok()
+
+    def set_limits(self, limits):
+        with self.lock:
+            self.limits.update(limits)
+            self.buckets = {}
+
+    def over_limit(self, path, now):
+        """Take one call from path's bucket: True when it is empty (the call
+        is refused, as RongCloud refuses it)."""
+        with self.lock:
+            rate = self.limits.get(path)
+            if not rate:
+                return False
+            bucket = self.buckets.setdefault(path, [float(rate), now])
+            bucket[0] = min(float(rate), bucket[0] + (now - bucket[1]) * rate)
+            bucket[1] = now
+            if bucket[0] < 1.0:
+                return True
+            bucket[0] -= 1.0
+            return False
+
+    def busiest_second(self, path):
+        """The most calls to path that arrived within any one second, and
+        how many of them all were refused for the rate limit."""
+        with self.lock:
+            times = sorted(c["time"] for c in self.calls if c["path"] == path)
+            refused = sum(1 for c in self.calls
+                          if c["path"] == path and c.get("limited"))
+        most, first = 0, 0
+        for last, t in enumerate(times):
+            while t - times[first] >= 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most, refused
 
     def _set_ok(self):
         self.mode = "ok"
@@ -113,6 +161,8 @@ class State:
     def reset(self):
         with self.lock:
             self.calls = []
+            self.limits = dict(RATE_LIMITS)
+            self.buckets = {}
             self._set_ok()
 
     def log(self, line):
@@ -370,11 +420,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         errors.extend(form_errors)
 
         known = path in API_PATHS
-        mode, delay, code = st.take_fault(path) if known else ("ok", None, None)
+        # a call refused for the rate limit is refused before anything else
+        # (and takes no unit of a count-limited fault)
+        limited = known and st.over_limit(path, arrived)
+        mode, delay, code = (st.take_fault(path) if known and not limited
+                             else ("ok", None, None))
         user_id = next((v for k, v in form if k == "userId"), "")
 
         status, reply, reply_type = None, None, None
-        if mode in ("ok", "slow"):
+        if limited:
+            status, reply = 429, {"code": 1008, "errorMessage": "rate limit exceeded"}
+        elif mode in ("ok", "slow"):
             status, reply = self.normal_reply(path, known, auth_errors, ctype_error,
                                               form, form_errors, errors)
         elif mode == "e500":
@@ -400,7 +456,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call = {"path": path, "method": self.command, "headers": headers,
                 "raw_body": body.decode("utf-8", "backslashreplace"),
                 "form": form, "auth_ok": not auth_errors, "errors": errors,
-                "status": status, "mode": mode, "time": arrived}
+                "status": status, "mode": mode, "time": arrived,
+                "limited": limited}
         st.record(call)   # before any sleep, so tests can see a hanging call
         st.log("seq=%d %s %s status=%s mode=%s auth_ok=%s errors=%d"
                % (call["seq"], self.command, path, status if status else "-",
@@ -475,6 +532,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if path == "/_control/calls":
                 calls = st.select(arg("path"), int(arg("since", "0")))
                 return self.send_json(200, {"total": len(calls), "calls": calls})
+            if path == "/_control/limits":
+                # limits?path=/user/getToken.json&rate=50 (0: none); no
+                # arguments: the limits in force
+                if arg("path") is not None:
+                    if arg("path") not in API_PATHS:
+                        raise ValueError("path must be one of %s" % ", ".join(API_PATHS))
+                    rate = float(arg("rate", "0"))
+                    if rate < 0:
+                        raise ValueError("rate must be >= 0")
+                    st.set_limits({arg("path"): rate})
+                return self.send_json(200, {"limits": st.limits})
+            if path == "/_control/busiest":
+                most, refused = st.busiest_second(arg("path", API_PATHS[0]))
+                return self.send_json(200, {"calls": most, "refused": refused})
             if path == "/_control/count":
                 return self.send_json(200, {"count": len(st.select(arg("path")))})
         except ValueError as exc:

@@ -387,6 +387,38 @@ def test_faults(s):
     s.control("reset")
 
 
+def test_rate_limits(s):
+    """RongCloud's per-app limits: a bucket of one second's calls, refused
+    with 429/1008 beyond it, per path."""
+    s.control("reset")
+    T = "/user/getToken.json"
+    check("default limits are RongCloud's", s.control("limits")[1]["limits"] ==
+          {T: 200, "/user/refresh.json": 100, "/group/sync.json": 100})
+    s.control("limits", path=T, rate="5")
+    sts = [s.api(T, token_fields())[:2] for _ in range(8)]
+    codes = [st for st, _ in sts]
+    check("over the bucket: 429 with code 1008", codes[:5] == [200] * 5 and
+          all(st == 429 and obj == {"code": 1008, "errorMessage": "rate limit exceeded"}
+              for st, obj in sts[5:]), codes)
+    st = s.api("/group/sync.json", [("userId", "u1")])[0]
+    check("limits are per path", st == 200, st)
+    check("a refused call is recorded as limited",
+          s.last_call()["path"] == "/group/sync.json" and
+          s.control("calls", path=T)[1]["calls"][-1]["limited"] is True)
+    time.sleep(0.45)
+    check("the bucket refills at the rate", s.api(T, token_fields())[0] == 200)
+    st, obj = s.control("busiest", path=T)
+    check("busiest second counts every call, refused ones apart",
+          st == 200 and obj == {"calls": 9, "refused": 3}, obj)
+    for bad in ({"path": "/nope", "rate": "1"}, {"path": T, "rate": "-1"}):
+        st, obj = s.control("limits", **bad)
+        check("control limits refuses %r" % bad, st == 400, (st, obj))
+    s.control("limits", path=T, rate="0")
+    check("rate 0: no limit", all(s.api(T, token_fields())[0] == 200 for _ in range(10)))
+    s.control("reset")
+    check("reset restores RongCloud's limits", s.control("limits")[1]["limits"][T] == 200)
+
+
 def test_control(s):
     check("ping", s.control("ping") == (200, {"ok": True}))
     st, obj = s.control("reset")
@@ -569,7 +601,8 @@ def main():
     try:
         s = Standin(tmp)
         try:
-            for test in (test_signing, test_encoding, test_groups, test_faults, test_control):
+            for test in (test_signing, test_encoding, test_groups, test_faults,
+                         test_rate_limits, test_control):
                 try:
                     test(s)
                 except Exception as exc:   # a crash counts as a failure, keep going

@@ -25,6 +25,7 @@ int main(void)
     test_metrics_render(p);
     test_flight(p);
     test_decimal(p);
+    test_ratelimit(p);
     test_sql_check(p);
     test_rc_limits(p);
     test_rc_utf8_cut(p);

@@ -1,0 +1,89 @@
+package WCIM::Load;
+# Many users' requests at once: a few forked workers, each with its own
+# keep-alive connection, share a list of users (t/19, t/28, the two-node
+# simulation).
+use strict;
+use warnings;
+
+use JSON::PP ();
+use POSIX ();
+use WCIM::Request ();
+
+# run_all($endpoint, \@uids, \%token, rounds => 1, workers => 4,
+#         vhost => undef, host => undef, port => undef)
+# Every uid asks `rounds` times (rounds one after the other, uids spread
+# over the workers). Returns a hash of result codes (or "HTTP <status>")
+# to how many answers had it.
+sub run_all {
+    my ($endpoint, $uids, $token, %o) = @_;
+    my $rounds = $o{rounds} || 1;
+    my $workers = $o{workers} || 4;
+    my ($host, $port) = ($o{host}, $o{port});
+    ($host, $port) = WCIM::Request::url('/', $o{vhost}) =~ m{//([^:/]+):(\d+)}
+        unless $host && $port;
+    my @kids;
+    for my $w (0 .. $workers - 1) {
+        pipe(my $r, my $wr) or die "pipe: $!";
+        my $pid = fork() // die "fork: $!";
+        if (!$pid) {
+            close $r;
+            my $json = JSON::PP->new->utf8;
+            my ($conn, %codes) = (undef);
+            for my $round (1 .. $rounds) {
+                for my $k (grep { $_ % $workers == $w } 0 .. $#$uids) {
+                    my $uid = $uids->[$k];
+                    my $body = WCIM::Request::envelope(
+                        data => [user_id => "$uid", token => $token->{$uid}]);
+                    my ($st, $content) = WCIM::Request::post_keepalive(\$conn, $host, $port,
+                        "/im/$endpoint", 'application/json', $body);
+                    my $code = $st == 200
+                        ? eval { $json->decode($content)->{result_code} } : undef;
+                    $codes{defined $code ? $code : "HTTP $st"}++;
+                }
+            }
+            print $wr join(' ', %codes), "\n";
+            close $wr;
+            POSIX::_exit(0);
+        }
+        close $wr;
+        push @kids, [$pid, $r];
+    }
+    my %codes;
+    for (@kids) {
+        my ($pid, $r) = @$_;
+        my $line = <$r>;
+        waitpid($pid, 0);
+        if (!defined $line) {
+            $codes{'worker died'}++;
+            next;
+        }
+        my %got = split ' ', $line;
+        $codes{$_} += $got{$_} for keys %got;
+    }
+    return \%codes;
+}
+
+# A value of the status page (/im-status, Prometheus' format), 0 when
+# absent: metric('weclubs_im_group_syncs_dropped_total'),
+# metric('weclubs_im_rongcloud_rate_waits_total{call="getToken"}').
+# base => 'http://host:port' reads another server's.
+sub metric {
+    my ($name, %o) = @_;
+    my $url = $o{base} ? "$o{base}/im-status" : WCIM::Request::url('/im-status');
+    my $res = WCIM::Request::ua()->get($url);
+    die "$url: " . $res->status_line . "\n" unless $res->is_success;
+    for (split /\n/, $res->content) {
+        return $1 if /^\Q$name\E (\S+)$/;
+    }
+    return 0;
+}
+
+# How many answers were not 2000.
+sub not_2000 {
+    my ($codes) = @_;
+    my $n = 0;
+    $n += $codes->{$_} for grep { $_ ne '2000' } keys %$codes;
+    return $n;
+}
+
+1;
