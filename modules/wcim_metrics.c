@@ -195,6 +195,28 @@ static apr_uint32_t get32(const apr_uint32_t *v)
     return apr_atomic_read32((volatile apr_uint32_t *)v);
 }
 
+/* A family with one value per RongCloud call: counts, or microseconds
+ * written as seconds. */
+static void per_call(wcim_buf_t *b, apr_pool_t *p, const char *name,
+                     const char *type, const char *help,
+                     const apr_uint32_t *counts, const apr_uint64_t *us)
+{
+    int c;
+
+    add(b, p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
+        if (counts) {
+            add(b, p, "%s{call=\"%s\"} %u\n", name, call_names[c],
+                get32(&counts[c]));
+        }
+        else {
+            add(b, p, "%s{call=\"%s\"} %.6f\n", name, call_names[c],
+                (double)apr_atomic_read64((volatile apr_uint64_t *)&us[c])
+                / 1e6);
+        }
+    }
+}
+
 const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
                                 const char *extra, apr_pool_t *p)
 {
@@ -321,35 +343,18 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
         "the sync queues of this node's children.\n"
         "# TYPE weclubs_im_group_syncs_queued gauge\n"
         "weclubs_im_group_syncs_queued %u\n", get32(&m->syncs_queued));
-    add(&b, p, "# HELP weclubs_im_rongcloud_rate_waiting RongCloud calls "
-        "waiting now for this node's share of RongCloud's rate limit.\n"
-        "# TYPE weclubs_im_rongcloud_rate_waiting gauge\n");
-    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
-        add(&b, p, "weclubs_im_rongcloud_rate_waiting{call=\"%s\"} %u\n",
-            call_names[c], get32(&m->rate_waiting[c]));
-    }
-    add(&b, p, "# HELP weclubs_im_rongcloud_rate_waits_total RongCloud calls "
-        "that waited for the rate limit before going.\n"
-        "# TYPE weclubs_im_rongcloud_rate_waits_total counter\n");
-    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
-        add(&b, p, "weclubs_im_rongcloud_rate_waits_total{call=\"%s\"} %u\n",
-            call_names[c], get32(&m->rate_waits[c]));
-    }
-    add(&b, p, "# HELP weclubs_im_rongcloud_rate_wait_seconds_total Time "
-        "RongCloud calls waited for the rate limit.\n"
-        "# TYPE weclubs_im_rongcloud_rate_wait_seconds_total counter\n");
-    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
-        add(&b, p, "weclubs_im_rongcloud_rate_wait_seconds_total{call=\"%s\"}"
-            " %.6f\n", call_names[c], (double)apr_atomic_read64(
-                (volatile apr_uint64_t *)&m->rate_wait_us[c]) / 1e6);
-    }
-    add(&b, p, "# HELP weclubs_im_rongcloud_rate_refused_total RongCloud "
-        "calls not made: they would have waited too long for the rate "
-        "limit.\n# TYPE weclubs_im_rongcloud_rate_refused_total counter\n");
-    for (c = 0; c < WCIM_CALL_COUNT; ++c) {
-        add(&b, p, "weclubs_im_rongcloud_rate_refused_total{call=\"%s\"} "
-            "%u\n", call_names[c], get32(&m->rate_refused[c]));
-    }
+    per_call(&b, p, "weclubs_im_rongcloud_rate_waiting", "gauge",
+             "RongCloud calls waiting now for this node's share of "
+             "RongCloud's rate limit.", m->rate_waiting, NULL);
+    per_call(&b, p, "weclubs_im_rongcloud_rate_waits_total", "counter",
+             "RongCloud calls that waited for the rate limit before going.",
+             m->rate_waits, NULL);
+    per_call(&b, p, "weclubs_im_rongcloud_rate_wait_seconds_total", "counter",
+             "Time RongCloud calls waited for the rate limit.", NULL,
+             m->rate_wait_us);
+    per_call(&b, p, "weclubs_im_rongcloud_rate_refused_total", "counter",
+             "RongCloud calls not made: they would have waited too long for "
+             "the rate limit.", m->rate_refused, NULL);
     if (extra) {
         wcim_buf_append(&b, extra, strlen(extra));
     }

@@ -16,144 +16,29 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 plan skip_all => 'runs apart (WCIM_TWO_NODES=1, t/run-suite.sh with WCIM_CLUSTER=1)'
     unless $ENV{WCIM_TWO_NODES};
-use File::Temp ();
-use HTTP::Tiny ();
-use IO::Socket::INET ();
-use JSON::PP ();
-use POSIX ();
 use Time::HiRes ();
-use Cwd ();
+use WCIM::Cluster ();
 use WCIM::Sign ();
-use WCIM::Setup ();
 use WCIM::Request ();
 
-my $top  = Cwd::abs_path("$FindBin::Bin/../..");
-my $mods = WCIM::Setup::httpd_moduledir();
-chomp(my $httpd = `apxs -q SBINDIR` . '/' . `apxs -q TARGET`);
-$httpd =~ s/\n//g;
-my $dir  = File::Temp::tempdir('wcim-cluster.XXXXXX', TMPDIR => 1, CLEANUP => 1);
-my $http = HTTP::Tiny->new(timeout => 10);
-my $json = JSON::PP->new->utf8;
 my $seed_token = 'NmQ1NTY2MjY2MTUxZDM4ZjE0YTM5ZWJhYmE5NTIwMDRfZGF0ZT0xNDkxODk4NzM5MDk4';
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "socket: $!";
-    return $s->sockport;
-}
-
-sub run {
-    my @cmd = @_;
-    system(@cmd) == 0 or die "failed: @cmd\n";
-}
-
-my ($pg_port, $redis_port, $a_port, $b_port) = map { free_port() } 1 .. 4;
-my @cleanup;
-END {
-    local $?;
-    $_->() for reverse @cleanup;
-}
-
-# --- the shared services ----------------------------------------------------
-run("$top/scripts/db-server.sh", 'start', 'pgsql', "$dir/pg", $pg_port);
-push @cleanup, sub { system("$top/scripts/db-server.sh", 'stop', 'pgsql', "$dir/pg") };
-run("$top/scripts/db-server.sh", 'start', 'redis', "$dir/redis", $redis_port);
-push @cleanup, sub { system("$top/scripts/db-server.sh", 'stop', 'redis', "$dir/redis") };
-
-my @psql = ('psql', '-X', '-q', '-h', "$dir/pg", '-p', $pg_port, '-U', 'postgres',
+my $cl = WCIM::Cluster->new;
+my ($dir, $top, $http, $json) = ($cl->dir, $cl->top, $cl->http, $cl->json);
+my $rc_port = $cl->rc_port;
+my @psql = ('psql', '-X', '-q', '-h', "$dir/pg", '-p', $cl->{pg_port}, '-U', 'postgres',
             '-v', 'ON_ERROR_STOP=1');
-run(@psql, '-d', 'postgres', '-c', 'CREATE DATABASE weclubs');
-run(@psql, '-d', 'weclubs', '-f', "$top/sql/pgsql/schema.sql");
-run(@psql, '-d', 'weclubs', '-f', "$top/sql/sqlite/demo-data.sql");
-
-my $standin_pid = fork // die "fork: $!";
-if (!$standin_pid) {
-    open STDOUT, '>', "$dir/standin.log";
-    open STDERR, '>&', \*STDOUT;
-    exec('/usr/bin/python3', "$top/t/rongcloud_standin.py", '--listen', '127.0.0.1:0',
-         '--port-file', "$dir/standin.port") or POSIX::_exit(127);
-}
-push @cleanup, sub { kill TERM => $standin_pid; waitpid($standin_pid, 0) };
-my $rc_port;
-for (1 .. 100) {
-    if (open my $fh, '<', "$dir/standin.port") {
-        $rc_port = <$fh>;
-        last if defined $rc_port && $rc_port =~ /^\d+/;
-    }
-    Time::HiRes::sleep(0.1);
-}
-chomp $rc_port if defined $rc_port;
+sub run { WCIM::Cluster::run(@_) }
 ok($rc_port, 'RongCloud stand-in up');
 
 # --- two nodes --------------------------------------------------------------
-# start_httpd($root, $port): httpd on $root/httpd.conf, stopped at the end;
-# its base URL once it listens
-sub start_httpd {
-    my ($root, $port) = @_;
-    run($httpd, '-f', "$root/httpd.conf", '-k', 'start');
-    push @cleanup, sub { system($httpd, '-f', "$root/httpd.conf", '-k', 'stop') };
-    for (1 .. 50) {
-        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        Time::HiRes::sleep(0.1);
-    }
-    return "http://127.0.0.1:$port";
-}
-
-sub start_node {
-    my ($name, $port, $db_user) = @_;
-    $db_user ||= 'postgres';
-    my $root = "$dir/$name";
-    mkdir $root;
-    open my $fh, '>', "$root/httpd.conf" or die $!;
-    print $fh <<"EOC";
-ServerRoot "$root"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile "$root/httpd.pid"
-DefaultRuntimeDir "$root"
-ErrorLog "$root/error_log"
-LogLevel warn weclubs_im:debug
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule dbd_module $mods/mod_dbd.so
-LoadModule socache_redis_module $mods/mod_socache_redis.so
-LoadModule weclubs_im_module $top/.libs/mod_weclubs_im.so
-# several children, so that the status counters must really be shared
-StartServers 3
-ServerLimit 3
-ThreadsPerChild 4
-MaxRequestWorkers 12
-MinSpareThreads 4
-MaxSpareThreads 12
-DBDriver pgsql
-DBDParams "host=127.0.0.1 port=$pg_port user=$db_user dbname=weclubs"
-WeclubsIMCache redis:127.0.0.1:$redis_port
-WeclubsIMSignSecret ${\ WCIM::Sign::SECRET }
-WeclubsIMTokenLifetime off
-WeclubsIMRongCloudAppKey testappkey
-WeclubsIMRongCloudAppSecret testappsecret
-WeclubsIMRongCloudURL http://127.0.0.1:$rc_port
-WeclubsIMRongCloudTimeout 2
-<Location /im>
-    SetHandler weclubs-im
-</Location>
-<Location /im-status>
-    SetHandler weclubs-im-status
-</Location>
-<Location /im-health>
-    SetHandler weclubs-im-health
-</Location>
-EOC
-    close $fh;
-    return start_httpd($root, $port);
-}
-
-my $A = start_node('a', $a_port);
+my $A = $cl->start_node('a');
+my $a_port = $cl->{port}{a};
 my $sent_to_a = 0;
 # node B connects as a role of its own, so that its database connection
 # alone can be broken (issue 15's balancer case, at the end)
 run(@psql, '-d', 'postgres', '-c', 'CREATE ROLE node_b LOGIN SUPERUSER');
-my $B = start_node('b', $b_port, 'node_b');
+my $B = $cl->start_node('b', db_user => 'node_b');
+my $b_port = $cl->{port}{b};
 
 sub call {
     my ($base, $endpoint, $uid, $token) = @_;
@@ -186,7 +71,7 @@ is(($b->{data} || {})->{im_token}, $token, 'node B: the same token');
 is(rc_calls(), 1, 'node B asked RongCloud nothing: the token came from redis');
 
 # --- redis killed mid-run -------------------------------------------------------
-system("$top/scripts/db-server.sh", 'stop', 'redis', "$dir/redis");
+$cl->stop_redis;
 Time::HiRes::sleep(0.5);
 my ($good, $total) = (0, 0);
 for my $i (1 .. 20) {
@@ -211,7 +96,7 @@ is($good, $total, "redis down: all $total answers of both nodes correct");
 # apr_redis tries a server it marked dead again 5 s later, in every child
 # process of both nodes: wait for that, then expect the cache to be shared
 # again.
-run("$top/scripts/db-server.sh", 'start', 'redis', "$dir/redis", $redis_port);
+$cl->start_redis;
 Time::HiRes::sleep(6);
 # every child of both nodes uses redis again: their health checks, on fresh
 # connections (so on any child), all say 200 (a busy machine may need longer
@@ -307,7 +192,7 @@ cmp_ok(scalar @children, '>=', 2, 'node A runs several children');
 # weclubs-im-health; node B's database connection is broken: every request
 # through the front is still answered 2000, by node A.
 {
-    my $f_port = free_port();
+    my $f_port = WCIM::Cluster::free_port();
     my $root = "$dir/front";
     mkdir $root;
     open my $fh, '>', "$root/httpd.conf" or die $!;
@@ -319,16 +204,16 @@ PidFile "$root/httpd.pid"
 DefaultRuntimeDir "$root"
 ErrorLog "$root/error_log"
 LogLevel warn
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule proxy_module $mods/mod_proxy.so
-LoadModule proxy_http_module $mods/mod_proxy_http.so
-LoadModule proxy_balancer_module $mods/mod_proxy_balancer.so
-LoadModule proxy_hcheck_module $mods/mod_proxy_hcheck.so
-LoadModule slotmem_shm_module $mods/mod_slotmem_shm.so
-LoadModule lbmethod_byrequests_module $mods/mod_lbmethod_byrequests.so
+LoadModule mpm_event_module $cl->{mods}/mod_mpm_event.so
+LoadModule authz_core_module $cl->{mods}/mod_authz_core.so
+LoadModule proxy_module $cl->{mods}/mod_proxy.so
+LoadModule proxy_http_module $cl->{mods}/mod_proxy_http.so
+LoadModule proxy_balancer_module $cl->{mods}/mod_proxy_balancer.so
+LoadModule proxy_hcheck_module $cl->{mods}/mod_proxy_hcheck.so
+LoadModule slotmem_shm_module $cl->{mods}/mod_slotmem_shm.so
+LoadModule lbmethod_byrequests_module $cl->{mods}/mod_lbmethod_byrequests.so
 <IfModule !watchdog_module>
-    LoadModule watchdog_module $mods/mod_watchdog.so
+    LoadModule watchdog_module $cl->{mods}/mod_watchdog.so
 </IfModule>
 <Proxy "balancer://weclubs-im">
     BalancerMember http://127.0.0.1:$a_port hcmethod=GET hcuri=/im-health hcinterval=1 hcfails=1 hcpasses=1
@@ -338,7 +223,7 @@ ProxyPass        /im balancer://weclubs-im/im
 ProxyPassReverse /im balancer://weclubs-im/im
 EOC
     close $fh;
-    my $F = start_httpd($root, $f_port);
+    my $F = $cl->start_httpd($root, $f_port);
     my $front_ok = sub {
         my ($n) = @_;
         my $good = 0;

@@ -10,23 +10,27 @@ use POSIX ();
 use WCIM::Request ();
 
 # run_all($endpoint, \@uids, \%token, rounds => 1, workers => 4,
-#         vhost => undef, host => undef, port => undef)
+#         vhost => undef, ports => undef)
 # Every uid asks `rounds` times (rounds one after the other, uids spread
-# over the workers). Returns a hash of result codes (or "HTTP <status>")
-# to how many answers had it.
+# over the workers). $endpoint may be a list: each user asks each in turn
+# (['get_token', 'get_group_chat_list']: a user opening the app). ports:
+# servers on 127.0.0.1, the workers spread over them (else the test
+# server's vhost). Returns a hash of result codes (or "HTTP <status>") to
+# how many answers had it.
 sub run_all {
     my ($endpoint, $uids, $token, %o) = @_;
     my $rounds = $o{rounds} || 1;
     my $workers = $o{workers} || 4;
-    my ($host, $port) = ($o{host}, $o{port});
-    ($host, $port) = WCIM::Request::url('/', $o{vhost}) =~ m{//([^:/]+):(\d+)}
-        unless $host && $port;
+    my @endpoints = ref $endpoint ? @$endpoint : ($endpoint);
+    my @servers = $o{ports} ? map { ['127.0.0.1', $_] } @{ $o{ports} }
+                : ([ WCIM::Request::url('/', $o{vhost}) =~ m{//([^:/]+):(\d+)} ]);
     my @kids;
     for my $w (0 .. $workers - 1) {
         pipe(my $r, my $wr) or die "pipe: $!";
         my $pid = fork() // die "fork: $!";
         if (!$pid) {
             close $r;
+            my ($host, $port) = @{ $servers[$w % @servers] };
             my $json = JSON::PP->new->utf8;
             my ($conn, %codes) = (undef);
             for my $round (1 .. $rounds) {
@@ -34,11 +38,13 @@ sub run_all {
                     my $uid = $uids->[$k];
                     my $body = WCIM::Request::envelope(
                         data => [user_id => "$uid", token => $token->{$uid}]);
-                    my ($st, $content) = WCIM::Request::post_keepalive(\$conn, $host, $port,
-                        "/im/$endpoint", 'application/json', $body);
-                    my $code = $st == 200
-                        ? eval { $json->decode($content)->{result_code} } : undef;
-                    $codes{defined $code ? $code : "HTTP $st"}++;
+                    for my $ep (@endpoints) {
+                        my ($st, $content) = WCIM::Request::post_keepalive(\$conn,
+                            $host, $port, "/im/$ep", 'application/json', $body);
+                        my $code = $st == 200
+                            ? eval { $json->decode($content)->{result_code} } : undef;
+                        $codes{defined $code ? $code : "HTTP $st"}++;
+                    }
                 }
             }
             print $wr join(' ', %codes), "\n";
