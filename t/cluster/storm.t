@@ -40,10 +40,9 @@ my %token = %{ WCIM::DB::make_users($BASE, $N, clubs => $CLUBS) };
 my @uids = map { $BASE + $_ } 0 .. $N - 1;
 
 # two nodes that keep tokens in the database, two that keep them in redis
-# alone; each pair is a site of two nodes
-my $nodes2 = "WeclubsIMRongCloudNodes 2\n";
-$cl->start_node($_, conf => $nodes2 . "WeclubsIMTokenStore db\n") for qw(a b);
-$cl->start_node($_, conf => $nodes2) for qw(c d);
+# alone; each pair is a site of two nodes (WeclubsIMRongCloudNodes 2)
+$cl->start_node($_, conf => "WeclubsIMTokenStore db\n") for qw(a b);
+$cl->start_node($_) for qw(c d);
 my %port = %{ $cl->{port} };
 
 sub count { $cl->control('count', path => $_[0])->{count} }

@@ -189,6 +189,8 @@ WeclubsIMRongCloudAppKey testappkey
 WeclubsIMRongCloudAppSecret testappsecret
 WeclubsIMRongCloudURL http://127.0.0.1:$self->{rc_port}
 WeclubsIMRongCloudTimeout 2
+# two nodes share the App Key: each sends half of RongCloud's limits
+WeclubsIMRongCloudNodes 2
 @{[ $o{conf} // '' ]}
 <Location /im>
     SetHandler weclubs-im
