@@ -286,10 +286,13 @@ static int session_lost(const wcim_store_t *st, int err)
     }
     if (strcmp(name, "sqlite3") == 0) {
         /* the driver answers SQLITE_ERROR; SQLITE_SCHEMA's own text says
-         * which error it was */
+         * which error it was. A statement of a schema changed more than
+         * once since (a table renamed away and back) fails with no text
+         * at all ("not an error"), and only a new prepare cures it too. */
         const char *msg = apr_dbd_error(st->driver, st->handle, err);
 
-        return msg && strcmp(msg, "database schema has changed") == 0;
+        return msg && (strcmp(msg, "database schema has changed") == 0
+                       || strcmp(msg, "not an error") == 0);
     }
     return 1;
 }
