@@ -43,7 +43,8 @@ typedef struct wcim_srv_conf_t {
     wcim_config_t c;
     const char *sql[WCIM_STMT_COUNT];   /* WeclubsIMSQL, NULL: default */
     const char *stmt_sql[WCIM_STMT_COUNT];  /* what is prepared: sql or
-                                             * the default (conf_finish) */
+                                             * the default; NULL when not
+                                             * used (conf_finish) */
     const char *stmt_tag;     /* names this configuration's statements */
     int configured;   /* some WeclubsIM directive applies to this server */
     int labels_done;  /* default message labels merged in */

@@ -47,6 +47,7 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->c.messages = UNSET;
     sc->c.message_max_age = UNSET;
     sc->c.callback_window = UNSET;
+    sc->c.token_store_db = UNSET;
     return sc;
 }
 
@@ -82,6 +83,7 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.messages = PICK(c.messages, UNSET);
     sc->c.message_max_age = PICK(c.message_max_age, UNSET);
     sc->c.callback_window = PICK(c.callback_window, UNSET);
+    sc->c.token_store_db = PICK(c.token_store_db, UNSET);
     sc->replay_window_given = add->replay_window_given
                               || base->replay_window_given;
     /* labels add up: a virtual host changes or adds some */
@@ -198,15 +200,6 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     if (c->rc.urls == NULL) {
         wcim_conf_parse_urls(&c->rc.urls, p, DEFAULT_RC_URLS);
     }
-    if (sc->stmt_tag == NULL) {
-        int i;
-
-        for (i = 0; i < WCIM_STMT_COUNT; ++i) {
-            sc->stmt_sql[i] = wcim_conf_sql(sc, (wcim_stmt_t)i);
-        }
-        sc->stmt_tag = apr_psprintf(p, "%lx",
-                                    (unsigned long)(apr_uintptr_t)sc);
-    }
     if (c->rc.secret_tag == NULL) {
         char hex[WCIM_SHA1_HEX_LEN + 1];
 
@@ -252,6 +245,23 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     }
     if (c->callback_window == UNSET) {
         c->callback_window = apr_time_from_sec(DEFAULT_CALLBACK_WINDOW_S);
+    }
+    if (c->token_store_db == UNSET) {
+        c->token_store_db = 0;
+    }
+    if (sc->stmt_tag == NULL) {
+        int i;
+
+        /* only the statements this server uses (NULL: never prepared,
+         * their tables need not exist) */
+        for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+            int used = i < WCIM_STMT_CORE_COUNT ? 1
+                       : i < WCIM_STMT_RC_TOKEN_FIRST ? c->messages
+                       : c->token_store_db;
+            sc->stmt_sql[i] = used ? wcim_conf_sql(sc, (wcim_stmt_t)i) : NULL;
+        }
+        sc->stmt_tag = apr_psprintf(p, "%lx",
+                                    (unsigned long)(apr_uintptr_t)sc);
     }
     if (!sc->labels_done) {
         /* the defaults under whatever the directives said */

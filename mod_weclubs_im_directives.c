@@ -284,6 +284,17 @@ static const char *set_messages(cmd_parms *cmd, void *dc, int on)
     return NULL;
 }
 
+static const char *set_token_store(cmd_parms *cmd, void *dc,
+                                   const char *arg)
+{
+    if (strcasecmp(arg, "cache") == 0 || strcasecmp(arg, "db") == 0) {
+        cmd_conf(cmd)->c.token_store_db = strcasecmp(arg, "db") == 0;
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool, "WeclubsIMTokenStore takes cache or db, "
+                        "not '%s'", arg);
+}
+
 static const char *set_message_label(cmd_parms *cmd, void *dc,
                                      const char *type, const char *label)
 {
@@ -441,6 +452,10 @@ const command_rec wcim_cmds[] = {
                   "a statement's name (token, user, groups, groups_messages "
                   "or a message routing write) and the SQL that replaces "
                   "its default"),
+    AP_INIT_TAKE1("WeclubsIMTokenStore", set_token_store, NULL, RSRC_CONF,
+                  "where RongCloud tokens are kept: cache (the "
+                  "WeclubsIMCache only) or db (also the table of "
+                  "sql/<engine>/tokens.sql, read when the cache misses)"),
     AP_INIT_TAKE1("WeclubsIMCache", wcim_cache_cmd, NULL, RSRC_CONF,
                   "ap_socache provider[:args] for tokens, or none"),
     AP_INIT_TAKE1("WeclubsIMCacheTTL", wcim_cache_ttl_cmd, NULL, RSRC_CONF,

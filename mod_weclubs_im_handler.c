@@ -25,13 +25,6 @@
 
 APLOG_USE_MODULE(weclubs_im);
 
-/* The statements a server uses: message routing's only when it is on (its
- * tables may not exist otherwise). */
-static int stmt_count(const wcim_srv_conf_t *sc)
-{
-    return sc->c.messages ? WCIM_STMT_COUNT : WCIM_STMT_CORE_COUNT;
-}
-
 /* Checks that must fail `apachectl configtest`, which stops before
  * post_config. */
 static void log_to_request(void *baton, const char *file, int line,
@@ -113,15 +106,16 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
         return APR_EGENERAL;
     }
     rv = wcim_store_attach(pstore, &warn, perr, dbd->driver, dbd->handle,
-                           dbd->pool, sc->stmt_sql, stmt_count(sc),
-                           sc->stmt_tag, r->pool);
+                           dbd->pool, sc->stmt_sql, sc->stmt_tag, r->pool);
     if (warn) {
-        /* message routing's (a custom query with a mistake, tables not
-         * created): the endpoints work on without it; its uses say "not
-         * prepared" and fall back (WCIM0112) until it can be prepared */
+        /* an optional statement (message routing's, the token table's: a
+         * custom query with a mistake, tables not created): the endpoints
+         * work on without it; its uses say "not prepared" and fall back
+         * (WCIM0112, WCIM0127) until it can be prepared */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0211)
-                      "%s; message routing goes without it on this "
-                      "connection until it can be prepared", warn);
+                      "%s; its feature (message routing, or the token "
+                      "table) goes without it on this connection until it "
+                      "can be prepared", warn);
     }
     if (rv == APR_SUCCESS && (*pstore)->fresh) {
         check_sqlite_journal(dbd, r);

@@ -23,6 +23,7 @@ typedef struct wcim_config_t {
     apr_table_t *message_labels;    /* object name -> preview label */
     apr_interval_time_t message_max_age;  /* stored messages are pruned */
     apr_interval_time_t callback_window;  /* accepted clock difference */
+    int token_store_db;             /* RongCloud tokens kept in a table too */
 } wcim_config_t;
 
 #endif

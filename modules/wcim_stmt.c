@@ -69,6 +69,17 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
     { "state_recall", 3, 0,
       "UPDATE t_im_group_state SET last_content = %s WHERE club_id = %lld "
       "AND last_msg_uid = %s" },
+    /* the token table: written as UPDATE, then INSERT when no row changed
+     * (portable; no engine's own upsert) */
+    { "rc_token_get", 2, 3,
+      "SELECT secret_tag, profile, token FROM t_im_rc_token "
+      "WHERE app_key = %s AND user_id = %s" },
+    { "rc_token_update", 6, 0,
+      "UPDATE t_im_rc_token SET secret_tag = %s, profile = %s, token = %s, "
+      "updated = %lld WHERE app_key = %s AND user_id = %s" },
+    { "rc_token_add", 6, 0,
+      "INSERT INTO t_im_rc_token (app_key, user_id, secret_tag, profile, "
+      "token, updated) VALUES (%s, %s, %s, %s, %s, %lld)" },
 };
 
 /* apr_dbd placeholders in a query: % and a conversion, not %%. */
@@ -191,8 +202,8 @@ apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
                                const char **perr,
                                const apr_dbd_driver_t *driver,
                                apr_dbd_t *handle, apr_pool_t *conn_pool,
-                               const char *const *sql, int nstmts,
-                               const char *tag, apr_pool_t *p)
+                               const char *const *sql, const char *tag,
+                               apr_pool_t *p)
 {
     const char *key = apr_pstrcat(p, "weclubs_im:", tag, NULL);
     wcim_store_t *st = apr_pcalloc(p, sizeof(*st));
@@ -207,11 +218,10 @@ apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
     st->handle = handle;
     st->conn_pool = conn_pool;
     st->sql = sql;
-    st->nstmts = nstmts;
     apr_pool_userdata_get((void **)&c, key, conn_pool);
     if (c == NULL) {
         c = apr_pcalloc(conn_pool, sizeof(*c));
-        for (i = 0; i < nstmts; ++i) {
+        for (i = 0; i < WCIM_STMT_COUNT; ++i) {
             /* a name unique on the connection (PostgreSQL keeps it) */
             c->labels[i] = apr_psprintf(conn_pool, "wcim_%s_%d", tag, i);
         }
@@ -220,8 +230,8 @@ apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
         st->fresh = 1;
     }
     st->conn = c;
-    for (i = 0; i < nstmts; ++i) {
-        if (c->stmts[i] != NULL || now < c->retry_at[i]) {
+    for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+        if (sql[i] == NULL || c->stmts[i] != NULL || now < c->retry_at[i]) {
             continue;
         }
         if ((err = prepare(st, i, p)) == 0) {
@@ -239,7 +249,7 @@ apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
                                   apr_dbd_error(driver, handle, err));
         }
     }
-    for (i = 0; i < nstmts && i < WCIM_STMT_CORE_COUNT; ++i) {
+    for (i = 0; i < WCIM_STMT_CORE_COUNT; ++i) {
         if (c->stmts[i] == NULL) {
             if (*perr == NULL) {
                 *perr = apr_psprintf(p, "statement %s could not be prepared "
@@ -276,10 +286,13 @@ static int session_lost(const wcim_store_t *st, int err)
     }
     if (strcmp(name, "sqlite3") == 0) {
         /* the driver answers SQLITE_ERROR; SQLITE_SCHEMA's own text says
-         * which error it was */
+         * which error it was. A statement of a schema changed more than
+         * once since (a table renamed away and back) fails with no text
+         * at all ("not an error"), and only a new prepare cures it too. */
         const char *msg = apr_dbd_error(st->driver, st->handle, err);
 
-        return msg && strcmp(msg, "database schema has changed") == 0;
+        return msg && (strcmp(msg, "database schema has changed") == 0
+                       || strcmp(msg, "not an error") == 0);
     }
     return 1;
 }
@@ -296,7 +309,7 @@ apr_status_t wcim_stmt_repair(wcim_store_t *st, wcim_stmt_t which, int err,
     apr_dbd_prepared_t *fresh = NULL;
     apr_time_t now = apr_time_now();
 
-    if (c == NULL || (int)which >= st->nstmts || !session_lost(st, err)
+    if (c == NULL || st->sql[which] == NULL || !session_lost(st, err)
         || now < c->repair_at[which]) {
         return APR_EGENERAL;
     }

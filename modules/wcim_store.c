@@ -12,6 +12,25 @@
 typedef void row_fn(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
                     apr_pool_t *p);
 
+/* Whether a statement can run; else *perr says why: the configuration
+ * does not use it (its SQL is NULL), or it could not be prepared on this
+ * connection (tried again later). */
+static int stmt_ready(const char **perr, const wcim_store_t *st,
+                      wcim_stmt_t which, apr_pool_t *p)
+{
+    if (st->sql[which] == NULL) {
+        *perr = apr_psprintf(p, "statement %s is not used by this "
+                             "configuration", wcim_store_specs[which].name);
+        return 0;
+    }
+    if (st->conn->stmts[which] == NULL) {
+        *perr = apr_psprintf(p, "statement %s is not prepared",
+                             wcim_store_specs[which].name);
+        return 0;
+    }
+    return 1;
+}
+
 /* Run a prepared select and hand each row to `take`, always reading to
  * the end so the connection can be reused. The column count is checked
  * on the first row: some drivers only know it once a row was fetched. */
@@ -24,8 +43,7 @@ static apr_status_t store_query(const char **perr, wcim_store_t *st,
     apr_dbd_row_t *row = NULL;   /* drivers reuse a row they were given */
     int err, cols = -1, i, n;
 
-    if ((int)which >= st->nstmts || st->conn->stmts[which] == NULL) {
-        *perr = apr_psprintf(p, "statement %s is not prepared", spec->name);
+    if (!stmt_ready(perr, st, which, p)) {
         return APR_EGENERAL;
     }
     /* Random access (1): the select reads the whole result, so a query
@@ -72,8 +90,7 @@ static apr_status_t store_exec(int *pnrows, const char **perr,
     const wcim_stmt_spec_t *spec = &wcim_store_specs[which];
     int err, nrows = 0;
 
-    if ((int)which >= st->nstmts || st->conn->stmts[which] == NULL) {
-        *perr = apr_psprintf(p, "statement %s is not prepared", spec->name);
+    if (!stmt_ready(perr, st, which, p)) {
         return APR_EGENERAL;
     }
     err = apr_dbd_pquery(st->driver, p, st->handle, &nrows,
@@ -332,4 +349,69 @@ apr_status_t wcim_store_messages_prune(int *pdeleted, const char **perr,
     const char *args[] = { i64(before, p) };
 
     return store_exec(pdeleted, perr, st, WCIM_STMT_MSG_PRUNE, p, args);
+}
+
+/* ---- the RongCloud token table ------------------------------------ */
+
+typedef struct {
+    wcim_rc_token_row_t *out;
+    int found;
+} rc_token_read_t;
+
+static void take_rc_token(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
+                          apr_pool_t *p)
+{
+    rc_token_read_t *rr = baton;
+
+    if (!rr->found) {
+        const char *tag = entry(st, row, 0, p);
+        const char *profile = entry(st, row, 1, p);
+        const char *token = entry(st, row, 2, p);
+
+        rr->out->secret_tag = tag ? tag : "";
+        rr->out->profile = profile ? profile : "";
+        rr->out->token = token ? token : "";
+        rr->found = 1;
+    }
+}
+
+apr_status_t wcim_store_rc_token_get(wcim_rc_token_row_t *out,
+                                     const char **perr, wcim_store_t *st,
+                                     const char *app_key, const char *rc_user,
+                                     apr_pool_t *p)
+{
+    rc_token_read_t rr = { out, 0 };
+    const char *args[] = { app_key, rc_user };
+    apr_status_t rv = store_query(perr, st, WCIM_STMT_RC_TOKEN_GET,
+                                  take_rc_token, &rr, p, args);
+
+    return rv != APR_SUCCESS ? rv : rr.found ? APR_SUCCESS : APR_NOTFOUND;
+}
+
+apr_status_t wcim_store_rc_token_put(const char **perr, wcim_store_t *st,
+                                     const char *app_key, const char *rc_user,
+                                     const wcim_rc_token_row_t *row,
+                                     apr_int64_t updated, apr_pool_t *p)
+{
+    const char *when = i64(updated, p);
+    const char *update[] = { row->secret_tag, row->profile, row->token, when,
+                             app_key, rc_user };
+    const char *add[] = { app_key, rc_user, row->secret_tag, row->profile,
+                          row->token, when };
+    const char *why;
+    int nrows = 0;
+    apr_status_t rv;
+
+    rv = store_exec(&nrows, perr, st, WCIM_STMT_RC_TOKEN_UPDATE, p, update);
+    if (rv != APR_SUCCESS || nrows > 0) {
+        return rv;
+    }
+    /* no row yet (or, on MySQL, one with these very values: it counts
+     * changed rows); an INSERT that the key refuses lost a race with
+     * another process or node, whose row the UPDATE then replaces */
+    if (store_exec(NULL, &why, st, WCIM_STMT_RC_TOKEN_ADD, p, add)
+        == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    return store_exec(NULL, perr, st, WCIM_STMT_RC_TOKEN_UPDATE, p, update);
 }

@@ -24,7 +24,10 @@ typedef enum {
     /* groups(student_id) -> club_id, name, avatar_url, in display order */
     WCIM_STMT_GROUPS,
     WCIM_STMT_CORE_COUNT,
-    /* The rest exist only with WeclubsIMMessages On (message routing). */
+    /* The rest are optional: a configuration uses some of them or none
+     * (its sql[i] is NULL otherwise), and a use of one that could not be
+     * prepared fails on its own, never the endpoint. */
+    /* With WeclubsIMMessages On (message routing): */
     /* groups_messages(rc_user, rc_user, student_id) -> club_id, name,
      * avatar_url, last_content, last_date, fresh_count: "groups" with
      * what message routing knows of each (last_content and last_date
@@ -39,6 +42,14 @@ typedef enum {
     WCIM_STMT_MSG_PRUNE,     /* time */
     WCIM_STMT_MSG_RECALL,    /* uid, club */
     WCIM_STMT_STATE_RECALL,  /* label, club, uid */
+    /* With WeclubsIMTokenStore db (the RongCloud token table): */
+    /* rc_token_get(app_key, rc_user) -> secret_tag, profile, token */
+    WCIM_STMT_RC_TOKEN_GET,
+    WCIM_STMT_RC_TOKEN_FIRST = WCIM_STMT_RC_TOKEN_GET,
+    /* secret_tag, profile, token, updated, app_key, rc_user */
+    WCIM_STMT_RC_TOKEN_UPDATE,
+    /* app_key, rc_user, secret_tag, profile, token, updated */
+    WCIM_STMT_RC_TOKEN_ADD,
     WCIM_STMT_COUNT
 } wcim_stmt_t;
 
@@ -66,28 +77,30 @@ typedef struct wcim_store_t {
     apr_dbd_t *handle;
     apr_pool_t *conn_pool;         /* the connection's: statements live there */
     wcim_store_conn_t *conn;       /* its statements, labels and retry times */
-    const char *const *sql;        /* each statement's SQL (nstmts) */
-    int nstmts;
+    const char *const *sql;        /* each statement's SQL; NULL: not used */
     int fresh;                     /* the connection was first used now */
 } wcim_store_t;
 
 /* The store of one request on a database connection: the statements of a
- * configuration (sql[0..nstmts-1], named after `tag`, which must be unique
- * per configuration) are prepared on the connection's first use and kept
- * in conn_pool. A statement that failed to prepare (a table missing, a
- * WeclubsIMSQL mistake) is tried again on a later use, at most once a
- * second, so a connection recovers once the cause is fixed; one that was
- * prepared is never prepared again on a live connection (MySQL keeps every
- * prepared statement until the connection closes, PostgreSQL refuses the
- * same name twice). Those past WCIM_STMT_CORE_COUNT may be missing: *pwarn
- * (else NULL) says which failed in this call, and their uses fail with
- * "not prepared". Without a core statement: APR_EGENERAL and *perr. */
+ * configuration (sql[0..WCIM_STMT_COUNT-1], named after `tag`, which must
+ * be unique per configuration) are prepared on the connection's first use
+ * and kept in conn_pool; a statement whose sql[i] is NULL is not used by
+ * the configuration (message routing off, no token table) and never
+ * prepared: its tables need not exist. A statement that failed to prepare
+ * (a table missing, a WeclubsIMSQL mistake) is tried again on a later use,
+ * at most once a second, so a connection recovers once the cause is fixed;
+ * one that was prepared is never prepared again on a live connection
+ * (MySQL keeps every prepared statement until the connection closes,
+ * PostgreSQL refuses the same name twice). The optional ones (past
+ * WCIM_STMT_CORE_COUNT) may be missing: *pwarn (else NULL) says which
+ * failed in this call, and their uses fail with "not prepared". Without a
+ * core statement: APR_EGENERAL and *perr. */
 apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
                                const char **perr,
                                const apr_dbd_driver_t *driver,
                                apr_dbd_t *handle, apr_pool_t *conn_pool,
-                               const char *const *sql, int nstmts,
-                               const char *tag, apr_pool_t *p);
+                               const char *const *sql, const char *tag,
+                               apr_pool_t *p);
 
 typedef struct wcim_user_t {
     const char *real_name;    /* NULL when SQL NULL */
@@ -146,5 +159,28 @@ apr_status_t wcim_store_read_mark(const char **perr, wcim_store_t *st,
 apr_status_t wcim_store_messages_prune(int *pdeleted, const char **perr,
                                        wcim_store_t *st, apr_int64_t before,
                                        apr_pool_t *p);
+
+/* ---- the RongCloud token table (WeclubsIMTokenStore db) ---- */
+
+/* A user's RongCloud token as the table keeps it. */
+typedef struct wcim_rc_token_row_t {
+    const char *secret_tag;   /* the App Secret that issued it (its tag) */
+    const char *profile;      /* digest of the name and portrait RongCloud
+                               * was given */
+    const char *token;
+} wcim_rc_token_row_t;
+
+/* The row of RongCloud user rc_user of app app_key; APR_NOTFOUND when
+ * there is none. */
+apr_status_t wcim_store_rc_token_get(wcim_rc_token_row_t *row,
+                                     const char **perr, wcim_store_t *st,
+                                     const char *app_key, const char *rc_user,
+                                     apr_pool_t *p);
+
+/* Write the row of rc_user (made or replaced), stamped `updated` (ms). */
+apr_status_t wcim_store_rc_token_put(const char **perr, wcim_store_t *st,
+                                     const char *app_key, const char *rc_user,
+                                     const wcim_rc_token_row_t *row,
+                                     apr_int64_t updated, apr_pool_t *p);
 
 #endif

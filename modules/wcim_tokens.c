@@ -31,8 +31,77 @@ static const char *profile_digest(const char *name, const char *portrait,
 
 typedef struct {
     wcim_ctx_t *ctx;
+    wcim_store_t *store;    /* for the token table (WeclubsIMTokenStore db) */
     const char *key, *name, *portrait, *profile;
 } token_fetch_t;
+
+/* The app whose tokens the table keeps, as the cache key names it. */
+static const char *app_key(const wcim_ctx_t *ctx)
+{
+    return ctx->conf->rc.app_key ? ctx->conf->rc.app_key : "-";
+}
+
+/* The user's row of the token table, when it holds a token of the current
+ * App Secret: the token, and whether RongCloud has the profile given; the
+ * row goes into the cache, in front of the table. APR_NOTFOUND when there
+ * is no usable row, also when the table failed: that is logged and
+ * counted, and RongCloud is asked instead. */
+static apr_status_t stored_token(const char **ptoken, int *pcurrent,
+                                 token_fetch_t *tf)
+{
+    wcim_ctx_t *ctx = tf->ctx;
+    wcim_rc_token_row_t row;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    rv = wcim_store_rc_token_get(&row, &why, tf->store, app_key(ctx),
+                                 ctx->rc_user_id, ctx->pool);
+    if (rv != APR_SUCCESS) {
+        if (rv != APR_NOTFOUND) {
+            wcim_metrics_db_error(ctx->metrics);
+            WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0127)
+                     "reading the token table for %s (RongCloud is asked "
+                     "instead): %s", ctx->rc_user_id, why);
+        }
+        return APR_NOTFOUND;
+    }
+    /* a token of another App Secret is dead; an empty one is no token */
+    if (strcmp(row.secret_tag, ctx->conf->rc.secret_tag) != 0
+        || *row.token == '\0' || strchr(row.profile, ' ') != NULL) {
+        return APR_NOTFOUND;
+    }
+    wcim_ctx_cache_put(ctx, tf->key, apr_pstrcat(ctx->pool, row.profile, " ",
+                                                 row.token, NULL));
+    *ptoken = row.token;
+    *pcurrent = strcmp(row.profile, tf->profile) == 0;
+    return APR_SUCCESS;
+}
+
+/* Keep the user's token and the profile RongCloud has in the token table
+ * (WeclubsIMTokenStore db). A failure is logged and counted, and costs
+ * only a later getToken: the cache has the token meanwhile. */
+static void save_token(token_fetch_t *tf, const char *token, apr_pool_t *p)
+{
+    wcim_ctx_t *ctx = tf->ctx;
+    wcim_rc_token_row_t row;
+    const char *why = NULL;
+
+    if (tf->store == NULL) {
+        return;
+    }
+    row.secret_tag = ctx->conf->rc.secret_tag;
+    row.profile = tf->profile;
+    row.token = token;
+    if (wcim_store_rc_token_put(&why, tf->store, app_key(ctx),
+                                ctx->rc_user_id, &row,
+                                apr_time_as_msec(apr_time_now()), p)
+        != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0128)
+                 "writing the token table for %s: %s", ctx->rc_user_id,
+                 why);
+    }
+}
 
 /* A cached "<profile> <token>" entry: the token, and whether RongCloud
  * has the profile given. APR_NOTFOUND when there is no usable entry. */
@@ -77,31 +146,41 @@ static apr_status_t token_fetch(const char **ptoken, void *baton,
                  wcim_rc_error_text(&err, p));
         return rv;
     }
+    save_token(tf, *ptoken, p);
     wcim_ctx_cache_put(ctx, tf->key, apr_pstrcat(p, tf->profile, " ", *ptoken, NULL));
     return APR_SUCCESS;
 }
 
-/* The user's RongCloud token: from the cache when RongCloud already has
- * the user's current name and portrait, after a user/refresh when it has
- * old ones, else from one getToken call. */
+/* The user's RongCloud token: from the cache (or, with the token table,
+ * from its row) when RongCloud already has the user's current name and
+ * portrait, after a user/refresh when it has old ones, else from one
+ * getToken call. */
 static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
-                                    const char *name, const char *portrait)
+                                    wcim_store_t *store, const char *name,
+                                    const char *portrait)
 {
     token_fetch_t tf;
+    const char *from = "cache";
     int shared, current;
     apr_status_t rv;
 
     tf.ctx = ctx;
+    tf.store = ctx->conf->token_store_db ? store : NULL;
     tf.key = wcim_ctx_cache_key(ctx, WCIM_TOKEN_KEY_PREFIX);
     tf.name = name;
     tf.portrait = portrait;
     tf.profile = profile_digest(name, portrait, ctx->pool);
 
-    if (cached_token(ptoken, &current, ctx, tf.key, tf.profile)
-        == APR_SUCCESS) {
+    rv = cached_token(ptoken, &current, ctx, tf.key, tf.profile);
+    if (rv != APR_SUCCESS && tf.store) {
+        rv = stored_token(ptoken, &current, &tf);
+        from = "token table";
+    }
+    if (rv == APR_SUCCESS) {
         if (current) {
             WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0123)
-                     "RongCloud token of %s from the cache", ctx->rc_user_id);
+                     "RongCloud token of %s from the %s", ctx->rc_user_id,
+                     from);
         }
         else {
             wcim_rc_t rc = wcim_ctx_rc(ctx);
@@ -113,12 +192,14 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
                 WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0124)
                          "name or portrait of %s pushed to RongCloud",
                          ctx->rc_user_id);
+                save_token(&tf, *ptoken, ctx->pool);
                 wcim_ctx_cache_put(ctx, tf.key, apr_pstrcat(ctx->pool, tf.profile,
                                                    " ", *ptoken, NULL));
             }
             else {
                 /* the token stays valid; the refresh is tried again on
-                 * the next call since the cache still has the old one */
+                 * the next call since the cache (and the table) still
+                 * have the old one */
                 WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0125)
                          "RongCloud user refresh for %s failed: %s",
                          ctx->rc_user_id, wcim_rc_error_text(&err,
@@ -166,7 +247,7 @@ apr_status_t wcim_tokens_get(wcim_reply_t *reply, wcim_ctx_t *ctx)
                  "reading student %s: %s", ctx->user_id, why);
         return rv;
     }
-    rv = rongcloud_token(&token, ctx, display_name(&user),
+    rv = rongcloud_token(&token, ctx, store, display_name(&user),
                          user.avatar_url ? user.avatar_url : "");
     if (rv != APR_SUCCESS) {
         reply->result_msg = GET_TOKEN_FAILED_MSG;

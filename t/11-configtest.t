@@ -72,7 +72,7 @@ is($st, 0, 'a minimal configuration passes') or diag($out);
     . "WeclubsIMSignCheck On\nWeclubsIMCallers a b\nWeclubsIMTokenLifetime off\n"
     . "WeclubsIMRongCloudAppKey k\nWeclubsIMRongCloudURL https://a.example http://b.example:8080/\n"
     . "WeclubsIMRongCloudTimeout 1500ms\nWeclubsIMRongCloudConnectTimeout 500ms\nWeclubsIMGroupSync Off\nWeclubsIMMaxBody 1024\n"
-    . "WeclubsIMCache shmcb\nWeclubsIMCacheTTL 3600\n"
+    . "WeclubsIMCache shmcb\nWeclubsIMCacheTTL 3600\nWeclubsIMTokenStore db\n"
     . "WeclubsIMSQL token \"SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s\"\n"
     . "<VirtualHost 127.0.0.1:1>\nWeclubsIMTokenLifetime 60\n</VirtualHost>");
 is($st, 0, 'every directive with a good value passes') or diag($out);
@@ -108,6 +108,8 @@ my @bad = (
     ["$ok\nWeclubsIMSQL token \"SELECT token, create_date FROM t_token WHERE uid = %lld\"", qr/WeclubsIMSQL token: the query has 1 placeholders, it must have 2/, 'too few placeholders'],
     ["$ok\nWeclubsIMSQL user \"SELECT * FROM t_student WHERE student_id = %lld\"", qr/WeclubsIMSQL user: name the 3 selected columns/, 'SELECT *'],
     ["$ok\nWeclubsIMCache nosuch", qr/WeclubsIMCache: unknown cache provider 'nosuch'/, 'unknown cache provider'],
+    ["$ok\nWeclubsIMTokenStore redis", qr/WeclubsIMTokenStore takes cache or db, not 'redis'/, 'unknown token store'],
+    ["$ok\nWeclubsIMTokenStore", qr/WeclubsIMTokenStore takes one argument/, 'token store without a value'],
     ["$ok\nWeclubsIMCacheTTL never", qr/WeclubsIMCacheTTL takes a positive time/, 'bad cache TTL'],
     ["$ok\n<VirtualHost 127.0.0.1:1>\nWeclubsIMCache shmcb\n</VirtualHost>", qr/WeclubsIMCache cannot occur within <VirtualHost> section/, 'cache inside a vhost'],
 );

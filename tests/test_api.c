@@ -31,8 +31,7 @@ static apr_status_t test_store_open(wcim_store_t **pstore, const char **perr,
     const char *warn;
 
     return wcim_store_attach(pstore, &warn, perr, db->driver, db->handle,
-                             db->pool, db->sql, WCIM_STMT_CORE_COUNT, "t",
-                             db->pool);
+                             db->pool, db->sql, "t", db->pool);
 }
 
 /* ---- a cache backed by a table ------------------------------------ */
@@ -90,6 +89,9 @@ static const char *const schema[] = {
     "INTEGER, super_admin INTEGER, is_del INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE t_token (uid INTEGER, token TEXT, caller TEXT, "
     "create_date INTEGER)",
+    "CREATE TABLE t_im_rc_token (app_key TEXT NOT NULL, user_id TEXT NOT "
+    "NULL, secret_tag TEXT NOT NULL, profile TEXT NOT NULL, token TEXT NOT "
+    "NULL, updated INTEGER NOT NULL, PRIMARY KEY (app_key, user_id))",
     "INSERT INTO t_student VALUES (38, '1', '佐', NULL, "
     "'http://img.example.com/38.png', 1, 0)",
     "INSERT INTO t_club VALUES (1, 1, '社团联合会', 'http://img.example.com/c1.png', 1)",
@@ -153,8 +155,9 @@ void test_api(apr_pool_t *p)
               schema[i]);
     }
     db.pool = p;
+    /* message routing off (no tables): its statements unused */
     for (i = 0; i < WCIM_STMT_COUNT; ++i) {
-        db.sql[i] = wcim_store_specs[i].sql;
+        db.sql[i] = i < WCIM_STMT_CORE_COUNT ? wcim_store_specs[i].sql : NULL;
     }
     cache.entries = apr_hash_make(p);
 
@@ -231,6 +234,62 @@ void test_api(apr_pool_t *p)
               apr_psprintf(p, "get_token answer: %s", text));
         CHECK(c3.rc_time == 0, "get_token: no time spent on RongCloud");
         CHECK(cache.hits >= 1, "get_token: a cache hit");
+    }
+
+    /* WeclubsIMTokenStore db: with the cache empty, the token comes from
+     * the user's row of the token table, without a RongCloud call, and
+     * goes into the cache; a row of another App Secret is not used */
+    {
+        wcim_ctx_t c5 = ctx;
+        wcim_config_t conf5 = conf;
+        char hex[WCIM_SHA1_HEX_LEN + 1];
+        const char *profile = "佐\nhttp://img.example.com/38.png";
+        const char *key = "tok:k:tag:im_user_id_38", *cached;
+
+        wcim_sha1_hex(hex, profile, strlen(profile), 0);
+        conf5.token_store_db = 1;
+        c5.conf = &conf5;
+        c5.sync_groups = NULL;
+        for (i = WCIM_STMT_RC_TOKEN_FIRST; i < WCIM_STMT_COUNT; ++i) {
+            db.sql[i] = wcim_store_specs[i].sql;
+        }
+        CHECK(apr_dbd_query(db.driver, db.handle, &n, apr_pstrcat(p,
+              "INSERT INTO t_im_rc_token VALUES ('k', 'im_user_id_38', "
+              "'tag', '", hex, "', 'stored-token', 1)", NULL)) == 0,
+              "a row in the token table");
+        apr_hash_set(cache.entries, key, APR_HASH_KEY_STRING, NULL);
+        text = answer(&reply, &c5, WCIM_API_GET_TOKEN,
+                      body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code == 2000, apr_psprintf(p, "token table: %d",
+                                                      reply.result_code));
+        CHECK(text && strstr(text, "\"im_token\":\"stored-token\""),
+              apr_psprintf(p, "token table answer: %s", text));
+        CHECK(c5.rc_time == 0, "token table: no time spent on RongCloud");
+        cached = apr_hash_get(cache.entries, key, APR_HASH_KEY_STRING);
+        CHECK(cached && strcmp(cached, apr_pstrcat(p, hex, " stored-token",
+                                                   NULL)) == 0,
+              "token table: the row is put in the cache");
+
+        /* the row of another App Secret: RongCloud is asked (and fails
+         * here, its URL refuses connections) */
+        apr_hash_set(cache.entries, key, APR_HASH_KEY_STRING, NULL);
+        apr_dbd_query(db.driver, db.handle, &n, "UPDATE t_im_rc_token SET "
+                      "secret_tag = 'oldtag'");
+        c5.rc_time = 0;
+        answer(&reply, &c5, WCIM_API_GET_TOKEN, body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code != 2000, "a row of another App Secret is "
+              "not used");
+
+        /* WeclubsIMTokenStore cache: the table is never read */
+        apr_dbd_query(db.driver, db.handle, &n, "UPDATE t_im_rc_token SET "
+                      "secret_tag = 'tag'");
+        c5.conf = &conf;
+        answer(&reply, &c5, WCIM_API_GET_TOKEN, body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code != 2000, "WeclubsIMTokenStore cache: the "
+              "table is not read");
+        for (i = WCIM_STMT_RC_TOKEN_FIRST; i < WCIM_STMT_COUNT; ++i) {
+            db.sql[i] = NULL;
+        }
     }
 
     /* get_token for a student without a row: 3014 */

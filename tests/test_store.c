@@ -28,4 +28,22 @@ void test_sql_check(apr_pool_t *p)
           "%% is no placeholder");
     CHECK(wcim_store_sql_check(WCIM_STMT_MSG_PRUNE, "DELETE FROM t_im_message",
                                p) != NULL, "a placeholder short is refused");
+    {
+        int i;
+
+        for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+            CHECK(wcim_store_specs[i].name && wcim_store_specs[i].sql
+                  && wcim_store_sql_check((wcim_stmt_t)i,
+                                          wcim_store_specs[i].sql, p) == NULL,
+                  apr_psprintf(p, "statement %d (%s): the default passes its "
+                               "own check", i, wcim_store_specs[i].name));
+        }
+    }
+    CHECK(wcim_store_sql_check(WCIM_STMT_RC_TOKEN_GET, "SELECT profile, token "
+                               "FROM t_im_rc_token WHERE app_key = %s AND "
+                               "user_id = %s", p) != NULL,
+          "rc_token_get without secret_tag is refused");
+    CHECK(wcim_store_sql_check(WCIM_STMT_RC_TOKEN_ADD, "INSERT INTO "
+                               "t_im_rc_token VALUES (%s, %s, %s, %s, %s)", p)
+          != NULL, "rc_token_add a placeholder short is refused");
 }
