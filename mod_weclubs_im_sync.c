@@ -59,6 +59,37 @@ static server_rec *sync_server;                    /* for the exit's line */
 static volatile apr_uint32_t syncs_dropped;        /* not said yet */
 static volatile apr_uint64_t syncs_dropped_said;   /* apr_time_t */
 
+/* A job RongCloud's rate limit turned away goes to the back of its queue,
+ * after a pause of its thread (RongCloud is not asked again at once),
+ * unless a later list of its user queued a newer set meanwhile. 0 when it
+ * was not queued (the caller frees it). */
+#define SYNC_RATE_PAUSE apr_time_from_msec(250)
+
+static int sync_queue_again(apr_queue_t *queue, wcim_sync_job_t *job)
+{
+    int queued = 0;
+
+    if (!wcim_group_sync_again(job)) {
+        return 0;
+    }
+    apr_sleep(SYNC_RATE_PAUSE);
+    apr_thread_mutex_lock(sync_waiting_lock);
+    if (apr_hash_get(sync_waiting, wcim_group_sync_user(job),
+                     APR_HASH_KEY_STRING) == NULL) {
+        if (apr_queue_trypush(queue, job) == APR_SUCCESS) {
+            apr_hash_set(sync_waiting, wcim_group_sync_user(job),
+                         APR_HASH_KEY_STRING, job);
+            wcim_metrics_sync_queued(wcim_process.metrics, 1);
+            queued = 1;
+        }
+        else {
+            wcim_metrics_sync_dropped(wcim_process.metrics);
+        }
+    }
+    apr_thread_mutex_unlock(sync_waiting_lock);
+    return queued;
+}
+
 static void *APR_THREAD_FUNC sync_thread_main(apr_thread_t *thread,
                                               void *data)
 {
@@ -83,7 +114,11 @@ static void *APR_THREAD_FUNC sync_thread_main(apr_thread_t *thread,
         }
         apr_thread_mutex_unlock(sync_waiting_lock);
         wcim_metrics_sync_queued(wcim_process.metrics, -1);
-        wcim_group_sync_run(item, sync_pool);
+        if (wcim_group_sync_run(item, sync_pool) == APR_EAGAIN
+            && apr_atomic_read32(&sync_running)
+            && sync_queue_again(queue, item)) {
+            continue;
+        }
         wcim_group_sync_free(item);
     }
     apr_thread_exit(thread, APR_SUCCESS);

@@ -83,8 +83,14 @@ const char *wcim_group_sync_user(const wcim_sync_job_t *job);
 /* Push the job's group set to RongCloud (one sync of a set at a time in a
  * process), working in a subpool of `parent` destroyed before it returns.
  * A failure is logged, never reaches a client, and is retried by a later
- * list. */
+ * list. APR_EAGAIN: over RongCloud's rate limit (refused, or this node's
+ * share had no turn in time); the job may run again later. */
 apr_status_t wcim_group_sync_run(wcim_sync_job_t *job, apr_pool_t *parent);
+
+/* After APR_EAGAIN: whether the job may be queued again, at most
+ * WCIM_SYNC_TRIES times (counted here). */
+#define WCIM_SYNC_TRIES 10
+int wcim_group_sync_again(wcim_sync_job_t *job);
 
 void wcim_group_sync_free(wcim_sync_job_t *job);
 

@@ -56,6 +56,14 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
         return APR_SUCCESS;   /* RongCloud has this set already */
     }
     rv = wcim_rc_group_sync(&err, &rc, ctx->rc_user_id, ctx->sync_groups, p);
+    if (rv != APR_SUCCESS && err.rate_limited) {
+        /* not RongCloud failing: the sync waits and goes again */
+        WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0133)
+                 "RongCloud group sync for %s over the rate limit, to be "
+                 "made again: %s", ctx->rc_user_id,
+                 wcim_rc_error_text(&err, p));
+        return APR_EAGAIN;
+    }
     if (rv != APR_SUCCESS) {
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0131)
                  "RongCloud group sync for %s failed: %s", ctx->rc_user_id,
@@ -92,6 +100,7 @@ struct wcim_sync_job_t {
     const char *user_id, *rc_user_id;   /* in the job's block */
     char *groups;                       /* malloc'd; NULL: nothing to do */
     int ngroups;
+    int tries;                          /* runs over the rate limit */
 };
 
 /* A group set as one block of id and name pairs. */
@@ -189,6 +198,7 @@ wcim_sync_job_t *wcim_group_sync_take(wcim_ctx_t *ctx,
     job->user_id = ids;
     job->rc_user_id = ids + ulen;
     job->ngroups = ctx->sync_groups->nelts;
+    job->tries = 0;
     job->groups = groups_pack(ctx->sync_groups);
     ctx->sync_groups = NULL;
     if (job->groups == NULL) {
@@ -207,6 +217,11 @@ void wcim_group_sync_merge(wcim_sync_job_t *waiting, wcim_sync_job_t *later)
         waiting->now = later->now;
         later->groups = NULL;
     }
+}
+
+int wcim_group_sync_again(wcim_sync_job_t *job)
+{
+    return job->groups != NULL && ++job->tries <= WCIM_SYNC_TRIES;
 }
 
 void wcim_group_sync_free(wcim_sync_job_t *job)

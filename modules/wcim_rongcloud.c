@@ -117,6 +117,7 @@ static apr_status_t rate_wait(apr_interval_time_t *pwaited,
                                    (double)(max_wait > 0 ? max_wait : 0)
                                    / APR_USEC_PER_SEC);
         err->retryable = 0;
+        err->rate_limited = 1;
         return APR_TIMEUP;
     }
     if (wait > 0) {
@@ -496,6 +497,7 @@ apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
         /* another host may answer properly; but a 429 (a gateway's page,
          * say) is the app's rate limit, whatever its body */
         err->retryable = err->http_status != 429;
+        err->rate_limited = err->http_status == 429;
         return APR_EGENERAL;
     }
     code = json_object_get(json, "code");
@@ -513,6 +515,7 @@ apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,
          * Request.php switch on network errors and 5xx only), no failover;
          * nor for a refusal of the request itself */
         err->retryable = err->http_status >= 500 && err->http_status < 600;
+        err->rate_limited = err->http_status == 429 || err->rc_code == 1008;
         return APR_EGENERAL;
     }
     *pjson = json;

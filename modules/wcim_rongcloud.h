@@ -87,6 +87,9 @@ typedef struct wcim_rc_error_t {
     long rc_code;          /* RongCloud's "code"; 0 when none was read */
     const char *detail;    /* our own summary */
     int retryable;         /* another host might do better */
+    int rate_limited;      /* over RongCloud's rate limit (HTTP 429 or
+                            * code 1008), or not called: this node's share
+                            * had no turn in time. Later may do. */
 } wcim_rc_error_t;
 
 typedef struct wcim_rc_group_t {

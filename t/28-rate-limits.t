@@ -27,6 +27,7 @@ my @off = map { $BASE + $_ } 0 .. $N - 1;          # through wcim_rate_off
 my @on = map { $BASE + $N + $_ } 0 .. $N - 1;      # through wcim_rate
 my @short = map { $BASE + 2 * $N + $_ } 0 .. 11;   # through wcim_rate_short
 my $error_log = Apache::Test::vars('t_logs') . '/error_log';
+my $mark;
 
 # the stand-in as a RongCloud with small limits
 sub standin_limits {
@@ -93,9 +94,36 @@ is(scalar(grep { !$synced{"im_user_id_$_"} } @on), 0, 'every user synced');
 is(WCIM::Load::metric('weclubs_im_group_syncs_dropped_total') - $dropped0, 0,
    'no sync dropped');
 
+# --- syncs RongCloud refused for its limit are made again later ----------
+# (a site whose nodes send more than RongCloud allows: the sync waits in
+# its queue and goes again, instead of being lost until the user's next
+# list)
+standin_limits($SYNC => 10);
+$mark = -s $error_log || 0;
+$codes = WCIM::Load::run_all('get_group_chat_list', \@off, \%token, workers => 4,
+                             vhost => 'wcim_rate_off');
+is(WCIM::Load::not_2000($codes), 0, "no limiter: $N users list their groups: 2000");
+my $refused_syncs = 0;
+my $deadline = Time::HiRes::time() + 40;
+my %done;
+while (Time::HiRes::time() < $deadline) {
+    %done = map { (WCIM::StandIn::field($_, 'userId') => 1) }
+            grep { $_->{status} == 200 } @{ WCIM::StandIn::calls(path => $SYNC) };
+    last if (grep { $done{"im_user_id_$_"} } @off) == $N;
+    Time::HiRes::sleep(0.25);
+}
+$refused_syncs = busiest($SYNC)->{refused};
+cmp_ok($refused_syncs, '>', 0, "no limiter: RongCloud refused $refused_syncs group syncs");
+is(scalar(grep { !$done{"im_user_id_$_"} } @off), 0,
+   'and every one of them was made again until it went through');
+open my $fh0, '<', $error_log or die "$error_log: $!";
+seek $fh0, $mark, 0;
+ok(scalar(grep { /WCIM0133/ } <$fh0>), 'said as a warning (WCIM0133)');
+close $fh0;
+
 # --- a get_token that would wait too long answers 3000 at once, and says why
 WCIM::StandIn::reset();
-my $mark = -s $error_log || 0;
+$mark = -s $error_log || 0;
 my $refused0 = WCIM::Load::metric('weclubs_im_rongcloud_rate_refused_total{call="getToken"}');
 $t0 = Time::HiRes::time();
 $codes = WCIM::Load::run_all('get_token', \@short, \%token, workers => 12,

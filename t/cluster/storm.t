@@ -116,6 +116,21 @@ for my $pair (['a', 'b'], ['c', 'd']) {
     is(WCIM::Load::not_2000($codes), 0, "nodes @$pair: $N users have tokens ("
        . codes_text($codes) . ')');
 }
+# the syncs of those first lists done: the queues of all four nodes empty
+# and nothing more reaching RongCloud
+{
+    my ($last, $same, $deadline) = (-1, 0, Time::HiRes::time() + 60 + $N / 20);
+    while ($same < 8 && Time::HiRes::time() < $deadline) {
+        my $queued = 0;
+        $queued += WCIM::Load::metric('weclubs_im_group_syncs_queued',
+                                      base => "http://127.0.0.1:$port{$_}") for qw(a b c d);
+        my $n = count($SYNC);
+        $same = $queued == 0 && $n == $last ? $same + 1 : 0;
+        $last = $n;
+        Time::HiRes::sleep(0.25);
+    }
+    cmp_ok($same, '>=', 8, "the first lists' syncs are done ($last)");
+}
 my $rows = WCIM::DB::sql("SELECT COUNT(*) FROM t_im_rc_token WHERE user_id LIKE 'im_user_id_9_____'");
 is($rows->[0][0], $N, "the token table holds the $N users' tokens");
 
