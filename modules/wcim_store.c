@@ -203,13 +203,20 @@ static void take_group(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
     groups_read_t *gr = baton;
     wcim_group_t *g;
     const char *id, *date = NULL, *count = NULL;
+    apr_int64_t club_id;
 
     if (gr->bad) {
         return;
     }
+    id = entry(st, row, 0, p);
+    /* a club reached twice comes twice in a row: listed once */
+    if (gr->groups->nelts > 0 && parse_id(&club_id, id)
+        && APR_ARRAY_IDX(gr->groups, gr->groups->nelts - 1,
+                         wcim_group_t).club_id == club_id) {
+        return;
+    }
     g = apr_array_push(gr->groups);
     memset(g, 0, sizeof(*g));
-    id = entry(st, row, 0, p);
     if (gr->with_messages) {
         date = entry(st, row, 4, p);
         count = entry(st, row, 5, p);
