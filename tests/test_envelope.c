@@ -90,9 +90,11 @@ void test_envelope(apr_pool_t *p)
               "an id beyond 64 bits: user_id 38 read as 38");
         CHECK(wcim_envelope_parse(&env2, &why, small, strlen(small), p)
               == APR_SUCCESS
-              && wcim_sign_text(&t1, &l1, env->data, "s", 1, p)
+              && wcim_sign_text(&t1, &l1, env->data, env->data_count,
+                                "s", 1, p)
                  == APR_SUCCESS
-              && wcim_sign_text(&t2, &l2, env2->data, "s", 1, p)
+              && wcim_sign_text(&t2, &l2, env2->data, env2->data_count,
+                                "s", 1, p)
                  == APR_SUCCESS
               && l1 == l2 && strcmp(t1, t2) == 0,
               "an id beyond 64 bits: the signature text is unchanged");
