@@ -49,8 +49,10 @@ typedef struct scan_level_t {
 
 typedef struct scan_t {
     apr_pool_t *pool;
+    yajl_handle handle;
     wcim_envelope_t *env;
     wcim_member_t *members;          /* SCAN_MAX_KEYS of them */
+    apr_size_t end;                  /* the offset past the body's '}' */
     int depth;
     int saw_client, saw_data;
     scan_level_t levels[SCAN_MAX_DEPTH];
@@ -265,7 +267,11 @@ static int scan_start_array(void *ctx)
 
 static int scan_close(void *ctx)
 {
-    --((scan_t *)ctx)->depth;
+    scan_t *s = ctx;
+
+    if (--s->depth == 0) {
+        s->end = yajl_get_bytes_consumed(s->handle);
+    }
     return 1;
 }
 
@@ -296,7 +302,8 @@ static apr_status_t scan_envelope(wcim_envelope_t *env, const char *body,
     s.members = apr_palloc(p, SCAN_MAX_KEYS * sizeof(wcim_member_t));
     s.depth = 0;
     s.saw_client = s.saw_data = 0;
-    handle = yajl_alloc(&scan_callbacks, NULL, &s);
+    s.end = 0;
+    s.handle = handle = yajl_alloc(&scan_callbacks, NULL, &s);
     if (handle == NULL) {
         return APR_ENOMEM;
     }
@@ -307,6 +314,13 @@ static apr_status_t scan_envelope(wcim_envelope_t *env, const char *body,
         || yajl_complete_parse(handle) != yajl_status_ok
         || !s.saw_client || !s.saw_data) {
         return APR_EINCOMPLETE;
+    }
+    /* yajl takes a token cut short by the end of the body, after the
+     * object, for the end (`{…} "`); jansson allows blanks only */
+    for (; s.end < len; ++s.end) {
+        if (!strchr(" \t\n\r", body[s.end]) || body[s.end] == '\0') {
+            return APR_EINCOMPLETE;
+        }
     }
     qsort(s.members, env->data_count, sizeof(wcim_member_t), member_cmp);
     env->data = s.members;
