@@ -66,18 +66,24 @@ typedef struct scan_t {
  * UTF-8 as a whole has only valid strings). */
 static int scan_may_read(const char *body, apr_size_t len)
 {
-    const unsigned char *c = (const unsigned char *)body,
-                        *end = c + len;
-    unsigned char high = 0;
+    apr_uint64_t word, bytes = 0;
+    apr_size_t i;
     json_t *text;
 
-    for (; c < end; ++c) {
-        if (*c == '\\' || *c == '\v' || *c == '\f') {
-            return 0;
-        }
-        high |= *c;
+    if (memchr(body, '\\', len) || memchr(body, '\v', len)
+        || memchr(body, '\f', len)) {
+        return 0;
     }
-    if (high & 0x80) {
+    /* any byte over 0x7f: eight at a time, as a byte loop cost a tenth of
+     * the whole pass */
+    for (i = 0; i + sizeof(word) <= len; i += sizeof(word)) {
+        memcpy(&word, body + i, sizeof(word));
+        bytes |= word;
+    }
+    for (; i < len; ++i) {
+        bytes |= (unsigned char)body[i];
+    }
+    if (bytes & APR_UINT64_C(0x8080808080808080)) {
         text = json_stringn(body, len);
         if (text == NULL) {
             return 0;
@@ -280,10 +286,39 @@ static const yajl_callbacks scan_callbacks = {
     scan_start_map, scan_key, scan_close, scan_start_array, scan_close
 };
 
-static apr_status_t yajl_release(void *handle)
+/* yajl's memory comes from the pool (a parse then costs no malloc, and
+ * the pool frees it all); each block keeps its size for yajl's realloc. */
+#define BLOCK_HEADER (2 * sizeof(apr_size_t))   /* keeps APR's alignment */
+
+static void *pool_malloc(void *pool, size_t size)
 {
-    yajl_free(handle);
-    return APR_SUCCESS;
+    apr_size_t *block = apr_palloc(pool, BLOCK_HEADER + size);
+
+    block[0] = size;
+    return (char *)block + BLOCK_HEADER;
+}
+
+static void *pool_realloc(void *pool, void *ptr, size_t size)
+{
+    apr_size_t old;
+    void *grown;
+
+    if (ptr == NULL) {
+        return pool_malloc(pool, size);
+    }
+    old = *(apr_size_t *)((char *)ptr - BLOCK_HEADER);
+    if (size <= old) {
+        return ptr;
+    }
+    grown = pool_malloc(pool, size);
+    memcpy(grown, ptr, old);
+    return grown;
+}
+
+static void pool_free(void *pool, void *ptr)
+{
+    (void)pool;
+    (void)ptr;
 }
 
 /* APR_SUCCESS with *env filled in when the streaming pass read the body;
@@ -293,6 +328,7 @@ static apr_status_t scan_envelope(wcim_envelope_t *env, const char *body,
 {
     scan_t s;
     yajl_handle handle;
+    yajl_alloc_funcs alloc;
 
     if (!scan_may_read(body, len)) {
         return APR_EINCOMPLETE;
@@ -303,12 +339,15 @@ static apr_status_t scan_envelope(wcim_envelope_t *env, const char *body,
     s.depth = 0;
     s.saw_client = s.saw_data = 0;
     s.end = 0;
-    s.handle = handle = yajl_alloc(&scan_callbacks, NULL, &s);
+    alloc.malloc = pool_malloc;
+    alloc.realloc = pool_realloc;
+    alloc.free = pool_free;
+    alloc.ctx = p;
+    /* no yajl_free: the handle is pool memory only */
+    s.handle = handle = yajl_alloc(&scan_callbacks, &alloc, &s);
     if (handle == NULL) {
         return APR_ENOMEM;
     }
-    apr_pool_cleanup_register(p, handle, yajl_release,
-                              apr_pool_cleanup_null);
     if (yajl_parse(handle, (const unsigned char *)body, len)
         != yajl_status_ok
         || yajl_complete_parse(handle) != yajl_status_ok
