@@ -58,7 +58,7 @@ case "$WORK/" in
 esac
 
 # ---- build -----------------------------------------------------------
-PKGS="apr-1 apr-util-1 jansson libcurl"
+PKGS="apr-1 apr-util-1 jansson yajl libcurl"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS)
 PKG_LIBS=$(pkg-config --libs $PKGS)
 # -fno-sanitize-recover: every UBSan finding is fatal (and kept by
@@ -85,9 +85,17 @@ for src in "$TOP"/modules/*.c; do
         -o "$WORK/obj/$(basename "$src" .c).o"
 done
 build ar rcs "$WORK/libwcim-fuzz.a" "$WORK"/obj/*.o
+# fuzz_envelope compares the core with the parser it replaced
+# (envelope_reference.c), built with the target, not into the core.
+extra_sources() {
+    case "$1" in
+    fuzz_envelope) echo "$HERE/envelope_reference.c" ;;
+    esac
+}
 for t in $TARGETS; do
+    # shellcheck disable=SC2046
     build $CC $CFLAGS_F -fsanitize=fuzzer -Wall -Wextra "$HERE/$t.c" \
-        "$WORK/libwcim-fuzz.a" $PKG_LIBS -o "$WORK/bin/$t"
+        $(extra_sources "$t") "$WORK/libwcim-fuzz.a" $PKG_LIBS -o "$WORK/bin/$t"
 done
 
 # ---- run -------------------------------------------------------------
@@ -146,7 +154,9 @@ if [ "${WCIM_FUZZ_COVERAGE:-0}" = 1 ] && [ "$status" -eq 0 ]; then
         done
         build ar rcs "$WORK/cov/libwcim-cov.a" "$WORK"/cov/obj/*.o
         for t in $TARGETS; do
-            build $CC $COVF -fsanitize=fuzzer "$HERE/$t.c" "$WORK/cov/libwcim-cov.a" \
+            # shellcheck disable=SC2046
+            build $CC $COVF -fsanitize=fuzzer "$HERE/$t.c" $(extra_sources "$t") \
+                "$WORK/cov/libwcim-cov.a" \
                 $PKG_LIBS -o "$WORK/cov/$t"
             (cd "$WORK/run/$t" && LLVM_PROFILE_FILE="$WORK/cov/$t.profraw" \
                 "$WORK/cov/$t" -runs=0 "$WORK/corpus/$t") >"$WORK/logs/$t.cov.log" 2>&1 || true

@@ -73,7 +73,8 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
                      "signatures");
             return APR_EINIT;
         }
-        rv = wcim_sign_verify(env->data, env->sign, env->sign_len,
+        rv = wcim_sign_verify(env->data, env->data_count, env->sign,
+                              env->sign_len,
                               conf->sign_secret, conf->sign_secret_len,
                               conf->sign_forms, ctx->pool);
         if (rv != APR_SUCCESS) {

@@ -1,4 +1,3 @@
-#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_crypto.h>
@@ -7,58 +6,25 @@
 #include "wcim_digest.h"
 #include "wcim_result.h"
 
-static int key_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Append n bytes to a buffer that was sized in advance. */
 #define PUT(dst, src, n) (memcpy((dst), (src), (n)), (dst) += (n))
 
 apr_status_t wcim_sign_text(const char **ptext, apr_size_t *plen,
-                            const json_t *data, const char *secret,
+                            const wcim_member_t *data, apr_size_t count,
+                            const char *secret,
                             apr_size_t secret_len, apr_pool_t *p)
 {
-    apr_size_t nkeys = json_object_size(data), i = 0, total = 2 * secret_len;
-    const char **keys = apr_palloc(p, (nkeys ? nkeys : 1) * sizeof(char *));
-    const char **vals = apr_palloc(p, (nkeys ? nkeys : 1) * sizeof(char *));
-    apr_size_t *vlens = apr_palloc(p, (nkeys ? nkeys : 1) * sizeof(apr_size_t));
-    const char *key;
-    json_t *v;
+    apr_size_t i, total = 2 * secret_len;
     char *text, *out;
 
-    json_object_foreach((json_t *)data, key, v) {
-        keys[i++] = key;
+    for (i = 0; i < count; ++i) {
+        total += data[i].key_len + data[i].text_len;
     }
-    qsort(keys, nkeys, sizeof(char *), key_cmp);
-
-    for (i = 0; i < nkeys; ++i) {
-        v = json_object_get(data, keys[i]);
-        switch (json_typeof(v)) {
-        case JSON_STRING:
-            vals[i] = json_string_value(v);
-            vlens[i] = json_string_length(v);
-            break;
-        case JSON_INTEGER:
-            vals[i] = apr_psprintf(p, "%" APR_INT64_T_FMT,
-                                   (apr_int64_t)json_integer_value(v));
-            vlens[i] = strlen(vals[i]);
-            break;
-        case JSON_TRUE:  vals[i] = "true";  vlens[i] = 4; break;
-        case JSON_FALSE: vals[i] = "false"; vlens[i] = 5; break;
-        case JSON_NULL:  vals[i] = "null";  vlens[i] = 4; break;
-        default:
-            /* the envelope parser refuses these before we get here */
-            return WCIM_STATUS(WCIM_RC_ILLEGAL_PARAM);
-        }
-        total += strlen(keys[i]) + vlens[i];
-    }
-
     out = text = apr_palloc(p, total + 1);
     PUT(out, secret, secret_len);
-    for (i = 0; i < nkeys; ++i) {
-        PUT(out, keys[i], strlen(keys[i]));
-        PUT(out, vals[i], vlens[i]);
+    for (i = 0; i < count; ++i) {
+        PUT(out, data[i].key, data[i].key_len);
+        PUT(out, data[i].text, data[i].text_len);
     }
     PUT(out, secret, secret_len);
     *out = '\0';
@@ -68,7 +34,8 @@ apr_status_t wcim_sign_text(const char **ptext, apr_size_t *plen,
 }
 
 apr_status_t wcim_sign_compute(const char **psign, int form,
-                               const json_t *data, const char *secret,
+                               const wcim_member_t *data, apr_size_t count,
+                               const char *secret,
                                apr_size_t secret_len, apr_pool_t *p)
 {
     const char *text;
@@ -78,7 +45,7 @@ apr_status_t wcim_sign_compute(const char **psign, int form,
     apr_status_t rv;
 
     *psign = NULL;
-    rv = wcim_sign_text(&text, &len, data, secret, secret_len, p);
+    rv = wcim_sign_text(&text, &len, data, count, secret, secret_len, p);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -95,7 +62,8 @@ apr_status_t wcim_sign_compute(const char **psign, int form,
     return APR_SUCCESS;
 }
 
-apr_status_t wcim_sign_verify(const json_t *data, const char *sign,
+apr_status_t wcim_sign_verify(const wcim_member_t *data, apr_size_t count,
+                              const char *sign,
                               apr_size_t sign_len, const char *secret,
                               apr_size_t secret_len, int forms,
                               apr_pool_t *p)
@@ -116,7 +84,8 @@ apr_status_t wcim_sign_verify(const json_t *data, const char *sign,
         return WCIM_STATUS(WCIM_RC_BAD_SIGN);
     }
     if (!(forms & form)
-        || wcim_sign_compute(&expected, form, data, secret, secret_len, p)
+        || wcim_sign_compute(&expected, form, data, count, secret,
+                             secret_len, p)
            != APR_SUCCESS
         /* same length by construction, so compare the bytes directly */
         || !apr_crypto_equals(expected, sign, sign_len)) {

@@ -7,7 +7,7 @@
 #                                  redis, clang, valgrind, wrk...
 set -eu
 DEMO="apache2 apache2-dev libapr1-dev libaprutil1-dev libjansson-dev
- libcurl4-openssl-dev libsqlite3-dev libaprutil1-dbd-sqlite3 sqlite3
+ libyajl-dev libcurl4-openssl-dev libsqlite3-dev libaprutil1-dbd-sqlite3 sqlite3
  autoconf automake libtool pkg-config make gcc python3 ca-certificates curl"
 TEST="libapache2-mod-perl2 libwww-perl openssl
  libaprutil1-dbd-mysql libaprutil1-dbd-pgsql mariadb-server mariadb-client

@@ -13,6 +13,7 @@
 #include "../modules/wcim_api.h"
 #include "../modules/wcim_digest.h"
 #include "../modules/wcim_result.h"
+#include "../modules/wcim_envelope.h"
 #include "../modules/wcim_sign.h"
 
 /* ---- a store on in-memory SQLite ---------------------------------- */
@@ -108,12 +109,16 @@ static const char *body_for(apr_pool_t *p, const char *uid, const char *token)
 {
     const char *data = apr_psprintf(p, "{\"user_id\":\"%s\",\"token\":\"%s\"}",
                                     uid, token);
-    json_t *d = json_loads(data, 0, NULL);
-    const char *sign = NULL;
+    const char *wrapped = apr_pstrcat(p, "{\"client\":{},\"data\":", data,
+                                      "}", NULL);
+    wcim_envelope_t *env = NULL;
+    const char *sign = NULL, *why;
 
-    wcim_sign_compute(&sign, WCIM_SIGN_FORM_MD5_SHA1, d, SECRET,
-                      strlen(SECRET), p);
-    json_decref(d);
+    if (wcim_envelope_parse(&env, &why, wrapped, strlen(wrapped), p)
+        == APR_SUCCESS) {
+        wcim_sign_compute(&sign, WCIM_SIGN_FORM_MD5_SHA1, env->data,
+                          env->data_count, SECRET, strlen(SECRET), p);
+    }
     return apr_psprintf(p, "{\"id\":\"1\",\"client\":{\"caller\":"
                         "\"chrome_test\",\"version\":\"v2.1\",\"date\":\"0\","
                         "\"ex\":{}},\"encrypt\":\"md5\",\"sign\":\"%s\","

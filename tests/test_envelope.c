@@ -31,6 +31,37 @@ void test_envelope(apr_pool_t *p)
         { "{\"client\":{\"v\":-99999999999999999999},\"data\":{\"a\":1}}", 0 },
         { "{\"client\":{},\"data\":{\"a\":123456789012345678901234}}", 3001 },
         { "{\"id\":1e999999,\"client\":{},\"data\":{}}", 3001 },
+        /* where yajl (the streaming pass) is more lenient than jansson:
+         * the same verdict either way */
+        { "{\"client\":{},\"data\":{}} \"", 3001 },
+        { "{\"client\":{},\"data\":{}} 1", 3001 },
+        { "{\"client\":{},\"data\":{}} tru", 3001 },
+        { "{\"client\":{},\"data\":{}}\n\t\r ", 0 },
+        { "\v{\"client\":{},\"data\":{}}", 3001 },
+        { "{\"client\":{},\f\"data\":{}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":\"\xc0\xaf\"}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":\"\xed\xa0\x80\"}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":\"\xe7\xa4\xbe\"}}", 0 },
+        { "{\"client\":{},\"data\":{\"a\":\"\\ud800\"}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":\"\\ud83d\\ude00\"}}", 0 },
+        { "{\"client\":{\"ex\":{\"sc\":1,\"sc\":2}},\"data\":{}}", 3001 },
+        { "{\"client\":{},\"client\":{},\"data\":{}}", 3001 },
+        { "{\"client\":{},\"data\":{},\"data\":{}}", 3001 },
+        { "{\"client\":{\"x\":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]},"
+          "\"data\":{}}", 0 },
+        { "{\"client\":{},\"data\":{\"a\":1,\"b\":2,\"c\":3,\"d\":4,"
+          "\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"k\":11,"
+          "\"l\":12,\"m\":13,\"n\":14,\"o\":15,\"p\":16,\"q\":17}}", 0 },
+        { "{\"client\":{},\"data\":{\"a\":9223372036854775807,"
+          "\"b\":-9223372036854775808}}", 0 },
+        { "{\"client\":{},\"data\":{\"a\":9223372036854775808}}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":1e2}}", 3001 },
+        { "{\"client\":{\"date\":1.5},\"data\":{}}", 0 },
+        { "{\"client\":[],\"data\":{}}", 3001 },
+        { "{\"client\":{},\"data\":5}", 3001 },
+        { "{\"client\":{}}", 3001 },
+        { "{\"client\":{},\"data\":{}}{}", 3001 },
+        { "{\"client\":{},\"data\":{\"a\":01}}", 3001 },
     };
     wcim_envelope_t *env;
     const char *why, *uid, *tok;
@@ -66,6 +97,11 @@ void test_envelope(apr_pool_t *p)
     UID("{\"user_id\":\"\"}", WCIM_STATUS(3001), NULL);
     UID("{\"user_id\":\"1234567890123456789\"}", WCIM_STATUS(3001), NULL);
     UID("{\"user_id\":true}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":-0}", APR_SUCCESS, "0");
+    UID("{\"user_id\":999999999999999999}", APR_SUCCESS,
+        "999999999999999999");
+    UID("{\"user_id\":1000000000000000000}", WCIM_STATUS(3001), NULL);
+    UID("{\"user_id\":\"3\\u0038\"}", APR_SUCCESS, "38");
 #undef UID
 
     /* beside an id beyond 64 bits, data's integers stay integers: the
@@ -90,9 +126,11 @@ void test_envelope(apr_pool_t *p)
               "an id beyond 64 bits: user_id 38 read as 38");
         CHECK(wcim_envelope_parse(&env2, &why, small, strlen(small), p)
               == APR_SUCCESS
-              && wcim_sign_text(&t1, &l1, env->data, "s", 1, p)
+              && wcim_sign_text(&t1, &l1, env->data, env->data_count,
+                                "s", 1, p)
                  == APR_SUCCESS
-              && wcim_sign_text(&t2, &l2, env2->data, "s", 1, p)
+              && wcim_sign_text(&t2, &l2, env2->data, env2->data_count,
+                                "s", 1, p)
                  == APR_SUCCESS
               && l1 == l2 && strcmp(t1, t2) == 0,
               "an id beyond 64 bits: the signature text is unchanged");
@@ -101,6 +139,43 @@ void test_envelope(apr_pool_t *p)
         CHECK(wcim_envelope_parse(&env, &why, past, strlen(past), p)
               == WCIM_STATUS(3001),
               "an id beyond 64 bits: an integer past 2^53 in data is refused");
+    }
+
+    /* members and the signed text, read by the streaming pass and (with an
+     * escape) by jansson: the same */
+    {
+        static const char plain[] = "{\"id\":\"r\",\"sign\":\"s\","
+            "\"client\":{\"caller\":\"chrome_test\",\"ex\":{\"caller\":\"x\"}},"
+            "\"data\":{\"token\":\"T=\",\"n\":-0,\"b\":false,\"a\":null,"
+            "\"\xe5\x90\x8d\":\"\xe7\xa4\xbe\"}}";
+        static const char escaped[] = "{\"id\":\"r\",\"sign\":\"s\","
+            "\"client\":{\"caller\":\"chrome_test\",\"ex\":{\"caller\":\"x\"}},"
+            "\"data\":{\"token\":\"T\\u003d\",\"n\":-0,\"b\":false,"
+            "\"a\":null,\"\\u540d\":\"\xe7\xa4\xbe\"}}";
+        const char *t1 = NULL, *t2 = NULL;
+        apr_size_t l1 = 0, l2 = 0;
+        wcim_envelope_t *env2 = NULL;
+
+        CHECK(wcim_envelope_parse(&env, &why, plain, strlen(plain), p)
+              == APR_SUCCESS
+              && wcim_envelope_parse(&env2, &why, escaped, strlen(escaped),
+                                     p) == APR_SUCCESS,
+              "plain and escaped envelopes parse");
+        CHECK(env && env2 && strcmp(env->caller, "chrome_test") == 0
+              && strcmp(env2->caller, "chrome_test") == 0
+              && strcmp(env->id, "r") == 0 && strcmp(env2->id, "r") == 0
+              && env->sign_len == 1 && env2->sign_len == 1
+              && env->data_count == 5 && env2->data_count == 5,
+              "caller (not client.ex.caller), id, sign, five members");
+        CHECK(env && env2
+              && wcim_sign_text(&t1, &l1, env->data, env->data_count,
+                                "S", 1, p) == APR_SUCCESS
+              && wcim_sign_text(&t2, &l2, env2->data, env2->data_count,
+                                "S", 1, p) == APR_SUCCESS
+              && l1 == l2 && strcmp(t1, t2) == 0
+              && strcmp(t1, "Sanullbfalsen0tokenT=\xe5\x90\x8d\xe7\xa4\xbeS")
+                 == 0,
+              "signed text: keys in byte order, -0 as 0, the escape read");
     }
 
     wcim_envelope_parse(&env, &why, "{\"client\":{},\"data\":{\"token\":\"\"}}",

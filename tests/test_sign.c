@@ -3,34 +3,40 @@
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
-#include <jansson.h>
 
 #include "unit_tests.h"
-#include "../modules/wcim_json.h"
+#include "../modules/wcim_envelope.h"
 #include "../modules/wcim_result.h"
 #include "../modules/wcim_sign.h"
 
-static json_t *data_of(apr_pool_t *p, const char *text)
+/* data's members as the envelope parser gives them */
+static const wcim_envelope_t *data_of(apr_pool_t *p, const char *data)
 {
-    json_t *j;
-    wcim_json_parse(&j, NULL, text, strlen(text), p);
-    return j;
+    const char *body = apr_pstrcat(p, "{\"client\":{},\"data\":", data, "}",
+                                   NULL);
+    wcim_envelope_t *env;
+    const char *why;
+
+    CHECK(wcim_envelope_parse(&env, &why, body, strlen(body), p)
+          == APR_SUCCESS, data);
+    return env;
 }
 
 static void check_sign_vector(apr_pool_t *p, const char *data, int form,
                               const char *expected)
 {
     const char *sign;
-    json_t *d = data_of(p, data);
+    const wcim_envelope_t *d = data_of(p, data);
 
-    wcim_sign_compute(&sign, form, d, SECRET, strlen(SECRET), p);
+    wcim_sign_compute(&sign, form, d->data, d->data_count, SECRET,
+                      strlen(SECRET), p);
     CHECK(sign && strcmp(sign, expected) == 0,
           apr_psprintf(p, "sign of %s: %s, expected %s", data, sign,
                        expected));
-    CHECK(wcim_sign_verify(d, expected, strlen(expected), SECRET,
+    CHECK(wcim_sign_verify(d->data, d->data_count, expected, strlen(expected), SECRET,
                            strlen(SECRET), WCIM_SIGN_FORMS_ALL, p)
           == APR_SUCCESS, "vector verifies");
-    CHECK(wcim_sign_verify(d, expected, strlen(expected), SECRET,
+    CHECK(wcim_sign_verify(d->data, d->data_count, expected, strlen(expected), SECRET,
                            strlen(SECRET),
                            WCIM_SIGN_FORMS_ALL & ~form, p)
           == WCIM_STATUS(3003), "form switched off is refused");
@@ -39,7 +45,7 @@ static void check_sign_vector(apr_pool_t *p, const char *data, int form,
 void test_sign(apr_pool_t *p)
 {
     const char *v = "{\"user_id\":\"38\",\"token\":\"" SEED_TOKEN "\"}";
-    json_t *d;
+    const wcim_envelope_t *d;
     char upper[41];
     const char *text;
     apr_size_t len;
@@ -66,27 +72,27 @@ void test_sign(apr_pool_t *p)
                       "0705b4dc0a406ed0e3bc5013c685943c");
 
     d = data_of(p, "{\"b\":true,\"a\":null,\"c\":false,\"d\":-5}");
-    wcim_sign_text(&text, &len, d, "S", 1, p);
+    wcim_sign_text(&text, &len, d->data, d->data_count, "S", 1, p);
     CHECK(strcmp(text, "SanullbtruecfalsedS") != 0
           && strcmp(text, "Sanullbtruecfalsed-5S") == 0,
           "scalars as the Java server wrote them, keys in byte order");
 
     d = data_of(p, v);
     strcpy(upper, "0705B4DC0A406ED0E3BC5013C685943C");
-    CHECK(wcim_sign_verify(d, upper, 32, SECRET, strlen(SECRET),
+    CHECK(wcim_sign_verify(d->data, d->data_count, upper, 32, SECRET, strlen(SECRET),
                            WCIM_SIGN_FORMS_ALL, p) == WCIM_STATUS(3003),
           "upper-case sign refused");
-    CHECK(wcim_sign_verify(d, NULL, 0, SECRET, strlen(SECRET),
+    CHECK(wcim_sign_verify(d->data, d->data_count, NULL, 0, SECRET, strlen(SECRET),
                            WCIM_SIGN_FORMS_ALL, p) == WCIM_STATUS(3003),
           "missing sign refused");
-    CHECK(wcim_sign_verify(d, "0705b4dc", 8, SECRET, strlen(SECRET),
+    CHECK(wcim_sign_verify(d->data, d->data_count, "0705b4dc", 8, SECRET, strlen(SECRET),
                            WCIM_SIGN_FORMS_ALL, p) == WCIM_STATUS(3003),
           "short sign refused");
     for (i = 0; i < 32; ++i) {
         char s[33];
         strcpy(s, "0705b4dc0a406ed0e3bc5013c685943c");
         s[i] = s[i] == '0' ? '1' : '0';
-        if (wcim_sign_verify(d, s, 32, SECRET, strlen(SECRET),
+        if (wcim_sign_verify(d->data, d->data_count, s, 32, SECRET, strlen(SECRET),
                              WCIM_SIGN_FORMS_ALL, p) != WCIM_STATUS(3003)) {
             break;
         }
