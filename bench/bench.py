@@ -1510,8 +1510,13 @@ Listen 127.0.0.1:{e['http_port']}
                     raise SetupError("callgrind run: %s: %s" % (name, exc))
 
         def marker():
-            st, _, _ = self.request("GET", "/bench-mark",
-                                    conn=conn_for("static"))
+            try:
+                st, _, _ = self.request("GET", "/bench-mark",
+                                        conn=conn_for("static"))
+            except (OSError, http.client.HTTPException):
+                conns.pop(self.port).close()
+                st, _, _ = self.request("GET", "/bench-mark",
+                                        conn=conn_for("static"))
             if st != 204:
                 raise SetupError("marker request answered %d" % st)
 
