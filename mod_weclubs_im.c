@@ -128,6 +128,15 @@ static void warn_config(server_rec *s)
                          "default groups; set WeclubsIMSQL groups_messages "
                          "to match", sp->server_hostname, sp->port);
         }
+        if (!sc->c.messages && !wcim_conf_token_groups(sc)) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, sp, WCIMLOGNO(0017)
+                         "WeclubsIMSQL %s is set (server %s:%u): "
+                         "get_group_chat_list reads the token and the "
+                         "groups with two statements, two database round "
+                         "trips; WeclubsIMSQL token_groups reads both in "
+                         "one", sc->sql[WCIM_STMT_TOKEN] ? "token" : "groups",
+                         sp->server_hostname, sp->port);
+        }
     }
 }
 

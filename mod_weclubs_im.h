@@ -59,6 +59,10 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s);
 void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p);
 const char *wcim_conf_sql(const wcim_srv_conf_t *sc, wcim_stmt_t which);
+/* Whether get_group_chat_list reads the token and the groups in one
+ * statement (token_groups): without message routing, unless WeclubsIMSQL
+ * replaced token or groups but not token_groups. */
+int wcim_conf_token_groups(const wcim_srv_conf_t *sc);
 /* A list of caller names, of RongCloud base URLs (checked): NULL, or why
  * not. */
 const char *wcim_conf_parse_callers(apr_array_header_t **pcallers,

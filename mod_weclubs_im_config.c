@@ -165,6 +165,15 @@ const char *wcim_conf_sql(const wcim_srv_conf_t *sc, wcim_stmt_t which)
     return sc->sql[which] ? sc->sql[which] : wcim_store_specs[which].sql;
 }
 
+int wcim_conf_token_groups(const wcim_srv_conf_t *sc)
+{
+    /* a replaced token or groups with the default token_groups would
+     * check one query and list from another */
+    return !sc->c.messages
+           && (sc->sql[WCIM_STMT_TOKEN_GROUPS]
+               || (!sc->sql[WCIM_STMT_TOKEN] && !sc->sql[WCIM_STMT_GROUPS]));
+}
+
 static int take_first_label(void *chosen, const char *type,
                             const char *label)
 {
@@ -257,7 +266,8 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
         for (i = 0; i < WCIM_STMT_COUNT; ++i) {
             int used = i < WCIM_STMT_CORE_COUNT ? 1
                        : i < WCIM_STMT_RC_TOKEN_FIRST ? c->messages
-                       : c->token_store_db;
+                       : i < WCIM_STMT_TOKEN_GROUPS ? c->token_store_db
+                       : wcim_conf_token_groups(sc);
             sc->stmt_sql[i] = used ? wcim_conf_sql(sc, (wcim_stmt_t)i) : NULL;
         }
         sc->stmt_tag = apr_psprintf(p, "%lx",

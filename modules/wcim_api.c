@@ -42,8 +42,13 @@ static int caller_allowed(const wcim_config_t *conf, const char *caller)
     return 0;
 }
 
-/* Steps 1 to 6 of the check table (protocol.md section 5), in order. */
-static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
+/* Steps 1 to 6 of the check table (protocol.md section 5), in order.
+ * With pgroups (get_group_chat_list), the user's groups are read with the
+ * token when the configuration has that statement (token_groups: one
+ * round trip instead of two); *pgroups is NULL otherwise. They count only
+ * once the token is proved. */
+static apr_status_t check_request(apr_array_header_t **pgroups,
+                                  wcim_ctx_t *ctx, const char *body,
                                   apr_size_t len)
 {
     const wcim_config_t *conf = ctx->conf;
@@ -103,8 +108,14 @@ static apr_status_t check_request(wcim_ctx_t *ctx, const char *body,
     if ((rv = wcim_ctx_store(&store, ctx)) != APR_SUCCESS) {
         return rv;
     }
-    rv = wcim_store_token_get(&row, &why, store, ctx->user_id, env->caller,
-                              ctx->pool);
+    if (pgroups && wcim_store_ready(store, WCIM_STMT_TOKEN_GROUPS)) {
+        rv = wcim_store_token_groups(&row, pgroups, &why, store,
+                                     ctx->user_id, env->caller, ctx->pool);
+    }
+    else {
+        rv = wcim_store_token_get(&row, &why, store, ctx->user_id,
+                                  env->caller, ctx->pool);
+    }
     if (rv == APR_NOTFOUND) {
         WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0109)
                  "3010: no token stored for user %s and caller %s",
@@ -175,19 +186,21 @@ static void append_group_item(wcim_buf_t *b, const wcim_group_t *g,
 #undef LIT
 }
 
-static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
+/* groups: read with the token already (token_groups), or NULL */
+static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx,
+                                        apr_array_header_t *groups)
 {
     wcim_store_t *store;
-    apr_array_header_t *groups, *sync;
+    apr_array_header_t *sync;
     wcim_buf_t data;
     const char *why;
-    apr_status_t rv;
-    int i, listed = 0;
+    apr_status_t rv = APR_SUCCESS;
+    int i, listed = (groups != NULL);
 
-    if ((rv = wcim_ctx_store(&store, ctx)) != APR_SUCCESS) {
+    if (!listed && (rv = wcim_ctx_store(&store, ctx)) != APR_SUCCESS) {
         return rv;
     }
-    if (ctx->conf->messages) {
+    if (!listed && ctx->conf->messages) {
         rv = wcim_store_groups_list(&groups, &why, store, ctx->user_id,
                                     ctx->rc_user_id, ctx->pool);
         listed = (rv == APR_SUCCESS);
@@ -240,15 +253,18 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx)
 void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
                    const char *body, apr_size_t len)
 {
+    apr_array_header_t *groups = NULL;
     apr_status_t rv;
 
     memset(reply, 0, sizeof(*reply));
-    rv = check_request(ctx, body, len);
+    rv = check_request(api == WCIM_API_GROUP_CHAT_LIST ? &groups : NULL, ctx,
+                       body, len);
     if (rv == APR_SUCCESS) {
         ctx->rc_user_id = apr_pstrcat(ctx->pool, WCIM_RC_USER_PREFIX,
                                       ctx->user_id, NULL);
         rv = (api == WCIM_API_GET_TOKEN) ? wcim_tokens_get(reply, ctx)
-                                         : get_group_chat_list(reply, ctx);
+                                         : get_group_chat_list(reply, ctx,
+                                                               groups);
     }
     reply->result_code = wcim_result_of(rv);
     if (rv != APR_SUCCESS) {

@@ -85,6 +85,21 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
     { "rc_token_add", 6, 0,
       "INSERT INTO t_im_rc_token (app_key, user_id, secret_tag, profile, "
       "token, updated) VALUES (%s, %s, %s, %s, %s, %lld)" },
+    /* "token" and "groups" in one round trip: the token row, then the
+     * same clubs as MEMBER_CLUBS, each on a row of its own; one row with
+     * club_id NULL for a user in none (or for a relation row that leads
+     * to no listed club). The joins are chained, not nested as
+     * LEFT JOIN (r JOIN g JOIN c): SQLite read the nested form by
+     * materialising the whole relation table. */
+    { "token_groups", 2, 5,
+      "SELECT t.token, t.create_date, c.club_id, c.name, c.avatar_url "
+      "FROM t_token t "
+      "LEFT JOIN t_student_club_graduate_relation r ON r.student_id = t.uid "
+      "AND r.is_del = 0 AND r.status = 1 "
+      "LEFT JOIN t_club_graduate g ON g.club_graduate_id = r.graduate_id "
+      "AND g.is_current = 1 "
+      "LEFT JOIN t_club c ON c.club_id = g.club_id AND c.status = 1 "
+      "WHERE t.uid = %lld AND t.caller = %s ORDER BY c.club_id" },
 };
 
 /* apr_dbd placeholders in a query: % and a conversion, not %%. */

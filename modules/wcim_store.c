@@ -193,7 +193,9 @@ static int parse_id(apr_int64_t *pid, const char *s)
 
 typedef struct {
     apr_array_header_t *groups;
-    int with_messages;    /* the groups_messages columns */
+    int first;            /* the column of club_id */
+    int with_messages;    /* the groups_messages columns follow */
+    int none_is_null;     /* token_groups: club_id NULL is no club */
     const char *bad;      /* the first value that is not an integer */
 } groups_read_t;
 
@@ -208,7 +210,10 @@ static void take_group(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
     if (gr->bad) {
         return;
     }
-    id = entry(st, row, 0, p);
+    id = entry(st, row, gr->first, p);
+    if (id == NULL && gr->none_is_null) {
+        return;
+    }
     /* a club reached twice comes twice in a row: listed once */
     if (gr->groups->nelts > 0 && parse_id(&club_id, id)
         && APR_ARRAY_IDX(gr->groups, gr->groups->nelts - 1,
@@ -233,8 +238,8 @@ static void take_group(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
         }
         return;
     }
-    g->name = entry(st, row, 1, p);
-    g->avatar_url = entry(st, row, 2, p);
+    g->name = entry(st, row, gr->first + 1, p);
+    g->avatar_url = entry(st, row, gr->first + 2, p);
     if (g->name == NULL) {
         g->name = "";
     }
@@ -248,8 +253,8 @@ apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
                                     const char *user_id, const char *rc_user,
                                     apr_pool_t *p)
 {
-    groups_read_t gr = { apr_array_make(p, 4, sizeof(wcim_group_t)),
-                         rc_user != NULL, NULL };
+    groups_read_t gr = { apr_array_make(p, 4, sizeof(wcim_group_t)), 0,
+                         rc_user != NULL, 0, NULL };
     wcim_stmt_t which = rc_user ? WCIM_STMT_GROUPS_MESSAGES : WCIM_STMT_GROUPS;
     const char *plain[] = { user_id };
     const char *with[] = { rc_user, rc_user, user_id };
@@ -267,6 +272,63 @@ apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
         return APR_EGENERAL;
     }
     *pgroups = gr.groups;
+    return APR_SUCCESS;
+}
+
+int wcim_store_ready(const wcim_store_t *st, wcim_stmt_t which)
+{
+    return st->sql[which] != NULL && st->conn->stmts[which] != NULL;
+}
+
+typedef struct {
+    token_read_t token;
+    groups_read_t groups;
+} token_groups_read_t;
+
+/* Each row: the token row (the same on every row), then a club. Should a
+ * site's t_token hold two rows for the pair (our schema's unique index
+ * forbids it), the rows of the first one read are the answer, as with
+ * "token". */
+static void take_token_group(wcim_store_t *st, apr_dbd_row_t *row,
+                             void *baton, apr_pool_t *p)
+{
+    token_groups_read_t *tg = baton;
+    const char *token;
+
+    if (!tg->token.found) {
+        take_token(st, row, &tg->token, p);
+    }
+    else if ((token = entry(st, row, 0, p)) == NULL
+             || strcmp(token, tg->token.out->token) != 0) {
+        return;
+    }
+    take_group(st, row, &tg->groups, p);
+}
+
+apr_status_t wcim_store_token_groups(wcim_token_row_t *out,
+                                     apr_array_header_t **pgroups,
+                                     const char **perr, wcim_store_t *st,
+                                     const char *user_id, const char *caller,
+                                     apr_pool_t *p)
+{
+    token_groups_read_t tg = {
+        { out, 0 },
+        { apr_array_make(p, 4, sizeof(wcim_group_t)), 2, 0, 1, NULL } };
+    const char *args[] = { user_id, caller };
+    apr_status_t rv;
+
+    *pgroups = NULL;
+    rv = store_query(perr, st, WCIM_STMT_TOKEN_GROUPS, take_token_group, &tg,
+                     p, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!tg.token.found) {
+        return APR_NOTFOUND;
+    }
+    if (!tg.groups.bad) {
+        *pgroups = tg.groups.groups;
+    }
     return APR_SUCCESS;
 }
 

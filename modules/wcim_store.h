@@ -50,6 +50,12 @@ typedef enum {
     WCIM_STMT_RC_TOKEN_UPDATE,
     /* app_key, rc_user, secret_tag, profile, token, updated */
     WCIM_STMT_RC_TOKEN_ADD,
+    /* Without message routing, unless WeclubsIMSQL replaced token or
+     * groups (and not this one): */
+    /* token_groups(uid, caller) -> token, create_date, club_id, name,
+     * avatar_url: "token" and "groups" in one statement, one row per club
+     * (club_id NULL for none), so that a list costs one round trip */
+    WCIM_STMT_TOKEN_GROUPS,
     WCIM_STMT_COUNT
 } wcim_stmt_t;
 
@@ -137,6 +143,20 @@ apr_status_t wcim_store_groups_list(apr_array_header_t **pgroups,
                                     const char *user_id, const char *rc_user,
                                     apr_pool_t *p);
 
+/* Whether the configuration uses statement `which` and it is prepared on
+ * this connection. */
+int wcim_store_ready(const wcim_store_t *st, wcim_stmt_t which);
+
+/* The token row of (user_id, caller) and the user's groups (as
+ * wcim_store_groups_list without rc_user) in one statement, token_groups;
+ * APR_NOTFOUND when there is no token row. Groups that cannot be read (a
+ * club_id that is not an integer) leave *pgroups NULL with the token
+ * read: the caller lists through "groups", which says why. */
+apr_status_t wcim_store_token_groups(wcim_token_row_t *row,
+                                     apr_array_header_t **pgroups,
+                                     const char **perr, wcim_store_t *st,
+                                     const char *user_id, const char *caller,
+                                     apr_pool_t *p);
 
 /* Store a message once (APR_EEXIST when its uid is stored already) and make
  * it the group's last one unless a later one is. */

@@ -44,7 +44,7 @@ start:pgsql)
             --no-locale >"$DIR/initdb.log" 2>&1
     fi
     "$(pg_bin)/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -o \
-        "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off" start >/dev/null
+        "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off -c shared_preload_libraries=pg_stat_statements" start >/dev/null
     ;;
 stop:pgsql)
     [ -f "$DIR/data/postmaster.pid" ] && "$(pg_bin)/pg_ctl" -D "$DIR/data" -m fast stop >/dev/null 2>&1 || true

@@ -144,6 +144,26 @@ unlike($out, qr/WCIM0010/, 'Messages On with both queries: no warning');
 ($st, $out) = configtest("$ok\n$groups");
 unlike($out, qr/WCIM0010/, 'a custom groups query without message routing: no warning');
 
+# issue 14: a replaced token or groups query makes the list take two
+# statements (token_groups reads both in one): said at start-up
+my $token_sql = "WeclubsIMSQL token \"SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s\"";
+my $tg_sql = "WeclubsIMSQL token_groups \"SELECT t.token, t.create_date, c.club_id, c.name, c.avatar_url FROM t_token t LEFT JOIN t_club c ON c.club_id = t.uid WHERE t.uid = %lld AND t.caller = %s\"";
+($st, $out) = configtest("$ok\nLogLevel notice\n$groups");
+like($out, qr/WCIM0017: WeclubsIMSQL groups is set .*two statements.*WeclubsIMSQL token_groups reads both in one/,
+     'a custom groups query: the list takes two statements, said');
+($st, $out) = configtest("$ok\nLogLevel notice\n$token_sql");
+like($out, qr/WCIM0017: WeclubsIMSQL token is set/, 'a custom token query: said too');
+($st, $out) = configtest("$ok\nLogLevel notice\n$groups\n$tg_sql");
+is($st, 0, 'token_groups replaced too: configtest passes') or diag($out);
+unlike($out, qr/WCIM0017/, 'token_groups replaced too: nothing to say');
+($st, $out) = configtest("$ok\nLogLevel notice");
+unlike($out, qr/WCIM0017/, 'the default queries: nothing to say');
+($st, $out) = configtest("$ok\nLogLevel notice\nWeclubsIMMessages On\n$groups");
+unlike($out, qr/WCIM0017/, 'message routing lists through groups_messages: nothing to say');
+($st, $out) = configtest("$ok\nWeclubsIMSQL token_groups \"SELECT t.token, t.create_date, c.club_id FROM t_token t, t_club c WHERE t.uid = %lld AND t.caller = %s\"");
+isnt($st, 0, 'a token_groups query with 3 columns: refused');
+like($out, qr/token_groups: the query selects 3 columns, it must select 5/, 'and the message says so');
+
 # the cache's capacity, said by configtest as at start-up (issue 16)
 ($st, $out) = configtest($ok);
 like($out, qr/WCIM0408: WeclubsIMCache shmcb of 16777216 bytes: about \d+ entries, .* of about (\d+) users/,

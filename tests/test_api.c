@@ -206,6 +206,50 @@ void test_api(apr_pool_t *p)
     CHECK(ctx.sync_groups && ctx.sync_groups->nelts == 1,
           "list: the user's one group is due for a sync");
 
+    /* token_groups (one statement, as without message routing): the same
+     * answer; a user in no club gets null; a token row twice (no unique
+     * index here) lists each club once */
+    {
+        wcim_ctx_t c6 = ctx;
+        const char *one = apr_pstrdup(p, text), *none;
+
+        db.sql[WCIM_STMT_TOKEN_GROUPS] =
+            wcim_store_specs[WCIM_STMT_TOKEN_GROUPS].sql;
+        c6.sync_groups = NULL;
+        text = answer(&reply, &c6, WCIM_API_GROUP_CHAT_LIST,
+                      body_for(p, "38", TOKEN38));
+        CHECK(text && strcmp(text, one) == 0,
+              apr_psprintf(p, "token_groups: %s", text));
+        CHECK(apr_dbd_query(db.driver, db.handle, &n, "INSERT INTO t_token "
+                            "SELECT * FROM t_token WHERE uid = 38") == 0,
+              "a second token row");
+        text = answer(&reply, &c6, WCIM_API_GROUP_CHAT_LIST,
+                      body_for(p, "38", TOKEN38));
+        CHECK(text && strcmp(text, one) == 0,
+              apr_psprintf(p, "token_groups, token row twice: %s", text));
+        CHECK(apr_dbd_query(db.driver, db.handle, &n, "DELETE FROM t_token "
+                            "WHERE rowid = (SELECT max(rowid) FROM t_token)")
+              == 0, "the second token row gone");
+        /* base64 of "d_date=5", made on 5 */
+        CHECK(apr_dbd_query(db.driver, db.handle, &n, "INSERT INTO t_token "
+                            "VALUES (39, 'ZF9kYXRlPTU=', 'chrome_test', 5)")
+              == 0, "a user in no club");
+        none = answer(&reply, &c6, WCIM_API_GROUP_CHAT_LIST,
+                      body_for(p, "39", "ZF9kYXRlPTU="));
+        CHECK(none && strstr(none, "\"data\":{\"group_chat_list\":null}}"),
+              apr_psprintf(p, "token_groups, no club: %s", none));
+        answer(&reply, &c6, WCIM_API_GROUP_CHAT_LIST,
+               body_for(p, "39", "ZF9kYXRlPTY="));
+        CHECK(reply.result_code == 3010, apr_psprintf(p, "token_groups, "
+              "wrong token: %d", reply.result_code));
+        answer(&reply, &c6, WCIM_API_GROUP_CHAT_LIST,
+               body_for(p, "40", "ZF9kYXRlPTU="));
+        CHECK(reply.result_code == 3010, apr_psprintf(p, "token_groups, "
+              "no token row: %d", reply.result_code));
+        db.sql[WCIM_STMT_TOKEN_GROUPS] = NULL;
+        text = one;
+    }
+
     /* a wrong token: 3010, nothing more */
     {
         wcim_ctx_t c2 = ctx;

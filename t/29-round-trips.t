@@ -1,0 +1,124 @@
+# One database round trip for a list (issue 14): get_group_chat_list reads
+# the token and the groups with one statement (token_groups), counted by
+# the database server itself (MariaDB: Com_stmt_execute; PostgreSQL:
+# pg_stat_statements); the answers are those of the two statements it
+# replaces, for every test user (wcim_twotrips: WeclubsIMSQL token set, so
+# the list takes two); and a token_groups that cannot be prepared leaves
+# the two statements serving (wcim_tgmissing).
+use strict;
+use warnings;
+use utf8;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use Apache::Test ();
+use WCIM::Request qw(im check_answer);
+use WCIM::DB ();
+
+my $list = 'get_group_chat_list';
+my $engine = WCIM::DB::engine();
+
+sub body_of {
+    my $res = shift;
+    (my $b = $res->content) =~ s/("sys_time":)\d+/${1}SYS_TIME/;
+    return ($res->code, $b);
+}
+
+# every user with a chrome_test token, and a few without a token row
+my @uids = map { $_->[0] }
+    @{ WCIM::DB::sql("SELECT uid FROM t_token WHERE caller = 'chrome_test' ORDER BY uid") };
+cmp_ok(scalar @uids, '>=', 20, 'test users with a token: ' . scalar @uids);
+
+# --- the same answers as the two statements ---------------------------------
+{
+    my ($same, $listed, $clubs) = (0, 0, 0);
+    for my $uid (@uids) {
+        my @one = body_of(im($list, user => $uid));
+        my @two = body_of(im($list, user => $uid, vhost => 'wcim_twotrips'));
+        my @gone = body_of(im($list, user => $uid, vhost => 'wcim_tgmissing'));
+        if ($one[1] eq $two[1] && $one[1] eq $gone[1] && $one[0] == $two[0]) {
+            ++$same;
+        }
+        else {
+            diag("user $uid:\n one statement: $one[1]\n two: $two[1]\n fallback: $gone[1]");
+        }
+        ++$listed if $one[1] =~ /"result_code":2000/;
+        $clubs += () = $one[1] =~ /"club_id":/g;
+    }
+    is($same, scalar @uids, 'every user: the same bytes with one statement, two, and after a failed prepare');
+    cmp_ok($listed, '>=', 10, "users listed: $listed ($clubs clubs in all)");
+}
+
+# refusals as before: no token row, a wrong token, with and without clubs
+for my $case ([100, 'no membership'], [38, 'one club']) {
+    my ($uid, $what) = @$case;
+    for my $vhost (undef, 'wcim_twotrips') {
+        my $res = im($list, user => $uid, vhost => $vhost,
+                     data => [user_id => "$uid", token => 'd3Jvbmc=']);
+        check_answer($res, "$what, wrong token (" . ($vhost || 'one statement') . '): 3010',
+                     code => 3010);
+    }
+}
+{
+    my $res = im($list, user => 999999, data => [user_id => '999999', token => 'bm8gcm93']);
+    check_answer($res, 'no token row: 3010', code => 3010);
+}
+
+# --- round trips, as the server counts them ---------------------------------
+# MariaDB: Com_stmt_execute counts executions of prepared statements (the
+# test's own client sends text queries); PostgreSQL: the calls of the
+# module's statements (prepared as wcim_<tag>_<n>).
+SKIP: {
+    skip "round trips are counted on MariaDB and PostgreSQL, not $engine", 4
+        if $engine eq 'sqlite';
+    my $count;
+    if ($engine eq 'mysql') {
+        $count = sub {
+            WCIM::DB::sql("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'")->[0][1];
+        };
+    }
+    else {
+        WCIM::DB::sql('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+        $count = sub {
+            WCIM::DB::sql("SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s "
+                          . "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = "
+                          . "current_database() AND s.query LIKE 'PREPARE wcim%'")->[0][0];
+        };
+    }
+    my @users = grep { $_ != 100 } @uids[0 .. 19];
+    # the tokens read first: the test's own queries are not the module's
+    my %data = map { $_ => WCIM::Request::data_for($_) } @users;
+    for my $vhost (undef, 'wcim_twotrips') {
+        im($list, data => $data{$_}, vhost => $vhost) for @users;   # warm
+        my $before = $count->();
+        my $ok = 0;
+        for my $uid (@users) {
+            my $res = im($list, data => $data{$uid}, vhost => $vhost);
+            ++$ok if $res->content =~ /"result_code":2000/;
+        }
+        my $statements = $count->() - $before;
+        my $per = $vhost ? 2 : 1;
+        is($ok, scalar @users, ($vhost || 'default') . ': every list answered 2000');
+        is($statements, $per * @users,
+           ($vhost || 'default') . ": $per statement(s) per list ($statements for "
+           . scalar(@users) . ' lists)')
+            or diag(explain($engine eq 'pgsql' ? WCIM::DB::sql(
+                'SELECT calls, query FROM pg_stat_statements ORDER BY calls DESC LIMIT 8')
+                : []));
+    }
+}
+
+# the start-up note of the fallback (notice level: said once per start)
+{
+    my $log = do {
+        local $/;
+        open my $fh, '<', Apache::Test::vars('t_logs') . '/error_log' or die $!;
+        <$fh>;
+    };
+    like($log, qr/WCIM0017: WeclubsIMSQL token is set \(server [^)]*\): get_group_chat_list reads the token and the groups with two statements/,
+         'the fallback is said at start-up');
+}
+
+done_testing();
