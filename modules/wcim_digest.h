@@ -19,10 +19,10 @@ void wcim_sha1_hex(char out[WCIM_SHA1_HEX_LEN + 1], const void *buf,
 void wcim_md5_hex(char out[WCIM_MD5_HEX_LEN + 1], const void *buf,
                   apr_size_t len);
 
-/* 1 when a and b hold the same bytes. The time taken depends on neither
- * the contents nor where they differ: both sides are hashed first and the
- * digests compared with apr_crypto_equals, so lengths do not leak either. */
-int wcim_secret_equals(const void *a, apr_size_t alen,
-                       const void *b, apr_size_t blen);
+/* 1 when `given` (a value a client sent) holds the bytes of `secret`. The
+ * time taken depends only on given_len: not on the secret's contents or
+ * length, nor on where the two differ. */
+int wcim_secret_equals(const void *given, apr_size_t given_len,
+                       const void *secret, apr_size_t secret_len);
 
 #endif

@@ -8,6 +8,37 @@
 #include "unit_tests.h"
 #include "../modules/wcim_result.h"
 #include "../modules/wcim_token.h"
+#include "../modules/wcim_digest.h"
+
+/* The comparison of a given token with the stored one. */
+static void test_secret_equals(void)
+{
+    static const struct {
+        const char *given, *secret;
+        int equal;
+    } cases[] = {
+        { "abc", "abc", 1 },
+        { "", "", 1 },
+        { "abd", "abc", 0 },
+        { "xbc", "abc", 0 },
+        { "ab", "abc", 0 },            /* a prefix of the secret */
+        { "abca", "abc", 0 },          /* the secret and one more byte */
+        { "abcabc", "abc", 0 },
+        { "aaaa", "a", 0 },            /* past the end: the first byte */
+        { "", "abc", 0 },
+        { "a", "", 0 },
+        { SEED_TOKEN, SEED_TOKEN, 1 },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        CHECK(wcim_secret_equals(cases[i].given, strlen(cases[i].given),
+                                 cases[i].secret, strlen(cases[i].secret))
+              == cases[i].equal, cases[i].given);
+    }
+    /* a NUL byte given against an empty secret (read as its one 0 byte) */
+    CHECK(!wcim_secret_equals("", 1, "", 0), "a NUL byte is not empty");
+}
 
 void test_token(apr_pool_t *p)
 {
@@ -16,6 +47,8 @@ void test_token(apr_pool_t *p)
     const char *why, *digest;
     apr_int64_t date;
     const char *forged;
+
+    test_secret_equals();
 
     CHECK(wcim_token_decode(&digest, &date, SEED_TOKEN, strlen(SEED_TOKEN), p)
           == APR_SUCCESS && date == APR_INT64_C(1491898739098)
