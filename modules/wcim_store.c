@@ -1,6 +1,7 @@
 /* Club data and routed messages through the store's prepared statements
  * (wcim_stmt.c): running a query and reading every row, running a write,
  * and what each query's rows mean. */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -305,6 +306,29 @@ static void take_token_group(wcim_store_t *st, apr_dbd_row_t *row,
     take_group(st, row, &tg->groups, p);
 }
 
+static int by_club_id(const void *a, const void *b)
+{
+    apr_int64_t x = ((const wcim_group_t *)a)->club_id;
+    apr_int64_t y = ((const wcim_group_t *)b)->club_id;
+
+    return (x > y) - (x < y);
+}
+
+/* Order groups by club_id, each club once. */
+static void sort_groups(apr_array_header_t *groups)
+{
+    wcim_group_t *g = (wcim_group_t *)groups->elts;
+    int i, n = 0;
+
+    qsort(g, groups->nelts, sizeof(*g), by_club_id);
+    for (i = 0; i < groups->nelts; ++i) {
+        if (n == 0 || g[n - 1].club_id != g[i].club_id) {
+            g[n++] = g[i];
+        }
+    }
+    groups->nelts = n;
+}
+
 apr_status_t wcim_store_token_groups(wcim_token_row_t *out,
                                      apr_array_header_t **pgroups,
                                      const char **perr, wcim_store_t *st,
@@ -327,6 +351,11 @@ apr_status_t wcim_store_token_groups(wcim_token_row_t *out,
         return APR_NOTFOUND;
     }
     if (!tg.groups.bad) {
+        /* the default leaves the order to us (wcim_stmt.c) */
+        if (st->sql[WCIM_STMT_TOKEN_GROUPS]
+            == wcim_store_specs[WCIM_STMT_TOKEN_GROUPS].sql) {
+            sort_groups(tg.groups.groups);
+        }
         *pgroups = tg.groups.groups;
     }
     return APR_SUCCESS;
