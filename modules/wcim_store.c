@@ -294,13 +294,16 @@ static void take_token_group(wcim_store_t *st, apr_dbd_row_t *row,
                              void *baton, apr_pool_t *p)
 {
     token_groups_read_t *tg = baton;
-    const char *token;
+    char *token = NULL;
 
     if (!tg->token.found) {
         take_token(st, row, &tg->token, p);
     }
-    else if ((token = entry(st, row, 0, p)) == NULL
-             || strcmp(token, tg->token.out->token) != 0) {
+    /* compared where the driver holds it: a copy per row cost more
+     * than the rest of the row with 50 clubs */
+    else if (apr_dbd_datum_get(st->driver, row, 0, APR_DBD_TYPE_STRING,
+                               &token) != APR_SUCCESS
+             || token == NULL || strcmp(token, tg->token.out->token) != 0) {
         return;
     }
     take_group(st, row, &tg->groups, p);

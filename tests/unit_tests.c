@@ -20,6 +20,7 @@ int main(void)
     test_reply(p);
     test_routing(p);
     test_json_string(p);
+    test_json_string_jansson(p);
     test_cache_id(p);
     test_label_escape(p);
     test_metrics_render(p);
