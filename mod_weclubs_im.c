@@ -137,6 +137,15 @@ static void warn_config(server_rec *s)
                          "one", sc->sql[WCIM_STMT_TOKEN] ? "token" : "groups",
                          sp->server_hostname, sp->port);
         }
+        if (!wcim_conf_token_user(sc)) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, sp, WCIMLOGNO(0018)
+                         "WeclubsIMSQL %s is set (server %s:%u): get_token "
+                         "reads the token and the student with two "
+                         "statements, two database round trips; "
+                         "WeclubsIMSQL token_user reads both in one",
+                         sc->sql[WCIM_STMT_TOKEN] ? "token" : "user",
+                         sp->server_hostname, sp->port);
+        }
     }
 }
 

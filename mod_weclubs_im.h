@@ -63,6 +63,10 @@ const char *wcim_conf_sql(const wcim_srv_conf_t *sc, wcim_stmt_t which);
  * statement (token_groups): without message routing, unless WeclubsIMSQL
  * replaced token or groups but not token_groups. */
 int wcim_conf_token_groups(const wcim_srv_conf_t *sc);
+/* Whether get_token reads the token and the student in one statement
+ * (token_user): unless WeclubsIMSQL replaced token or user but not
+ * token_user. */
+int wcim_conf_token_user(const wcim_srv_conf_t *sc);
 /* A list of caller names, of RongCloud base URLs (checked): NULL, or why
  * not. */
 const char *wcim_conf_parse_callers(apr_array_header_t **pcallers,

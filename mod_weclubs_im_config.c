@@ -174,6 +174,12 @@ int wcim_conf_token_groups(const wcim_srv_conf_t *sc)
                || (!sc->sql[WCIM_STMT_TOKEN] && !sc->sql[WCIM_STMT_GROUPS]));
 }
 
+int wcim_conf_token_user(const wcim_srv_conf_t *sc)
+{
+    return sc->sql[WCIM_STMT_TOKEN_USER]
+           || (!sc->sql[WCIM_STMT_TOKEN] && !sc->sql[WCIM_STMT_USER]);
+}
+
 static int take_first_label(void *chosen, const char *type,
                             const char *label)
 {
@@ -267,7 +273,8 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
             int used = i < WCIM_STMT_CORE_COUNT ? 1
                        : i < WCIM_STMT_RC_TOKEN_FIRST ? c->messages
                        : i < WCIM_STMT_TOKEN_GROUPS ? c->token_store_db
-                       : wcim_conf_token_groups(sc);
+                       : i == WCIM_STMT_TOKEN_GROUPS ? wcim_conf_token_groups(sc)
+                       : wcim_conf_token_user(sc);
             sc->stmt_sql[i] = used ? wcim_conf_sql(sc, (wcim_stmt_t)i) : NULL;
         }
         sc->stmt_tag = apr_psprintf(p, "%lx",

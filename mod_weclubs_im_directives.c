@@ -388,8 +388,8 @@ static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
     if (i == WCIM_STMT_COUNT) {
         return apr_psprintf(cmd->pool, "WeclubsIMSQL: '%s' is not one of "
                             "the module's statements (token, user, groups, "
-                            "token_groups, groups_messages, message_add, "
-                            "...; see README)",
+                            "token_groups, token_user, groups_messages, "
+                            "message_add, ...; see README)",
                             which);
     }
     if ((err = wcim_store_sql_check((wcim_stmt_t)i, query, cmd->pool))) {

@@ -42,12 +42,18 @@ static int caller_allowed(const wcim_config_t *conf, const char *caller)
     return 0;
 }
 
-/* Steps 1 to 6 of the check table (protocol.md section 5), in order.
- * With pgroups (get_group_chat_list), the user's groups are read with the
- * token when the configuration has that statement (token_groups: one
- * round trip instead of two); *pgroups is NULL otherwise. They count only
- * once the token is proved. */
-static apr_status_t check_request(apr_array_header_t **pgroups,
+/* What the endpoint needs from the database, read with the token when
+ * the configuration has the statement for it (one round trip instead of
+ * two). It counts only once the token is proved. */
+typedef struct {
+    apr_array_header_t *groups;   /* token_groups: the list; else NULL */
+    wcim_user_t user;             /* token_user: the student, */
+    apr_status_t user_rv;         /* APR_SUCCESS or APR_NOTFOUND */
+    int user_read;
+} read_ahead_t;
+
+/* Steps 1 to 6 of the check table (protocol.md section 5), in order. */
+static apr_status_t check_request(read_ahead_t *ahead, wcim_api_t api,
                                   wcim_ctx_t *ctx, const char *body,
                                   apr_size_t len)
 {
@@ -108,9 +114,17 @@ static apr_status_t check_request(apr_array_header_t **pgroups,
     if ((rv = wcim_ctx_store(&store, ctx)) != APR_SUCCESS) {
         return rv;
     }
-    if (pgroups && wcim_store_ready(store, WCIM_STMT_TOKEN_GROUPS)) {
-        rv = wcim_store_token_groups(&row, pgroups, &why, store,
+    if (api == WCIM_API_GROUP_CHAT_LIST
+        && wcim_store_ready(store, WCIM_STMT_TOKEN_GROUPS)) {
+        rv = wcim_store_token_groups(&row, &ahead->groups, &why, store,
                                      ctx->user_id, env->caller, ctx->pool);
+    }
+    else if (api == WCIM_API_GET_TOKEN
+             && wcim_store_ready(store, WCIM_STMT_TOKEN_USER)) {
+        rv = wcim_store_token_user(&row, &ahead->user, &ahead->user_rv, &why,
+                                   store, ctx->user_id, env->caller,
+                                   ctx->pool);
+        ahead->user_read = (rv == APR_SUCCESS);
     }
     else {
         rv = wcim_store_token_get(&row, &why, store, ctx->user_id,
@@ -253,18 +267,20 @@ static apr_status_t get_group_chat_list(wcim_reply_t *reply, wcim_ctx_t *ctx,
 void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
                    const char *body, apr_size_t len)
 {
-    apr_array_header_t *groups = NULL;
+    read_ahead_t ahead;
     apr_status_t rv;
 
     memset(reply, 0, sizeof(*reply));
-    rv = check_request(api == WCIM_API_GROUP_CHAT_LIST ? &groups : NULL, ctx,
-                       body, len);
+    memset(&ahead, 0, sizeof(ahead));
+    rv = check_request(&ahead, api, ctx, body, len);
     if (rv == APR_SUCCESS) {
         ctx->rc_user_id = apr_pstrcat(ctx->pool, WCIM_RC_USER_PREFIX,
                                       ctx->user_id, NULL);
-        rv = (api == WCIM_API_GET_TOKEN) ? wcim_tokens_get(reply, ctx)
-                                         : get_group_chat_list(reply, ctx,
-                                                               groups);
+        rv = (api == WCIM_API_GET_TOKEN)
+             ? wcim_tokens_get(reply, ctx,
+                               ahead.user_read ? &ahead.user : NULL,
+                               ahead.user_rv)
+             : get_group_chat_list(reply, ctx, ahead.groups);
     }
     reply->result_code = wcim_result_of(rv);
     if (rv != APR_SUCCESS) {

@@ -103,6 +103,13 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "AND g.is_current = 1 "
       "LEFT JOIN t_club c ON c.club_id = g.club_id AND c.status = 1 "
       "WHERE t.uid = %lld AND t.caller = %s" },
+    /* "token" and "user" in one round trip; student_id NULL: no such
+     * student (or one deleted) */
+    { "token_user", 2, 6,
+      "SELECT t.token, t.create_date, s.student_id, s.real_name, "
+      "s.nick_name, s.avatar_url FROM t_token t "
+      "LEFT JOIN t_student s ON s.student_id = t.uid AND s.is_del = 0 "
+      "WHERE t.uid = %lld AND t.caller = %s" },
 };
 
 /* apr_dbd placeholders in a query: % and a conversion, not %%. */

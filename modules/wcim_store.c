@@ -158,6 +158,7 @@ apr_status_t wcim_store_token_get(wcim_token_row_t *out, const char **perr,
 
 typedef struct {
     wcim_user_t *out;
+    int first;    /* the column of real_name */
     int found;
 } user_read_t;
 
@@ -167,9 +168,9 @@ static void take_user(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
     user_read_t *ur = baton;
 
     if (!ur->found) {
-        ur->out->real_name = entry(st, row, 0, p);
-        ur->out->nick_name = entry(st, row, 1, p);
-        ur->out->avatar_url = entry(st, row, 2, p);
+        ur->out->real_name = entry(st, row, ur->first, p);
+        ur->out->nick_name = entry(st, row, ur->first + 1, p);
+        ur->out->avatar_url = entry(st, row, ur->first + 2, p);
         ur->found = 1;
     }
 }
@@ -178,12 +179,50 @@ apr_status_t wcim_store_user_get(wcim_user_t *out, const char **perr,
                                  wcim_store_t *st, const char *user_id,
                                  apr_pool_t *p)
 {
-    user_read_t ur = { out, 0 };
+    user_read_t ur = { out, 0, 0 };
     const char *args[] = { user_id };
     apr_status_t rv = store_query(perr, st, WCIM_STMT_USER, take_user, &ur,
                                   p, args);
 
     return rv != APR_SUCCESS ? rv : ur.found ? APR_SUCCESS : APR_NOTFOUND;
+}
+
+typedef struct {
+    token_read_t token;
+    user_read_t user;
+    int student;     /* the first row names a student */
+} token_user_read_t;
+
+static void take_token_user(wcim_store_t *st, apr_dbd_row_t *row,
+                            void *baton, apr_pool_t *p)
+{
+    token_user_read_t *tu = baton;
+    char *id = NULL;
+
+    if (tu->token.found) {
+        return;
+    }
+    take_token(st, row, &tu->token, p);
+    tu->student = apr_dbd_datum_get(st->driver, row, 2, APR_DBD_TYPE_STRING,
+                                    &id) == APR_SUCCESS && id != NULL;
+    if (tu->student) {
+        take_user(st, row, &tu->user, p);
+    }
+}
+
+apr_status_t wcim_store_token_user(wcim_token_row_t *out, wcim_user_t *user,
+                                   apr_status_t *puser_rv, const char **perr,
+                                   wcim_store_t *st, const char *user_id,
+                                   const char *caller, apr_pool_t *p)
+{
+    token_user_read_t tu = { { out, 0 }, { user, 3, 0 }, 0 };
+    const char *args[] = { user_id, caller };
+    apr_status_t rv = store_query(perr, st, WCIM_STMT_TOKEN_USER,
+                                  take_token_user, &tu, p, args);
+
+    *puser_rv = tu.student ? APR_SUCCESS : APR_NOTFOUND;
+    return rv != APR_SUCCESS ? rv : tu.token.found ? APR_SUCCESS
+                                                   : APR_NOTFOUND;
 }
 
 /* an integer column, as the drivers give it: decimal text */

@@ -56,6 +56,12 @@ typedef enum {
      * avatar_url: "token" and "groups" in one statement, one row per club
      * (club_id NULL for none), so that a list costs one round trip */
     WCIM_STMT_TOKEN_GROUPS,
+    /* Unless WeclubsIMSQL replaced token or user (and not this one): */
+    /* token_user(uid, caller) -> token, create_date, student_id,
+     * real_name, nick_name, avatar_url: "token" and "user" in one
+     * statement (student_id NULL when there is no such student), so that
+     * get_token costs one round trip */
+    WCIM_STMT_TOKEN_USER,
     WCIM_STMT_COUNT
 } wcim_stmt_t;
 
@@ -157,6 +163,15 @@ apr_status_t wcim_store_token_groups(wcim_token_row_t *row,
                                      const char **perr, wcim_store_t *st,
                                      const char *user_id, const char *caller,
                                      apr_pool_t *p);
+
+/* The token row of (user_id, caller) and the student (as
+ * wcim_store_user_get) in one statement, token_user; APR_NOTFOUND when
+ * there is no token row, else *puser_rv says APR_SUCCESS or APR_NOTFOUND
+ * (no such student) for *user. */
+apr_status_t wcim_store_token_user(wcim_token_row_t *row, wcim_user_t *user,
+                                   apr_status_t *puser_rv, const char **perr,
+                                   wcim_store_t *st, const char *user_id,
+                                   const char *caller, apr_pool_t *p);
 
 /* Store a message once (APR_EEXIST when its uid is stored already) and make
  * it the group's last one unless a later one is. */

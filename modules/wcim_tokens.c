@@ -225,17 +225,24 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
     return rv;
 }
 
-apr_status_t wcim_tokens_get(wcim_reply_t *reply, wcim_ctx_t *ctx)
+apr_status_t wcim_tokens_get(wcim_reply_t *reply, wcim_ctx_t *ctx,
+                             const wcim_user_t *user, apr_status_t user_rv)
 {
     wcim_store_t *store;
-    wcim_user_t user;
-    const char *why, *token;
+    wcim_user_t read;
+    const char *why = NULL, *token;
     apr_status_t rv;
 
     if ((rv = wcim_ctx_store(&store, ctx)) != APR_SUCCESS) {
         return rv;
     }
-    rv = wcim_store_user_get(&user, &why, store, ctx->user_id, ctx->pool);
+    if (user) {
+        rv = user_rv;
+    }
+    else {
+        rv = wcim_store_user_get(&read, &why, store, ctx->user_id, ctx->pool);
+        user = &read;
+    }
     if (rv == APR_NOTFOUND) {
         WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0120)
                  "3014: no student %s", ctx->user_id);
@@ -247,8 +254,8 @@ apr_status_t wcim_tokens_get(wcim_reply_t *reply, wcim_ctx_t *ctx)
                  "reading student %s: %s", ctx->user_id, why);
         return rv;
     }
-    rv = rongcloud_token(&token, ctx, store, display_name(&user),
-                         user.avatar_url ? user.avatar_url : "");
+    rv = rongcloud_token(&token, ctx, store, display_name(user),
+                         user->avatar_url ? user->avatar_url : "");
     if (rv != APR_SUCCESS) {
         reply->result_msg = GET_TOKEN_FAILED_MSG;
         return WCIM_STATUS(WCIM_RC_FAILED);

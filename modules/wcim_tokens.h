@@ -6,7 +6,10 @@
 
 #include "wcim_api.h"
 
-/* The get_token endpoint, for a checked request. */
-apr_status_t wcim_tokens_get(wcim_reply_t *reply, wcim_ctx_t *ctx);
+/* The get_token endpoint, for a checked request. user: the student as
+ * read with the token (token_user), with user_rv APR_SUCCESS or
+ * APR_NOTFOUND; NULL when it is still to be read. */
+apr_status_t wcim_tokens_get(wcim_reply_t *reply, wcim_ctx_t *ctx,
+                             const wcim_user_t *user, apr_status_t user_rv);
 
 #endif

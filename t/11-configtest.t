@@ -102,7 +102,7 @@ my @bad = (
     ["$ok\nWeclubsIMGroupSync sometimes", qr/WeclubsIMGroupSync must be On or Off/, 'GroupSync not a flag'],
     ["$ok\nWeclubsIMMaxBody 10", qr/WeclubsIMMaxBody takes a number of bytes from 256/, 'MaxBody too small'],
     ["$ok\nWeclubsIMMaxBody lots", qr/WeclubsIMMaxBody takes/, 'MaxBody not a number'],
-    ["$ok\nWeclubsIMSQL members \"SELECT 1 FROM t\"", qr/WeclubsIMSQL: 'members' is not one of the module's statements \(token, user, groups, groups_messages,/, 'unknown statement'],
+    ["$ok\nWeclubsIMSQL members \"SELECT 1 FROM t\"", qr/WeclubsIMSQL: 'members' is not one of the module's statements \(token, user, groups, token_groups, token_user, groups_messages,/, 'unknown statement'],
     ["$ok\nWeclubsIMSQL messages \"SELECT 1 FROM t\"", qr/WeclubsIMSQL messages was replaced by groups_messages/, 'the old messages statement'],
     ["$ok\nWeclubsIMSQL groups \"SELECT c.club_id, c.name FROM t_club c WHERE c.club_id = %lld\"", qr/WeclubsIMSQL groups: the query selects 2 columns, it must select 3/, 'too few columns'],
     ["$ok\nWeclubsIMSQL token \"SELECT token, create_date FROM t_token WHERE uid = %lld\"", qr/WeclubsIMSQL token: the query has 1 placeholders, it must have 2/, 'too few placeholders'],
@@ -153,11 +153,21 @@ like($out, qr/WCIM0017: WeclubsIMSQL groups is set .*two statements.*WeclubsIMSQ
      'a custom groups query: the list takes two statements, said');
 ($st, $out) = configtest("$ok\nLogLevel notice\n$token_sql");
 like($out, qr/WCIM0017: WeclubsIMSQL token is set/, 'a custom token query: said too');
+like($out, qr/WCIM0018: WeclubsIMSQL token is set .*get_token reads the token and the student with two statements.*WeclubsIMSQL token_user reads both in one/,
+     'and for get_token');
+my $user_sql = "WeclubsIMSQL user \"SELECT real_name, nick_name, avatar_url FROM t_student WHERE student_id = %lld\"";
+my $tu_sql = "WeclubsIMSQL token_user \"SELECT t.token, t.create_date, s.student_id, s.real_name, s.nick_name, s.avatar_url FROM t_token t LEFT JOIN t_student s ON s.student_id = t.uid WHERE t.uid = %lld AND t.caller = %s\"";
+($st, $out) = configtest("$ok\nLogLevel notice\n$user_sql");
+like($out, qr/WCIM0018: WeclubsIMSQL user is set/, 'a custom user query: get_token takes two statements, said');
+unlike($out, qr/WCIM0017/, 'a custom user query: the list is not concerned');
+($st, $out) = configtest("$ok\nLogLevel notice\n$user_sql\n$tu_sql");
+is($st, 0, 'token_user replaced too: configtest passes') or diag($out);
+unlike($out, qr/WCIM0018/, 'token_user replaced too: nothing to say');
 ($st, $out) = configtest("$ok\nLogLevel notice\n$groups\n$tg_sql");
 is($st, 0, 'token_groups replaced too: configtest passes') or diag($out);
 unlike($out, qr/WCIM0017/, 'token_groups replaced too: nothing to say');
 ($st, $out) = configtest("$ok\nLogLevel notice");
-unlike($out, qr/WCIM0017/, 'the default queries: nothing to say');
+unlike($out, qr/WCIM001[78]/, 'the default queries: nothing to say');
 ($st, $out) = configtest("$ok\nLogLevel notice\nWeclubsIMMessages On\n$groups");
 unlike($out, qr/WCIM0017/, 'message routing lists through groups_messages: nothing to say');
 ($st, $out) = configtest("$ok\nWeclubsIMSQL token_groups \"SELECT t.token, t.create_date, c.club_id FROM t_token t, t_club c WHERE t.uid = %lld AND t.caller = %s\"");

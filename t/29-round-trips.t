@@ -1,10 +1,11 @@
-# One database round trip for a list (issue 14): get_group_chat_list reads
-# the token and the groups with one statement (token_groups), counted by
-# the database server itself (MariaDB: Com_stmt_execute; PostgreSQL:
-# pg_stat_statements); the answers are those of the two statements it
+# One database round trip per request (issue 14): get_group_chat_list
+# reads the token and the groups with one statement (token_groups),
+# get_token the token and the student (token_user), counted by the
+# database server itself (MariaDB: Com_stmt_execute; PostgreSQL:
+# pg_stat_statements); the answers are those of the two statements each
 # replaces, for every test user (wcim_twotrips: WeclubsIMSQL token set, so
-# the list takes two); and a token_groups that cannot be prepared leaves
-# the two statements serving (wcim_tgmissing).
+# each takes two); and statements that cannot be prepared leave the two
+# serving (wcim_tgmissing).
 use strict;
 use warnings;
 use utf8;
@@ -50,6 +51,24 @@ cmp_ok(scalar @uids, '>=', 20, 'test users with a token: ' . scalar @uids);
     is($same, scalar @uids, 'every user: the same bytes with one statement, two, and after a failed prepare');
     cmp_ok($listed, '>=', 10, "users listed: $listed ($clubs clubs in all)");
 }
+{
+    my ($same, %codes) = (0);
+    for my $uid (@uids) {
+        my @one = body_of(im('get_token', user => $uid));
+        my @two = body_of(im('get_token', user => $uid, vhost => 'wcim_twotrips'));
+        my @gone = body_of(im('get_token', user => $uid, vhost => 'wcim_tgmissing'));
+        if ($one[1] eq $two[1] && $one[1] eq $gone[1]) {
+            ++$same;
+        }
+        else {
+            diag("get_token, user $uid:\n one statement: $one[1]\n two: $two[1]\n fallback: $gone[1]");
+        }
+        ++$codes{$1} if $one[1] =~ /"result_code":(\d+)/;
+    }
+    is($same, scalar @uids, 'get_token, every user: the same bytes with one statement, two, and after a failed prepare');
+    cmp_ok($codes{2000} // 0, '>=', 10, 'get_token: users served ' . ($codes{2000} // 0));
+    cmp_ok($codes{3014} // 0, '>=', 1, 'get_token: users with a token but no student (3014): ' . ($codes{3014} // 0));
+}
 
 # refusals as before: no token row, a wrong token, with and without clubs
 for my $case ([100, 'no membership'], [38, 'one club']) {
@@ -71,7 +90,7 @@ for my $case ([100, 'no membership'], [38, 'one club']) {
 # test's own client sends text queries); PostgreSQL: the calls of the
 # module's statements (prepared as wcim_<tag>_<n>).
 SKIP: {
-    skip "round trips are counted on MariaDB and PostgreSQL, not $engine", 4
+    skip "round trips are counted on MariaDB and PostgreSQL, not $engine", 8
         if $engine eq 'sqlite';
     my $count;
     if ($engine eq 'mysql') {
@@ -87,23 +106,31 @@ SKIP: {
                           . "current_database() AND s.query LIKE 'PREPARE wcim%'")->[0][0];
         };
     }
-    my @users = grep { $_ != 100 } @uids[0 .. 19];
+    # users served by both endpoints (a student row, a token)
+    my @users = grep {
+        im('get_token', user => $_) ->content =~ /"result_code":2000/
+    } @uids;
+    @users = @users[0 .. 19] if @users > 20;
     # the tokens read first: the test's own queries are not the module's
     my %data = map { $_ => WCIM::Request::data_for($_) } @users;
-    for my $vhost (undef, 'wcim_twotrips') {
-        im($list, data => $data{$_}, vhost => $vhost) for @users;   # warm
+    for my $case ([$list, undef], [$list, 'wcim_twotrips'],
+                  ['get_token', undef], ['get_token', 'wcim_twotrips']) {
+        my ($endpoint, $vhost) = @$case;
+        # warm: connections, prepared statements, cached RongCloud tokens
+        im($endpoint, data => $data{$_}, vhost => $vhost) for @users;
         my $before = $count->();
         my $ok = 0;
         for my $uid (@users) {
-            my $res = im($list, data => $data{$uid}, vhost => $vhost);
+            my $res = im($endpoint, data => $data{$uid}, vhost => $vhost);
             ++$ok if $res->content =~ /"result_code":2000/;
         }
         my $statements = $count->() - $before;
         my $per = $vhost ? 2 : 1;
-        is($ok, scalar @users, ($vhost || 'default') . ': every list answered 2000');
+        my $what = "$endpoint, " . ($vhost || 'default');
+        is($ok, scalar @users, "$what: every request answered 2000");
         is($statements, $per * @users,
-           ($vhost || 'default') . ": $per statement(s) per list ($statements for "
-           . scalar(@users) . ' lists)')
+           "$what: $per statement(s) per request ($statements for "
+           . scalar(@users) . ' requests)')
             or diag(explain($engine eq 'pgsql' ? WCIM::DB::sql(
                 'SELECT calls, query FROM pg_stat_statements ORDER BY calls DESC LIMIT 8')
                 : []));
@@ -119,6 +146,8 @@ SKIP: {
     };
     like($log, qr/WCIM0017: WeclubsIMSQL token is set \(server [^)]*\): get_group_chat_list reads the token and the groups with two statements/,
          'the fallback is said at start-up');
+    like($log, qr/WCIM0018: WeclubsIMSQL token is set \(server [^)]*\): get_token reads the token and the student with two statements/,
+         'and that of get_token');
 }
 
 done_testing();

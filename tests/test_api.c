@@ -283,6 +283,28 @@ void test_api(apr_pool_t *p)
               apr_psprintf(p, "get_token answer: %s", text));
         CHECK(c3.rc_time == 0, "get_token: no time spent on RongCloud");
         CHECK(cache.hits >= 1, "get_token: a cache hit");
+
+        /* token_user (the token and the student in one statement): the
+         * same answer; a token whose student is missing: 3014 */
+        {
+            const char *two = apr_pstrdup(p, text);
+
+            db.sql[WCIM_STMT_TOKEN_USER] =
+                wcim_store_specs[WCIM_STMT_TOKEN_USER].sql;
+            text = answer(&reply, &c3, WCIM_API_GET_TOKEN,
+                          body_for(p, "38", TOKEN38));
+            CHECK(text && strcmp(text, two) == 0,
+                  apr_psprintf(p, "token_user: %s", text));
+            answer(&reply, &c3, WCIM_API_GET_TOKEN,
+                   body_for(p, "39", "ZF9kYXRlPTU="));
+            CHECK(reply.result_code == 3014, apr_psprintf(p, "token_user, "
+                  "no student: %d", reply.result_code));
+            answer(&reply, &c3, WCIM_API_GET_TOKEN,
+                   body_for(p, "38", "ZF9kYXRlPTU="));
+            CHECK(reply.result_code == 3010, apr_psprintf(p, "token_user, "
+                  "wrong token: %d", reply.result_code));
+            db.sql[WCIM_STMT_TOKEN_USER] = NULL;
+        }
     }
 
     /* WeclubsIMTokenStore db: with the cache empty, the token comes from
