@@ -136,6 +136,16 @@ static const char *answer(wcim_reply_t *reply, wcim_ctx_t *ctx,
     return text;
 }
 
+/* A request of uid with token answers result code `code`. */
+static void check_code(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
+                       const char *uid, const char *token, int code,
+                       const char *what, apr_pool_t *p)
+{
+    answer(reply, ctx, api, body_for(p, uid, token));
+    CHECK(reply->result_code == code,
+          apr_psprintf(p, "%s: %d", what, reply->result_code));
+}
+
 void test_api(apr_pool_t *p)
 {
     test_db_t db = { 0 };
@@ -238,14 +248,10 @@ void test_api(apr_pool_t *p)
                       body_for(p, "39", "ZF9kYXRlPTU="));
         CHECK(none && strstr(none, "\"data\":{\"group_chat_list\":null}}"),
               apr_psprintf(p, "token_groups, no club: %s", none));
-        answer(&reply, &c6, WCIM_API_GROUP_CHAT_LIST,
-               body_for(p, "39", "ZF9kYXRlPTY="));
-        CHECK(reply.result_code == 3010, apr_psprintf(p, "token_groups, "
-              "wrong token: %d", reply.result_code));
-        answer(&reply, &c6, WCIM_API_GROUP_CHAT_LIST,
-               body_for(p, "40", "ZF9kYXRlPTU="));
-        CHECK(reply.result_code == 3010, apr_psprintf(p, "token_groups, "
-              "no token row: %d", reply.result_code));
+        check_code(&reply, &c6, WCIM_API_GROUP_CHAT_LIST, "39",
+                   "ZF9kYXRlPTY=", 3010, "token_groups, wrong token", p);
+        check_code(&reply, &c6, WCIM_API_GROUP_CHAT_LIST, "40",
+                   "ZF9kYXRlPTU=", 3010, "token_groups, no token row", p);
         db.sql[WCIM_STMT_TOKEN_GROUPS] = NULL;
         text = one;
     }
@@ -295,14 +301,10 @@ void test_api(apr_pool_t *p)
                           body_for(p, "38", TOKEN38));
             CHECK(text && strcmp(text, two) == 0,
                   apr_psprintf(p, "token_user: %s", text));
-            answer(&reply, &c3, WCIM_API_GET_TOKEN,
-                   body_for(p, "39", "ZF9kYXRlPTU="));
-            CHECK(reply.result_code == 3014, apr_psprintf(p, "token_user, "
-                  "no student: %d", reply.result_code));
-            answer(&reply, &c3, WCIM_API_GET_TOKEN,
-                   body_for(p, "38", "ZF9kYXRlPTU="));
-            CHECK(reply.result_code == 3010, apr_psprintf(p, "token_user, "
-                  "wrong token: %d", reply.result_code));
+            check_code(&reply, &c3, WCIM_API_GET_TOKEN, "39",
+                       "ZF9kYXRlPTU=", 3014, "token_user, no student", p);
+            check_code(&reply, &c3, WCIM_API_GET_TOKEN, "38",
+                       "ZF9kYXRlPTU=", 3010, "token_user, wrong token", p);
             db.sql[WCIM_STMT_TOKEN_USER] = NULL;
         }
     }
