@@ -134,7 +134,10 @@ static void warn_config(server_rec *s)
                          "get_group_chat_list reads the token and the "
                          "groups with two statements, two database round "
                          "trips; WeclubsIMSQL token_groups reads both in "
-                         "one", sc->sql[WCIM_STMT_TOKEN] ? "token" : "groups",
+                         "one", sc->sql[WCIM_STMT_TOKEN]
+                                ? (sc->sql[WCIM_STMT_GROUPS] ? "token and groups"
+                                                             : "token")
+                                : "groups",
                          sp->server_hostname, sp->port);
         }
         if (!wcim_conf_token_user(sc)) {
@@ -143,7 +146,9 @@ static void warn_config(server_rec *s)
                          "reads the token and the student with two "
                          "statements, two database round trips; "
                          "WeclubsIMSQL token_user reads both in one",
-                         sc->sql[WCIM_STMT_TOKEN] ? "token" : "user",
+                         sc->sql[WCIM_STMT_TOKEN]
+                         ? (sc->sql[WCIM_STMT_USER] ? "token and user" : "token")
+                         : "user",
                          sp->server_hostname, sp->port);
         }
     }

@@ -108,14 +108,15 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
     rv = wcim_store_attach(pstore, &warn, perr, dbd->driver, dbd->handle,
                            dbd->pool, sc->stmt_sql, sc->stmt_tag, r->pool);
     if (warn) {
-        /* an optional statement (message routing's, the token table's: a
-         * custom query with a mistake, tables not created): the endpoints
-         * work on without it; its uses say "not prepared" and fall back
-         * (WCIM0112, WCIM0127) until it can be prepared */
+        /* an optional statement (message routing's, the token table's,
+         * a one-statement read: a custom query with a mistake, tables not
+         * created): the endpoints work on without it; its uses say "not
+         * prepared" and fall back (WCIM0112, WCIM0127, two statements)
+         * until it can be prepared */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0211)
-                      "%s; its feature (message routing, or the token "
-                      "table) goes without it on this connection until it "
-                      "can be prepared", warn);
+                      "%s; its feature (message routing, the token table, "
+                      "or one statement per request) goes without it on "
+                      "this connection until it can be prepared", warn);
     }
     if (rv == APR_SUCCESS && (*pstore)->fresh) {
         check_sqlite_journal(dbd, r);

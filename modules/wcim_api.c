@@ -114,6 +114,7 @@ static apr_status_t check_request(read_ahead_t *ahead, wcim_api_t api,
     if ((rv = wcim_ctx_store(&store, ctx)) != APR_SUCCESS) {
         return rv;
     }
+    rv = APR_EINIT;
     if (api == WCIM_API_GROUP_CHAT_LIST
         && wcim_store_ready(store, WCIM_STMT_TOKEN_GROUPS)) {
         rv = wcim_store_token_groups(&row, &ahead->groups, &why, store,
@@ -126,7 +127,19 @@ static apr_status_t check_request(read_ahead_t *ahead, wcim_api_t api,
                                    ctx->pool);
         ahead->user_read = (rv == APR_SUCCESS);
     }
-    else {
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND && rv != APR_EINIT) {
+        /* the joined tables may fail where t_token does not (a table
+         * gone, no privilege on it): the token alone keeps the check
+         * order, the rest is read as with two statements */
+        wcim_metrics_db_error(ctx->metrics);
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0114)
+                 "reading the token of user %s with its %s: %s; reading "
+                 "them one by one", ctx->user_id,
+                 api == WCIM_API_GET_TOKEN ? "student" : "groups", why);
+        memset(ahead, 0, sizeof(*ahead));
+        rv = APR_EINIT;
+    }
+    if (rv == APR_EINIT) {
         rv = wcim_store_token_get(&row, &why, store, ctx->user_id,
                                   env->caller, ctx->pool);
     }

@@ -20,8 +20,8 @@ void wcim_md5_hex(char out[WCIM_MD5_HEX_LEN + 1], const void *buf,
                   apr_size_t len);
 
 /* 1 when `given` (a value a client sent) holds the bytes of `secret`. The
- * time taken depends only on given_len: not on the secret's contents or
- * length, nor on where the two differ. */
+ * time taken follows given_len, not the secret's bytes nor where the two
+ * differ. */
 int wcim_secret_equals(const void *given, apr_size_t given_len,
                        const void *secret, apr_size_t secret_len);
 

@@ -27,9 +27,10 @@ sub body_of {
     return ($res->code, $b);
 }
 
-# every user with a chrome_test token, and a few without a token row
+# every user of t/sql/test-data.sql with a chrome_test token (ids below
+# 1000; other tests add thousands of generated users above it)
 my @uids = map { $_->[0] }
-    @{ WCIM::DB::sql("SELECT uid FROM t_token WHERE caller = 'chrome_test' ORDER BY uid") };
+    @{ WCIM::DB::sql("SELECT uid FROM t_token WHERE caller = 'chrome_test' AND uid < 1000 ORDER BY uid") };
 cmp_ok(scalar @uids, '>=', 20, 'test users with a token: ' . scalar @uids);
 
 # --- the same answers as the two statements ---------------------------------
@@ -83,6 +84,45 @@ for my $case ([100, 'no membership'], [38, 'one club']) {
 {
     my $res = im($list, user => 999999, data => [user_id => '999999', token => 'bm8gcm93']);
     check_answer($res, 'no token row: 3010', code => 3010);
+}
+
+# --- the one statement failing when it runs ---------------------------------
+# (prepared while its view existed, run after it was dropped): the check
+# order holds (a wrong token is 3010, not a database error), the answers
+# are those of two statements, and the failure is logged (WCIM0114)
+{
+    my $logfile = Apache::Test::vars('t_logs') . '/error_log';
+    my $lines = sub {
+        open my $fh, '<', $logfile or die "$logfile: $!";
+        my $n = grep { /WCIM0114: reading the token of user \d+ with its (?:groups|student)/ } <$fh>;
+        return $n;
+    };
+    WCIM::DB::script(undef, 'DROP VIEW IF EXISTS t_club_tg;', 'DROP VIEW IF EXISTS t_student_tg;',
+                     'CREATE VIEW t_club_tg AS SELECT * FROM t_club;',
+                     'CREATE VIEW t_student_tg AS SELECT * FROM t_student;');
+    my %want = map { $_ => [ (body_of(im($list, user => 38)))[1],
+                             (body_of(im('get_token', user => 38)))[1] ] } 38;
+    for (1 .. 6) {       # each child's connection prepares both
+        im($list, user => 38, vhost => 'wcim_tgrun');
+        im('get_token', user => 38, vhost => 'wcim_tgrun');
+    }
+    my $before = $lines->();
+    WCIM::DB::script(undef, 'DROP VIEW t_club_tg;', 'DROP VIEW t_student_tg;');
+    my ($wrong, $same) = (0, 0);
+    for (1 .. 6) {
+        for my $endpoint ($list, 'get_token') {
+            my $res = im($endpoint, user => 38, vhost => 'wcim_tgrun',
+                         data => [user_id => '38', token => 'd3Jvbmc=']);
+            ++$wrong if $res->content =~ /"result_code":3010/;
+        }
+        ++$same if (body_of(im($list, user => 38, vhost => 'wcim_tgrun')))[1] eq $want{38}[0];
+        ++$same if (body_of(im('get_token', user => 38, vhost => 'wcim_tgrun')))[1] eq $want{38}[1];
+    }
+    is($wrong, 12, 'statement failing at run time: a wrong token is still 3010');
+    is($same, 12, 'statement failing at run time: the list and the token as with two statements');
+    cmp_ok($lines->() - $before, '>=', 1, 'the failure is logged (WCIM0114)');
+    WCIM::DB::script(undef, 'CREATE VIEW t_club_tg AS SELECT * FROM t_club;',
+                     'CREATE VIEW t_student_tg AS SELECT * FROM t_student;');
 }
 
 # --- round trips, as the server counts them ---------------------------------

@@ -23,6 +23,7 @@ typedef struct {
     apr_dbd_t *handle;
     apr_pool_t *pool;
     const char *sql[WCIM_STMT_COUNT];
+    const char *tag;    /* names the statements: another tag, another set */
 } test_db_t;
 
 static apr_status_t test_store_open(wcim_store_t **pstore, const char **perr,
@@ -32,7 +33,8 @@ static apr_status_t test_store_open(wcim_store_t **pstore, const char **perr,
     const char *warn;
 
     return wcim_store_attach(pstore, &warn, perr, db->driver, db->handle,
-                             db->pool, db->sql, "t", db->pool);
+                             db->pool, db->sql, db->tag ? db->tag : "t",
+                             db->pool);
 }
 
 /* ---- a cache backed by a table ------------------------------------ */
@@ -88,6 +90,8 @@ static const char *const schema[] = {
     "CREATE TABLE t_student_club_graduate_relation (stu_clu_gra_rel_id "
     "INTEGER PRIMARY KEY, graduate_id INTEGER, student_id INTEGER, status "
     "INTEGER, super_admin INTEGER, is_del INTEGER NOT NULL DEFAULT 0)",
+    "CREATE INDEX t_scgr_student ON t_student_club_graduate_relation "
+    "(student_id)",    /* as sql/sqlite/schema.sql: the join's plan */
     "CREATE TABLE t_token (uid INTEGER, token TEXT, caller TEXT, "
     "create_date INTEGER)",
     "CREATE TABLE t_im_rc_token (app_key TEXT NOT NULL, user_id TEXT NOT "
@@ -218,13 +222,37 @@ void test_api(apr_pool_t *p)
 
     /* token_groups (one statement, as without message routing): the same
      * answer; a user in no club gets null; a token row twice (no unique
-     * index here) lists each club once */
+     * index here) lists each club once. Its own statement set, whose
+     * "groups" lists nothing: an answer with clubs came from token_groups */
     {
         wcim_ctx_t c6 = ctx;
-        const char *one = apr_pstrdup(p, text), *none;
+        test_db_t db6 = db;
+        const char *one = apr_pstrdup(p, text), *none, *two;
+        static const char *const clubs[] = {
+            /* clubs 3, 4, 5 approved, 6 not; user 38 joined 5, 3, 4, 3
+             * again (two relation rows), 6 */
+            "INSERT INTO t_club VALUES (3, 1, 'c3', NULL, 1)",
+            "INSERT INTO t_club VALUES (4, 1, 'c4', NULL, 1)",
+            "INSERT INTO t_club VALUES (5, 1, 'c5', NULL, 1)",
+            "INSERT INTO t_club VALUES (6, 1, 'c6', NULL, 0)",
+            "INSERT INTO t_club_graduate VALUES (3, 3, 1, 1)",
+            "INSERT INTO t_club_graduate VALUES (4, 4, 1, 1)",
+            "INSERT INTO t_club_graduate VALUES (5, 5, 1, 1)",
+            "INSERT INTO t_club_graduate VALUES (6, 6, 1, 1)",
+            "INSERT INTO t_student_club_graduate_relation VALUES (10, 5, 38, 1, 0, 0)",
+            "INSERT INTO t_student_club_graduate_relation VALUES (11, 3, 38, 1, 0, 0)",
+            "INSERT INTO t_student_club_graduate_relation VALUES (12, 4, 38, 1, 0, 0)",
+            "INSERT INTO t_student_club_graduate_relation VALUES (13, 3, 38, 1, 0, 0)",
+            "INSERT INTO t_student_club_graduate_relation VALUES (14, 6, 38, 1, 0, 0)",
+        };
 
-        db.sql[WCIM_STMT_TOKEN_GROUPS] =
+        db6.sql[WCIM_STMT_GROUPS] = "SELECT club_id, name, avatar_url FROM "
+                                    "t_club WHERE club_id = -1 AND "
+                                    "club_id = %lld";
+        db6.sql[WCIM_STMT_TOKEN_GROUPS] =
             wcim_store_specs[WCIM_STMT_TOKEN_GROUPS].sql;
+        db6.tag = "t6";
+        c6.store_baton = &db6;
         c6.sync_groups = NULL;
         text = answer(&reply, &c6, WCIM_API_GROUP_CHAT_LIST,
                       body_for(p, "38", TOKEN38));
@@ -252,7 +280,26 @@ void test_api(apr_pool_t *p)
                    "ZF9kYXRlPTY=", 3010, "token_groups, wrong token", p);
         check_code(&reply, &c6, WCIM_API_GROUP_CHAT_LIST, "40",
                    "ZF9kYXRlPTU=", 3010, "token_groups, no token row", p);
-        db.sql[WCIM_STMT_TOKEN_GROUPS] = NULL;
+        /* clubs joined in another order, one twice, one not approved:
+         * ordered by club_id, each once, as the two statements list them */
+        for (i = 0; i < sizeof(clubs) / sizeof(clubs[0]); ++i) {
+            CHECK(apr_dbd_query(db.driver, db.handle, &n, clubs[i]) == 0,
+                  clubs[i]);
+        }
+        two = answer(&reply, &ctx, WCIM_API_GROUP_CHAT_LIST,
+                     body_for(p, "38", TOKEN38));
+        text = answer(&reply, &c6, WCIM_API_GROUP_CHAT_LIST,
+                      body_for(p, "38", TOKEN38));
+        CHECK(two && strstr(two, "\"club_id\":1,") && strstr(two, "\"club_id\":5,")
+              && !strstr(two, "\"club_id\":6,"), apr_psprintf(p, "two "
+              "statements, clubs 1, 3, 4, 5: %s", two));
+        CHECK(text && two && strcmp(text, two) == 0,
+              apr_psprintf(p, "token_groups, clubs joined out of order: "
+                           "%s", text));
+        CHECK(apr_dbd_query(db.driver, db.handle, &n, "DELETE FROM "
+                            "t_student_club_graduate_relation WHERE "
+                            "stu_clu_gra_rel_id >= 10") == 0,
+              "the extra memberships gone");
         text = one;
     }
 
