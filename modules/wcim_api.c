@@ -52,6 +52,10 @@ typedef struct {
     int user_read;
 } read_ahead_t;
 
+/* A failed statement that answered sooner than this failed for what it
+ * reads, not for the database's state (locked, slow, gone). */
+#define FAST_FAILURE apr_time_from_msec(100)
+
 /* Steps 1 to 6 of the check table (protocol.md section 5), in order. */
 static apr_status_t check_request(read_ahead_t *ahead, wcim_api_t api,
                                   wcim_ctx_t *ctx, const char *body,
@@ -63,6 +67,7 @@ static apr_status_t check_request(read_ahead_t *ahead, wcim_api_t api,
     wcim_token_row_t row;
     const char *why, *token;
     apr_size_t token_len;
+    apr_time_t started;
     apr_status_t rv, uid_rv;
 
     rv = wcim_envelope_parse(&env, &why, body, len, ctx->pool);
@@ -115,6 +120,7 @@ static apr_status_t check_request(read_ahead_t *ahead, wcim_api_t api,
         return rv;
     }
     rv = APR_EINIT;
+    started = apr_time_now();
     if (api == WCIM_API_GROUP_CHAT_LIST
         && wcim_store_ready(store, WCIM_STMT_TOKEN_GROUPS)) {
         rv = wcim_store_token_groups(&row, &ahead->groups, &why, store,
@@ -127,10 +133,13 @@ static apr_status_t check_request(read_ahead_t *ahead, wcim_api_t api,
                                    ctx->pool);
         ahead->user_read = (rv == APR_SUCCESS);
     }
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND && rv != APR_EINIT) {
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND && rv != APR_EINIT
+        && apr_time_now() - started < FAST_FAILURE) {
         /* the joined tables may fail where t_token does not (a table
          * gone, no privilege on it): the token alone keeps the check
-         * order, the rest is read as with two statements */
+         * order, the rest is read as with two statements. Not after a
+         * slow failure (a lock, a timeout): that is the database's, and
+         * asking again would double the client's wait. */
         wcim_metrics_db_error(ctx->metrics);
         WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0114)
                  "reading the token of user %s with its %s: %s; reading "
