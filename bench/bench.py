@@ -1264,16 +1264,7 @@ Listen 127.0.0.1:{e['http_port']}
 
     def httpd_cpu(self):
         """Seconds of CPU time used by httpd (parent and children)."""
-        total = 0.0
-        pids = [self.httpd_pid] + list(self.children())
-        for pid in pids:
-            try:
-                with open("/proc/%d/stat" % pid) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-            except (OSError, IndexError, ValueError):
-                pass
-        return total / os.sysconf("SC_CLK_TCK")
+        return self.proc_cpu([self.httpd_pid] + list(self.children()))
 
     # -- wrk -----------------------------------------------------------
 
