@@ -162,7 +162,12 @@ const char *wcim_conf_parse_urls(apr_array_header_t **purls, apr_pool_t *p,
 
 const char *wcim_conf_sql(const wcim_srv_conf_t *sc, wcim_stmt_t which)
 {
-    return sc->sql[which] ? sc->sql[which] : wcim_store_specs[which].sql;
+    const char *dflt = wcim_store_specs[which].sql;
+
+    /* a default given again is the default (the store tells it by its
+     * address: token_groups' rows are then ordered by the store) */
+    return sc->sql[which] && strcmp(sc->sql[which], dflt) != 0
+           ? sc->sql[which] : dflt;
 }
 
 int wcim_conf_token_groups(const wcim_srv_conf_t *sc)

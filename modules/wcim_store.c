@@ -393,12 +393,11 @@ apr_status_t wcim_store_token_groups(wcim_token_row_t *out,
         return APR_NOTFOUND;
     }
     if (!tg.groups.bad) {
-        /* the default leaves the order to us (wcim_stmt.c), also when
-         * WeclubsIMSQL gives its text again */
-        const char *q = st->sql[WCIM_STMT_TOKEN_GROUPS];
-        const char *dflt = wcim_store_specs[WCIM_STMT_TOKEN_GROUPS].sql;
-
-        if (q == dflt || strcmp(q, dflt) == 0) {
+        /* the default leaves the order to us (wcim_stmt.c); its text
+         * given again through WeclubsIMSQL is the default too
+         * (wcim_conf_sql) */
+        if (st->sql[WCIM_STMT_TOKEN_GROUPS]
+            == wcim_store_specs[WCIM_STMT_TOKEN_GROUPS].sql) {
             sort_groups(tg.groups.groups);
         }
         *pgroups = tg.groups.groups;
