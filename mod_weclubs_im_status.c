@@ -12,6 +12,7 @@
 #include <http_main.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <util_script.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -28,7 +29,8 @@ int wcim_status_handler(request_rec *r)
 {
     apr_array_header_t *gauges;
     apr_hash_t *seen;
-    int human = r->args && strstr(r->args, "text") != NULL;
+    apr_table_t *query = NULL;
+    int human;
     server_rec *sp;
     const char *body;
 
@@ -39,6 +41,10 @@ int wcim_status_handler(request_rec *r)
         ap_allow_methods(r, REPLACE_ALLOW, "GET", NULL);  /* for Allow */
         return HTTP_METHOD_NOT_ALLOWED;
     }
+    /* a key of the query ("?text", "?a=1&text"), not any query that
+     * merely contains the word */
+    ap_args_to_table(r, &query);
+    human = apr_table_get(query, "text") != NULL;
     gauges = apr_array_make(r->pool, 8, sizeof(const char *));
     seen = apr_hash_make(r->pool);
     if (wcim_process.metrics == NULL) {

@@ -65,6 +65,12 @@ my $text = status('?text');
 is($text->code, 200, '?text: 200');
 like($text->content, qr/^mod_weclubs_im status/, '?text: a plain page');
 like($text->content, qr/get_group_chat_list\s+2000\s+\d+/, '?text: requests by endpoint and code');
+# ?text is a key of the query, not any query with "text" in it
+like(status('?a=1&text')->content, qr/^mod_weclubs_im status/, '?a=1&text: the plain page');
+like(status('?text=1')->content, qr/^mod_weclubs_im status/, '?text=1: the plain page');
+for my $q ('?context=1', '?plaintext', '?x=text') {
+    like(status($q)->content, qr/^# HELP /, "$q: Prometheus' format, not the plain page");
+}
 
 # the module's totals in httpd's own /server-status (mod_status)
 {
