@@ -3,11 +3,12 @@
  *
  * This file: the module record, hook registration, configuration checks
  * and start-up notes, post-config (shared memory) and child init (the
- * process's state). The rest of the glue, one job a file: directives
- * (_config.c), the cache (_cache.c), the API handler, TRACE and the error
- * filter (_handler.c), message routing (_callback.c), the status page
- * (_status.c), work after the answer (_sync.c). The core in modules/ knows
- * nothing of httpd. */
+ * process's state). The rest of the glue, one job a file: the directives
+ * (_directives.c), the server configuration (_config.c), the cache
+ * (_cache.c), the API handler, TRACE and the error filter (_handler.c),
+ * message routing (_callback.c), the status page (_status.c), the health
+ * check (_health.c), work after the answer (_sync.c). The core in modules/
+ * knows nothing of httpd. */
 
 /* before APR: its ring macros need offsetof from here */
 #include <stddef.h>
@@ -23,6 +24,11 @@
 #include <apr_hash.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
+
+#include <apr_version.h>
+#include <apu_version.h>
+#include <curl/curl.h>
+#include <jansson.h>
 
 #include <mod_status.h>
 
@@ -256,6 +262,13 @@ static int wcim_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     make_shared(pconf, s);
     /* said once per start: not on the first of the two start-up passes */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        /* which build a log was written by, and what it runs on */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, WCIMLOGNO(0009)
+                     "mod_weclubs_im %s (APR %s, APR-util %s, jansson %s, "
+                     "libcurl %s), starting", WCIM_VERSION,
+                     apr_version_string(), apu_version_string(),
+                     jansson_version_str(),
+                     curl_version_info(CURLVERSION_NOW)->version);
         warn_config(s);
     }
     for (sp = s; sp; sp = sp->next) {

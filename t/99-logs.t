@@ -31,6 +31,16 @@ my @warn = grep { /\[weclubs_im:warn\]/ && /sign/i } split /\n/, $log{error_log}
 ok(@warn >= 1, 'a weclubs_im warning about signature checks being off (wcim_nosign)')
     or diag('weclubs_im lines: ', join "\n", grep { /weclubs_im/ } split /\n/, $log{error_log});
 
+# the module's version at start-up (as mod_md says its own), read from
+# configure.ac so that a release bump needs no change here
+{
+    open my $fh, '<', "$FindBin::Bin/../configure.ac" or die "configure.ac: $!";
+    my ($version) = join('', <$fh>) =~ /AC_INIT\(\[mod_weclubs_im\],\s*\[([^\]]+)\]/;
+    ok(defined $version, "configure.ac names the version");
+    like($log{error_log}, qr/\[weclubs_im:notice\].* WCIM0009: mod_weclubs_im \Q$version\E \(APR /,
+         "start-up says mod_weclubs_im $version and the libraries it runs with");
+}
+
 my @crash = grep { /exit signal|seg(?:mentation)? fault|AH00052|AH00060/i }
             split /\n/, $log{error_log};
 is(scalar @crash, 0, 'no httpd process crashed') or diag(join "\n", @crash);
