@@ -350,13 +350,22 @@ static void wcim_child_init(apr_pool_t *p, server_rec *s)
                      "libcurl could not be initialised: RongCloud calls "
                      "will fail");
     }
+    /* each failure says what this process then does without */
     if ((rv = private_pool(&rc_pool, p, "weclubs_im_rc")) != APR_SUCCESS
-        || (rv = wcim_rc_client_create(&wcim_process.rc_client, rc_pool)) != APR_SUCCESS
-        || (rv = private_pool(&flight_pool, p, "weclubs_im_flight"))
-           != APR_SUCCESS
-        || (rv = wcim_flight_create(&wcim_process.flight, flight_pool)) != APR_SUCCESS) {
+        || (rv = wcim_rc_client_create(&wcim_process.rc_client, rc_pool))
+           != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, WCIMLOGNO(0006)
-                     "no connection reuse for RongCloud in this process");
+                     "no connection reuse for RongCloud in this process: "
+                     "each call opens its own connection");
+    }
+    if ((rv = private_pool(&flight_pool, p, "weclubs_im_flight"))
+           != APR_SUCCESS
+        || (rv = wcim_flight_create(&wcim_process.flight, flight_pool))
+           != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, WCIMLOGNO(0011)
+                     "no table of calls in flight in this process: "
+                     "concurrent get_token of one student each call "
+                     "RongCloud");
     }
     /* not under prefork: a child there handles one connection at a time,
      * and its SIGTERM handler destroys the child's pool wherever the
