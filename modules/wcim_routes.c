@@ -127,7 +127,7 @@ static apr_status_t route_store(wcim_routed_t *pkind, wcim_ctx_t *ctx,
                                        msg.preview, ctx->pool);
         if (rv == APR_EACCES) {
             /* anyone in the group can post a recall naming any message */
-            WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0168)
+            WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0168)
                      "recall %s of message %s by %s kept the message: "
                      "another user sent it", msg.uid, msg.recalled_uid,
                      msg.from_user);
