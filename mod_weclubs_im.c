@@ -98,11 +98,13 @@ static void warn_config(server_rec *s)
             continue;
         }
         if (sc->c.messages && wcim_cache_is_none()) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, WCIMLOGNO(0013)
+            /* the database holds the nonces (t_im_nonce); the cache only
+             * refuses replays early, before their bodies are read */
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, sp, WCIMLOGNO(0013)
                          "WeclubsIMMessages is On but WeclubsIMCache is "
-                         "none (server %s:%u): message routing posts cannot "
-                         "be checked for replays within "
-                         "WeclubsIMCallbackWindow", sp->server_hostname,
+                         "none (server %s:%u): a replayed message routing "
+                         "post is refused by the database (t_im_nonce) "
+                         "only after its body was read", sp->server_hostname,
                          sp->port);
         }
         if (sc->replay_window_given) {

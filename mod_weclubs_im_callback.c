@@ -64,6 +64,7 @@ int wcim_callback_handler(request_rec *r)
     apr_uint64_t last;
     apr_off_t clen;
     const char *nonce, *ts, *sig, *cl;
+    apr_status_t rv;
     int status;
 
     if (r->handler == NULL || strcmp(r->handler, WCIM_CALLBACK_HANDLER)) {
@@ -138,7 +139,17 @@ int wcim_callback_handler(request_rec *r)
     }
     wcim_routing_post_from(&post, form);
 
-    if (wcim_api_route(&kind, ctx, &post) != APR_SUCCESS) {
+    rv = wcim_api_route(&kind, ctx, &post);
+    if (rv == APR_EACCES) {
+        /* a replay: another post took its nonce */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_UNAUTHORIZED, "signature error\n");
+    }
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        /* replay protection cannot be checked: RongCloud tries again */
+        return callback_answer(r, HTTP_SERVICE_UNAVAILABLE, "try again\n");
+    }
+    if (rv != APR_SUCCESS) {
         return callback_answer(r, HTTP_INTERNAL_SERVER_ERROR, "error\n");
     }
     last = apr_atomic_read64(&last_prune);

@@ -324,7 +324,7 @@ def build_database(path, sql_dir, data_sql):
         if os.path.exists(path + suffix):
             os.unlink(path + suffix)
     db = sqlite3.connect(path, isolation_level=None)
-    for name in ("schema.sql", "messages.sql", "demo-data.sql"):
+    for name in ("schema.sql", "messages.sql", "nonces.sql", "demo-data.sql"):
         with open(os.path.join(sql_dir, name), encoding="utf-8") as f:
             db.executescript(f.read())
     db.executescript(data_sql)
@@ -926,6 +926,7 @@ Listen 127.0.0.1:{e['http_port']}
         sql = os.path.join(self.tree, "sql")
         for f in (os.path.join(sql, eng, "schema.sql"),
                   os.path.join(sql, eng, "messages.sql"),
+                  os.path.join(sql, eng, "nonces.sql"),
                   os.path.join(sql, "sqlite", "demo-data.sql"),
                   self.path("run", "bench-data.sql")):
             if eng == "pgsql":

@@ -44,8 +44,8 @@ typedef struct wcim_ctx_t {
     apr_array_header_t *sync_groups;/* wcim_rc_group_t; set when a group
                                        sync is due after the answer */
     int prune_due;                  /* prune old messages after it */
-    const char *route_nonce_key;    /* a checked callback's nonce, marked
-                                       used once its post is stored */
+    const char *route_nonce_key;    /* a checked callback's nonce digest,
+                                       taken before its post is stored */
     apr_interval_time_t rc_time;    /* time spent waiting for RongCloud */
 } wcim_ctx_t;
 
@@ -95,21 +95,26 @@ int wcim_group_sync_again(wcim_sync_job_t *job);
 void wcim_group_sync_free(wcim_sync_job_t *job);
 
 /* A message routing post's nonce, timestamp and signature: APR_EACCES
- * when the signature is wrong or stale, or the nonce was used by a post
- * that was stored (remembered in the cache, when there is one). */
+ * when the signature is wrong or stale, or the cache remembers the nonce
+ * of a post that was stored. Else ctx->route_nonce_key is the nonce's
+ * digest, for wcim_api_route. */
 apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
                                   const char *timestamp,
                                   const char *signature);
 
-/* Store what a checked post says; *pkind tells what it was. Messages and
- * read marks whose time lies outside [now - WeclubsIMMessageMaxAge, now +
- * WeclubsIMCallbackWindow] are logged and ignored. Once stored (or
- * ignored), the post's nonce is marked used. An error: the database
- * failed, and the nonce stays unused for RongCloud's retry. */
+/* Store what a checked post says; *pkind tells what it was. The nonce is
+ * taken first, in the database (t_im_nonce): APR_EACCES when it was taken
+ * before (a replay: one of the posts of a signed query wins), APR_EAGAIN
+ * when it cannot be taken (the table missing or failing: logged, nothing
+ * stored). Messages and read marks whose time lies outside [now -
+ * WeclubsIMMessageMaxAge, now + WeclubsIMCallbackWindow] are logged and
+ * ignored. Another error: the database failed, and the nonce was given
+ * back for RongCloud's retry. */
 apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
                             const wcim_routed_post_t *post);
 
-/* Delete routed messages older than WeclubsIMMessageMaxAge. */
+/* Delete routed messages older than WeclubsIMMessageMaxAge, and nonces
+ * taken more than twice WeclubsIMCallbackWindow ago. */
 apr_status_t wcim_api_prune(wcim_ctx_t *ctx);
 
 

@@ -7,6 +7,7 @@
 
 #include "wcim_api.h"
 #include "wcim_ctx.h"
+#include "wcim_digest.h"
 #include "wcim_routing.h"
 
 /* Refused callbacks are said at most every 10 s, with how many there
@@ -36,11 +37,17 @@ static void route_refusal_said(wcim_ctx_t *ctx, const char *why)
     }
 }
 
+static const char *nonce_cache_key(wcim_ctx_t *ctx)
+{
+    return apr_pstrcat(ctx->pool, "cbn:", ctx->route_nonce_key, NULL);
+}
+
 apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
                                   const char *timestamp,
                                   const char *signature)
 {
-    const char *why, *seen, *key;
+    char digest[WCIM_SHA1_HEX_LEN + 1];
+    const char *why, *seen, *plain;
     apr_status_t rv;
 
     ctx->route_nonce_key = NULL;
@@ -49,17 +56,20 @@ apr_status_t wcim_api_route_check(wcim_ctx_t *ctx, const char *nonce,
                              ctx->pool);
     if (rv == APR_SUCCESS) {
         /* The signature covers neither the body nor the server: a nonce
-         * used once inside the window is all that stops a replay. The
-         * timestamp is digits only, so the last ':' ends the nonce. */
-        key = apr_pstrcat(ctx->pool, "cbn:", nonce, ":", timestamp, NULL);
-        if (wcim_ctx_cache_get(&seen, ctx, WCIM_CACHE_NONCE, key) == APR_SUCCESS) {
+         * used once inside the window is all that stops a replay. Known
+         * by a digest, of a fixed size whatever the nonce (redis and
+         * memcache refuse keys over 250 bytes); the timestamp is digits
+         * only, so the last ':' ends the nonce. */
+        plain = apr_pstrcat(ctx->pool, nonce, ":", timestamp, NULL);
+        wcim_sha1_hex(digest, plain, strlen(plain), 0);
+        ctx->route_nonce_key = apr_pstrdup(ctx->pool, digest);
+        /* the cache only says early "seen" for a replay of a stored post,
+         * before its body is read; a miss or a failing cache proves
+         * nothing: the database decides (wcim_api_route) */
+        if (wcim_ctx_cache_get(&seen, ctx, WCIM_CACHE_NONCE,
+                               nonce_cache_key(ctx)) == APR_SUCCESS) {
             why = "nonce seen before (a replay)";
             rv = APR_EACCES;
-        }
-        else {
-            /* marked used only once the post is stored: RongCloud's retry
-             * of a post that failed here comes with the same query */
-            ctx->route_nonce_key = key;
         }
     }
     if (rv != APR_SUCCESS) {
@@ -84,9 +94,9 @@ static const char *routed_time_refusal(const wcim_ctx_t *ctx, apr_int64_t t)
 }
 
 static apr_status_t route_store(wcim_routed_t *pkind, wcim_ctx_t *ctx,
+                                wcim_store_t *store,
                                 const wcim_routed_post_t *post)
 {
-    wcim_store_t *store;
     wcim_message_t msg;
     const char *why;
     apr_status_t rv;
@@ -107,17 +117,22 @@ static apr_status_t route_store(wcim_routed_t *pkind, wcim_ctx_t *ctx,
         *pkind = WCIM_ROUTED_IGNORED;
         return APR_SUCCESS;
     }
-    if ((rv = wcim_ctx_store(&store, ctx)) != APR_SUCCESS) {
-        return rv;
-    }
     if (*pkind == WCIM_ROUTED_READ_MARK) {
         rv = wcim_store_read_mark(&why, store, msg.from_user, msg.club_id,
                                   msg.time, ctx->pool);
     }
     else if (*pkind == WCIM_ROUTED_RECALL) {
         rv = wcim_store_message_recall(&why, store, msg.club_id,
-                                       msg.recalled_uid, msg.preview,
-                                       ctx->pool);
+                                       msg.recalled_uid, msg.from_user,
+                                       msg.preview, ctx->pool);
+        if (rv == APR_EACCES) {
+            /* anyone in the group can post a recall naming any message */
+            WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0168)
+                     "recall %s of message %s by %s kept the message: "
+                     "another user sent it", msg.uid, msg.recalled_uid,
+                     msg.from_user);
+            return APR_SUCCESS;
+        }
     }
     else {
         rv = wcim_store_message_add(&why, store, &msg, ctx->pool);
@@ -135,16 +150,72 @@ static apr_status_t route_store(wcim_routed_t *pkind, wcim_ctx_t *ctx,
     return rv;
 }
 
+/* Take the checked post's nonce in the database before anything is
+ * stored: one of the posts of a signed query wins, whatever the cache and
+ * however many connections or nodes they reach. APR_EACCES: a replay;
+ * APR_EAGAIN: replay protection cannot be checked (logged). */
+static apr_status_t route_take_nonce(wcim_ctx_t *ctx, wcim_store_t *store)
+{
+    const char *why = NULL;
+    apr_status_t rv;
+
+    if (!wcim_store_ready(store, WCIM_STMT_NONCE_ADD)
+        || !wcim_store_ready(store, WCIM_STMT_NONCE_EXISTS)) {
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0166)
+                 "message routing post refused (503): its nonce cannot be "
+                 "taken, the nonce statements are not prepared; create "
+                 "the table t_im_nonce with sql/%s/nonces.sql (see "
+                 "WCIM0211 for the database's message)",
+                 wcim_store_sql_dir(store));
+        return APR_EAGAIN;
+    }
+    rv = wcim_store_nonce_take(&why, store, ctx->route_nonce_key,
+                               apr_time_as_msec(ctx->now), ctx->pool);
+    if (rv == APR_EEXIST) {
+        route_refusal_said(ctx, "nonce seen before (a replay)");
+        return APR_EACCES;
+    }
+    if (rv != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0165)
+                 "message routing post refused (503): its nonce cannot be "
+                 "checked for a replay: %s", why ? why : "unknown error");
+        return APR_EAGAIN;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t wcim_api_route(wcim_routed_t *pkind, wcim_ctx_t *ctx,
                             const wcim_routed_post_t *post)
 {
-    apr_status_t rv = route_store(pkind, ctx, post);
+    wcim_store_t *store;
+    const char *why = NULL;
+    apr_status_t rv;
 
-    if (rv == APR_SUCCESS && ctx->route_nonce_key) {
-        wcim_ctx_cache_put_ttl(ctx, ctx->route_nonce_key, "1",
-                      2 * ctx->conf->callback_window);
+    *pkind = WCIM_ROUTED_IGNORED;
+    if ((rv = wcim_ctx_store(&store, ctx)) != APR_SUCCESS) {
+        return rv;
     }
-    return rv;
+    if ((rv = route_take_nonce(ctx, store)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = route_store(pkind, ctx, store, post);
+    if (rv != APR_SUCCESS) {
+        /* RongCloud's retry of a post that failed here comes with the
+         * same query */
+        if (wcim_store_nonce_give_back(&why, store, ctx->route_nonce_key,
+                                       ctx->pool) != APR_SUCCESS) {
+            WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0167)
+                     "a message routing post that could not be stored "
+                     "keeps its nonce, so RongCloud's retry of it will be "
+                     "refused as a replay: %s", why);
+        }
+        return rv;
+    }
+    /* the cache refuses later replays before their bodies are read */
+    wcim_ctx_cache_put_ttl(ctx, nonce_cache_key(ctx), "1",
+                           2 * ctx->conf->callback_window);
+    return APR_SUCCESS;
 }
 
 apr_status_t wcim_api_prune(wcim_ctx_t *ctx)
@@ -170,6 +241,19 @@ apr_status_t wcim_api_prune(wcim_ctx_t *ctx)
         WCIM_LOG(&ctx->log, WCIM_LOG_INFO, 0, WCIMLOGNO(0155)
                  "pruned %d messages older than WeclubsIMMessageMaxAge",
                  deleted);
+    }
+    /* a nonce is refused by its signature once its timestamp is a window
+     * away, and the timestamp may be a window ahead of when it was taken:
+     * kept for two windows (without the table, posts say WCIM0166) */
+    if (wcim_store_ready(store, WCIM_STMT_NONCE_PRUNE)
+        && wcim_store_nonces_prune(&deleted, &why, store,
+                                   apr_time_as_msec(ctx->now
+                                       - 2 * ctx->conf->callback_window),
+                                   ctx->pool) != APR_SUCCESS) {
+        wcim_metrics_db_error(ctx->metrics);
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0158)
+                 "pruning the routing posts' old nonces: %s", why);
+        rv = APR_EGENERAL;
     }
     return rv;
 }

@@ -84,7 +84,7 @@ apr_status_t wcim_routing_verify(const char **pwhy, const char *app_secret,
 
 static const char *const used_fields[] = {
     "fromUserId", "toUserId", "objectName", "content", "channelType",
-    "msgTimestamp", "msgUID"
+    "msgTimestamp", "msgUID", "sensitiveType"
 };
 
 int wcim_routing_field_used(const char *name)
@@ -108,6 +108,7 @@ void wcim_routing_post_from(wcim_routed_post_t *post, apr_table_t *form)
     post->channel_type = apr_table_get(form, "channelType");
     post->msg_timestamp = apr_table_get(form, "msgTimestamp");
     post->msg_uid = apr_table_get(form, "msgUID");
+    post->sensitive_type = apr_table_get(form, "sensitiveType");
 }
 
 /* At most `max` bytes of s, cut at a character boundary. */
@@ -163,6 +164,14 @@ wcim_routed_t wcim_routing_classify(wcim_message_t *msg, const char **pwhy,
              || !parse_ms(&msg->time, post->msg_timestamp)) {
         *pwhy = "fromUserId, objectName, msgUID or msgTimestamp missing or "
                 "malformed";
+    }
+    else if (post->sensitive_type && strcmp(post->sensitive_type, "1") == 0) {
+        /* blocked for sensitive words: RongCloud delivered it to nobody,
+         * so it is nobody's last message nor unread. 2 (words replaced)
+         * was delivered, its content as routed already replaced, and is
+         * stored like any other (docs.rongcloud.cn platform-chat-api
+         * message/sync; support.rongcloud.cn kb NjQz) */
+        *pwhy = "blocked by RongCloud for sensitive words (sensitiveType 1)";
     }
     if (*pwhy) {
         return WCIM_ROUTED_IGNORED;

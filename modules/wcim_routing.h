@@ -44,6 +44,7 @@ typedef struct wcim_routed_post_t {
     const char *channel_type;
     const char *msg_timestamp;
     const char *msg_uid;
+    const char *sensitive_type;   /* "1": RongCloud blocked it */
 } wcim_routed_post_t;
 
 /* Whether wcim_routing_post_from reads a form field of this name (the
@@ -59,8 +60,9 @@ void wcim_routing_post_from(wcim_routed_post_t *post, apr_table_t *form);
  * text is the preview) are messages; RC:SRSMsg (read sync) gives a read
  * mark at its content's lastMessageSendTime; RC:RcCmd (a recall) names
  * the recalled message (messageUId, or uId as server SDKs send it), with
- * the RC:RcCmd label as its new preview. *pwhy says why a post was
- * ignored, for the debug log. */
+ * the RC:RcCmd label as its new preview. A post RongCloud blocked for
+ * sensitive words (sensitiveType 1: delivered to nobody) is ignored.
+ * *pwhy says why a post was ignored, for the debug log. */
 wcim_routed_t wcim_routing_classify(wcim_message_t *msg, const char **pwhy,
                                     const wcim_routed_post_t *post,
                                     apr_table_t *labels, apr_pool_t *p);

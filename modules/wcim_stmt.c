@@ -69,11 +69,24 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "VALUES (%s, %lld, %lld)" },
     { "message_prune", 1, 0,
       "DELETE FROM t_im_message WHERE msg_time < %lld" },
-    { "message_recall", 2, 0,
-      "DELETE FROM t_im_message WHERE msg_uid = %s AND club_id = %lld" },
+    /* only the sender's own recall deletes: anyone in a group can post
+     * an RC:RcCmd naming any message */
+    { "message_recall", 3, 0,
+      "DELETE FROM t_im_message WHERE msg_uid = %s AND club_id = %lld "
+      "AND from_user = %s" },
     { "state_recall", 3, 0,
       "UPDATE t_im_group_state SET last_content = %s WHERE club_id = %lld "
       "AND last_msg_uid = %s" },
+    /* the routing posts' nonces: the primary key lets one INSERT of a
+     * nonce win (wcim_nonce.c) */
+    { "nonce_add", 2, 0,
+      "INSERT INTO t_im_nonce (nonce_key, used_at) VALUES (%s, %lld)" },
+    { "nonce_exists", 1, 1,
+      "SELECT 1 FROM t_im_nonce WHERE nonce_key = %s" },
+    { "nonce_release", 1, 0,
+      "DELETE FROM t_im_nonce WHERE nonce_key = %s" },
+    { "nonce_prune", 1, 0,
+      "DELETE FROM t_im_nonce WHERE used_at < %lld" },
     /* the token table: written as UPDATE, then INSERT when no row changed
      * (portable; no engine's own upsert) */
     { "rc_token_get", 2, 3,

@@ -18,4 +18,13 @@ struct wcim_store_conn_t {
 apr_status_t wcim_stmt_repair(wcim_store_t *st, wcim_stmt_t which, int err,
                               apr_pool_t *p);
 
+/* A prepared write, and whether a prepared query returns a row, for the
+ * store's other files (wcim_store.c). */
+apr_status_t wcim_stmt_exec(int *pnrows, const char **perr, wcim_store_t *st,
+                            wcim_stmt_t which, apr_pool_t *p,
+                            const char **args);
+apr_status_t wcim_stmt_exists(int *pfound, const char **perr,
+                              wcim_store_t *st, wcim_stmt_t which,
+                              apr_pool_t *p, const char **args);
+
 #endif

@@ -451,16 +451,26 @@ apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
 
 apr_status_t wcim_store_message_recall(const char **perr, wcim_store_t *st,
                                        apr_int64_t club_id, const char *uid,
+                                       const char *from_user,
                                        const char *label, apr_pool_t *p)
 {
     const char *club = i64(club_id, p);
-    const char *del[] = { uid, club };
+    const char *del[] = { uid, club, from_user };
     const char *state[] = { label, club, uid };
+    const char *exists[] = { uid };
+    int nrows = 0, found = 0;
     apr_status_t rv;
 
-    rv = store_exec(NULL, perr, st, WCIM_STMT_MSG_RECALL, p, del);
-    if (rv == APR_SUCCESS) {
+    rv = store_exec(&nrows, perr, st, WCIM_STMT_MSG_RECALL, p, del);
+    if (rv == APR_SUCCESS && nrows > 0) {
+        /* the group's state keeps no sender: changed only once the
+         * sender's own message was deleted */
         rv = store_exec(NULL, perr, st, WCIM_STMT_STATE_RECALL, p, state);
+    }
+    else if (rv == APR_SUCCESS
+             && store_query(perr, st, WCIM_STMT_MSG_EXISTS, take_exists,
+                            &found, p, exists) == APR_SUCCESS && found) {
+        rv = APR_EACCES;   /* someone else's message */
     }
     return rv;
 }
@@ -556,4 +566,21 @@ apr_status_t wcim_store_rc_token_put(const char **perr, wcim_store_t *st,
         return APR_SUCCESS;
     }
     return store_exec(NULL, perr, st, WCIM_STMT_RC_TOKEN_UPDATE, p, update);
+}
+
+/* ---- for the store's other files (wcim_stmt.h) -------------------- */
+
+apr_status_t wcim_stmt_exec(int *pnrows, const char **perr, wcim_store_t *st,
+                            wcim_stmt_t which, apr_pool_t *p,
+                            const char **args)
+{
+    return store_exec(pnrows, perr, st, which, p, args);
+}
+
+apr_status_t wcim_stmt_exists(int *pfound, const char **perr,
+                              wcim_store_t *st, wcim_stmt_t which,
+                              apr_pool_t *p, const char **args)
+{
+    *pfound = 0;
+    return store_query(perr, st, which, take_exists, pfound, p, args);
 }

@@ -40,8 +40,13 @@ typedef enum {
     WCIM_STMT_MARK_UPDATE,   /* time, user, club, time */
     WCIM_STMT_MARK_ADD,      /* user, club, time */
     WCIM_STMT_MSG_PRUNE,     /* time */
-    WCIM_STMT_MSG_RECALL,    /* uid, club */
+    WCIM_STMT_MSG_RECALL,    /* uid, club, from */
     WCIM_STMT_STATE_RECALL,  /* label, club, uid */
+    /* the routing posts' nonces taken (t_im_nonce, nonces.sql) */
+    WCIM_STMT_NONCE_ADD,     /* key, time */
+    WCIM_STMT_NONCE_EXISTS,  /* key -> 1 */
+    WCIM_STMT_NONCE_DEL,     /* key */
+    WCIM_STMT_NONCE_PRUNE,   /* time */
     /* With WeclubsIMTokenStore db (the RongCloud token table): */
     /* rc_token_get(app_key, rc_user) -> secret_tag, profile, token */
     WCIM_STMT_RC_TOKEN_GET,
@@ -178,10 +183,13 @@ apr_status_t wcim_store_token_user(wcim_token_row_t *row, wcim_user_t *user,
 apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
                                     const wcim_message_t *msg, apr_pool_t *p);
 
-/* A recalled message: no longer counted (deleted), and when it is its
- * group's last message, shown as `label` instead. */
+/* A message recalled by `from_user`: when that user sent it, no longer
+ * counted (deleted), and when it is its group's last message, shown as
+ * `label` instead. APR_EACCES when a message of that uid is stored but
+ * another user sent it (kept); APR_SUCCESS also when there is none. */
 apr_status_t wcim_store_message_recall(const char **perr, wcim_store_t *st,
                                        apr_int64_t club_id, const char *uid,
+                                       const char *from_user,
                                        const char *label, apr_pool_t *p);
 
 /* Move a user's read mark in a group forward to `time` (never back). */
@@ -194,6 +202,30 @@ apr_status_t wcim_store_read_mark(const char **perr, wcim_store_t *st,
 apr_status_t wcim_store_messages_prune(int *pdeleted, const char **perr,
                                        wcim_store_t *st, apr_int64_t before,
                                        apr_pool_t *p);
+
+/* ---- the routing posts' nonces (t_im_nonce; wcim_nonce.c) ---- */
+
+/* Take a routing post's nonce, by its fixed-size digest `key`, at `now`
+ * (ms): APR_SUCCESS when this call took it, APR_EEXIST when it was taken
+ * before (the table's primary key refused it: a replay), another error
+ * with the database's message in *perr when the table cannot tell. One
+ * call wins however many processes and nodes share the database. */
+apr_status_t wcim_store_nonce_take(const char **perr, wcim_store_t *st,
+                                   const char *key, apr_int64_t now,
+                                   apr_pool_t *p);
+
+/* Give a taken nonce back (its post could not be stored). */
+apr_status_t wcim_store_nonce_give_back(const char **perr, wcim_store_t *st,
+                                        const char *key, apr_pool_t *p);
+
+/* Forget nonces taken before `before` (ms); *pdeleted gets the count. */
+apr_status_t wcim_store_nonces_prune(int *pdeleted, const char **perr,
+                                     wcim_store_t *st, apr_int64_t before,
+                                     apr_pool_t *p);
+
+/* The folder of sql/ that holds the database's engine's files: sqlite,
+ * mysql or pgsql (else the driver's name). */
+const char *wcim_store_sql_dir(const wcim_store_t *st);
 
 /* ---- the RongCloud token table (WeclubsIMTokenStore db) ---- */
 

@@ -166,13 +166,16 @@ for f in $MODDIR/mod_weclubs_im.so \
          /etc/apache2/mods-available/weclubs_im.conf \
          /usr/share/mod_weclubs_im/sql/sqlite/schema.sql \
          /usr/share/mod_weclubs_im/sql/sqlite/messages.sql \
+         /usr/share/mod_weclubs_im/sql/sqlite/nonces.sql \
          /usr/share/mod_weclubs_im/sql/sqlite/tokens.sql \
          /usr/share/mod_weclubs_im/sql/sqlite/demo-data.sql \
          /usr/share/mod_weclubs_im/sql/mysql/schema.sql \
          /usr/share/mod_weclubs_im/sql/mysql/messages.sql \
+         /usr/share/mod_weclubs_im/sql/mysql/nonces.sql \
          /usr/share/mod_weclubs_im/sql/mysql/tokens.sql \
          /usr/share/mod_weclubs_im/sql/pgsql/schema.sql \
          /usr/share/mod_weclubs_im/sql/pgsql/messages.sql \
+         /usr/share/mod_weclubs_im/sql/pgsql/nonces.sql \
          /usr/share/mod_weclubs_im/sql/pgsql/tokens.sql \
          /usr/bin/weclubs-im-request \
          /usr/share/man/man1/weclubs-im-request.1.gz \

@@ -185,11 +185,12 @@ is($st, 0, 'a small shmcb passes');
 like($out, qr/WCIM0407: WeclubsIMCache shmcb of 512000 bytes holds .* about \d+ users/,
      'a small shmcb: a warning says how few users it holds');
 
-# issue 12, item 15: message routing without a cache cannot refuse replays
+# issue 12, item 15: message routing without a cache refuses replays only in
+# the database (issue 23: t_im_nonce), after their bodies were read
 ($st, $out) = configtest("$ok\nWeclubsIMCache none\nWeclubsIMMessages On");
 is($st, 0, 'Messages On with WeclubsIMCache none: configtest passes') or diag($out);
 like($out, qr/WCIM0013: WeclubsIMMessages is On but WeclubsIMCache is none/,
-     'a warning says routing posts cannot be checked for replays');
+     'a notice says replays are then refused by the database only');
 ($st, $out) = configtest("$ok\nWeclubsIMCache none");
 unlike($out, qr/WCIM0013/, 'no cache without message routing: no such warning');
 unlike($out, qr/WCIM040[78]/, 'no cache: no capacity said');

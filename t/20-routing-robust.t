@@ -129,7 +129,7 @@ SKIP: {
     my $db = WCIM::DB::t_dir() . '/db/msgscratch.sqlite';
     unlink $db;
     WCIM::DB::script($db, map { WCIM::Setup::slurp($_) }
-                     map { WCIM::DB::t_dir() . "/../sql/sqlite/$_" } qw(schema.sql messages.sql));
+                     map { WCIM::DB::t_dir() . "/../sql/sqlite/$_" } qw(schema.sql messages.sql nonces.sql));
     chmod 0644, $db;
     my $away = "$db.away";
     rename $db, $away or die "rename: $!";

@@ -3,6 +3,10 @@
 # last message the list shows the recall label (default 消息已撤回; the
 # RC:RcCmd WeclubsIMMessageLabel) instead of its text. Users and club of
 # this test's own (WCIM::DB::make_users), on the wcim_messages vhost.
+# Only the sender's own recall removes a message (issue 23, item 5): anyone
+# in the group can post an RC:RcCmd naming any messageUId. And a message
+# RongCloud blocked for sensitive words (sensitiveType 1: delivered to
+# nobody) is neither the last message nor unread (item 6).
 use strict;
 use warnings;
 use utf8;
@@ -17,6 +21,7 @@ use WCIM::Request ();
 use WCIM::DB ();
 use WCIM::JSON ();
 use WCIM::Route qw(text);
+use WCIM::Setup ();
 
 my $BASE = 730000;
 my $token = WCIM::DB::make_users($BASE, 2, clubs => 1);
@@ -25,10 +30,10 @@ my ($reader, $sender, $club) = ($BASE, $BASE + 1, $BASE);
 sub route { WCIM::Route::route(fields => {@_})->code }
 
 sub msg {
-    my ($from, $type, $content, $time, $uid) = @_;
+    my ($from, $type, $content, $time, $uid, @extra) = @_;
     return route(fromUserId => "im_user_id_$from", toUserId => "im_club_id_$club",
                  objectName => $type, channelType => 'GROUP', content => $content,
-                 msgTimestamp => $time, msgUID => $uid);
+                 msgTimestamp => $time, msgUID => $uid, @extra);
 }
 
 sub item {
@@ -71,5 +76,31 @@ is($it->{last_msg_content}, '第三条', 'changes nothing');
 is($it->{fresh_msg_count}, 1, 'one unread');
 is(msg($sender, 'RC:RcCmd', '{"conversationType":3}', $t0 + 7000, "R-$$-rc10"), 200,
    'a recall that names no message: 200, ignored');
+
+# --- someone else's recall (item 5) ---------------------------------------------
+my $log = Apache::Test::vars('t_logs') . '/error_log';
+my $before = -s $log;
+is(msg($reader, 'RC:RcCmd', '{"messageUId":"R-' . $$ . '-3"}', $t0 + 7500, "R-$$-rc11"), 200,
+   "the reader recalls the sender's message 3: 200");
+$it = item();
+is($it->{last_msg_content}, '第三条', 'message 3 is still the last message');
+is($it->{fresh_msg_count}, 1, 'and still unread');
+like(substr(WCIM::Setup::slurp($log), $before),
+     qr/WCIM0168: .*R-$$-3.*im_user_id_$reader/, 'the refused recall is logged');
+
+# --- messages RongCloud blocked (item 6) ------------------------------------------
+is(msg($sender, 'RC:TxtMsg', text('屏蔽词'), $t0 + 8000, "R-$$-blocked", sensitiveType => 1), 200,
+   'a message blocked for sensitive words (sensitiveType 1): 200');
+$it = item();
+is($it->{last_msg_content}, '第三条', 'it is not the last message (nobody received it)');
+is($it->{fresh_msg_count}, 1, 'nor unread');
+is(msg($sender, 'RC:TxtMsg', text('替换**'), $t0 + 9000, "R-$$-replaced", sensitiveType => 2), 200,
+   'a message whose sensitive words were replaced (sensitiveType 2): 200');
+$it = item();
+is($it->{last_msg_content}, '替换**', 'it is the last message, as its members received it');
+is($it->{fresh_msg_count}, 2, 'and unread');
+is(msg($sender, 'RC:TxtMsg', text('普通'), $t0 + 10000, "R-$$-plain", sensitiveType => 0), 200,
+   'sensitiveType 0: 200');
+is(item()->{fresh_msg_count}, 3, 'counted');
 
 done_testing();

@@ -422,5 +422,45 @@ void test_api(apr_pool_t *p)
         CHECK(reply.result_code == 3014, apr_psprintf(p, "no student: %d",
                                                       reply.result_code));
     }
+
+    /* the routing nonces' table: one take wins, a give-back frees it */
+    {
+        wcim_store_t *st = NULL;
+        const char *why = NULL, *key = "0123456789abcdef0123456789abcdef01234567";
+        int deleted = 0;
+
+        CHECK(apr_dbd_query(db.driver, db.handle, &n, "CREATE TABLE "
+                            "t_im_nonce (nonce_key TEXT PRIMARY KEY, "
+                            "used_at INTEGER NOT NULL)") == 0,
+              "t_im_nonce created");
+        for (i = WCIM_STMT_NONCE_ADD; i <= WCIM_STMT_NONCE_PRUNE; ++i) {
+            db.sql[i] = wcim_store_specs[i].sql;
+        }
+        db.tag = "nonce";
+        CHECK(test_store_open(&st, &why, &db) == APR_SUCCESS
+              && wcim_store_ready(st, WCIM_STMT_NONCE_ADD), "nonce store");
+        if (st) {
+            CHECK(wcim_store_nonce_take(&why, st, key, 1000, p) == APR_SUCCESS,
+                  "a nonce taken");
+            CHECK(wcim_store_nonce_take(&why, st, key, 1001, p) == APR_EEXIST,
+                  "taken again: APR_EEXIST (a replay)");
+            CHECK(wcim_store_nonce_give_back(&why, st, key, p) == APR_SUCCESS
+                  && wcim_store_nonce_take(&why, st, key, 1002, p)
+                     == APR_SUCCESS, "given back, it can be taken again");
+            CHECK(wcim_store_nonces_prune(&deleted, &why, st, 1002, p)
+                  == APR_SUCCESS && deleted == 0, "a nonce not old enough "
+                  "is kept");
+            CHECK(wcim_store_nonces_prune(&deleted, &why, st, 1003, p)
+                  == APR_SUCCESS && deleted == 1, "an old nonce is pruned");
+            apr_dbd_query(db.driver, db.handle, &n, "DROP TABLE t_im_nonce");
+            why = NULL;
+            CHECK(wcim_store_nonce_take(&why, st, key, 1004, p) != APR_SUCCESS
+                  && wcim_store_nonce_take(&why, st, key, 1004, p)
+                     != APR_EEXIST && why != NULL,
+                  "the table gone: an error with its message, not a replay");
+            CHECK(strcmp(wcim_store_sql_dir(st), "sqlite") == 0,
+                  "sql/sqlite holds SQLite's files");
+        }
+    }
     apr_dbd_close(db.driver, db.handle);
 }

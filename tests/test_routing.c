@@ -80,4 +80,15 @@ void test_routing(apr_pool_t *p)
     CHECK(wcim_routing_classify(&msg, &why, &post, labels, p)
           == WCIM_ROUTED_MESSAGE && strlen(msg.preview) == 118,
           "a cut never splits a character");
+    post.content = "{\"content\":\"hi\"}";
+    post.sensitive_type = "1";
+    CHECK(wcim_routing_classify(&msg, &why, &post, labels, p)
+          == WCIM_ROUTED_IGNORED, "blocked for sensitive words: ignored");
+    post.sensitive_type = "2";
+    CHECK(wcim_routing_classify(&msg, &why, &post, labels, p)
+          == WCIM_ROUTED_MESSAGE, "sensitive words replaced: a message");
+    post.sensitive_type = "0";
+    CHECK(wcim_routing_classify(&msg, &why, &post, labels, p)
+          == WCIM_ROUTED_MESSAGE, "sensitiveType 0: a message");
+    CHECK(wcim_routing_field_used("sensitiveType"), "sensitiveType is read");
 }

@@ -53,6 +53,7 @@ sub build_db {
     my $schema_dir = $engine eq 'sqlite' ? 'sqlite' : $engine;
     my @files = (catfile($top, 'sql', $schema_dir, 'schema.sql'),
                  catfile($top, 'sql', $schema_dir, 'messages.sql'),
+                 catfile($top, 'sql', $schema_dir, 'nonces.sql'),
                  catfile($top, 'sql', $schema_dir, 'tokens.sql'),
                  catfile($top, qw(sql sqlite demo-data.sql)),
                  catfile($t_dir, qw(sql test-data.sql)));
