@@ -54,24 +54,29 @@ static int sync_covers(const char *value, const char *digest)
 }
 
 /* One call, and once more when it failed in a way that may pass (a 5xx,
- * no answer): the lists that came meanwhile counted the set as sent. */
+ * no answer): the lists that came meanwhile counted the set as sent. Each
+ * failure is said (one tag: the line says whether it goes again). */
 static apr_status_t group_sync_call(wcim_rc_error_t *err, wcim_ctx_t *ctx,
                                     apr_pool_t *p)
 {
     wcim_rc_t rc = wcim_ctx_rc(ctx);
     apr_status_t rv;
-    int try;
+    int try, again;
 
     for (try = 0; ; ++try) {
         rv = wcim_rc_group_sync(err, &rc, ctx->rc_user_id, ctx->sync_groups,
                                 p);
-        if (rv == APR_SUCCESS || err->rate_limited || try == 1
-            || !(err->retryable || err->http_status == 0)) {
+        if (rv == APR_SUCCESS || err->rate_limited) {
             break;
         }
-        WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0282)
-                 "RongCloud group sync for %s failed, sending it once "
-                 "more: %s", ctx->rc_user_id, wcim_rc_error_text(err, p));
+        again = try == 0 && (err->retryable || err->http_status == 0);
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0131)
+                 "RongCloud group sync for %s failed%s: %s", ctx->rc_user_id,
+                 again ? ", sending it once more" : "",
+                 wcim_rc_error_text(err, p));
+        if (!again) {
+            break;
+        }
     }
     return rv;
 }
@@ -124,10 +129,7 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
         return APR_EAGAIN;
     }
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0131)
-                 "RongCloud group sync for %s failed: %s", ctx->rc_user_id,
-                 wcim_rc_error_text(&err, p));
-        return rv;
+        return rv;      /* said by group_sync_call */
     }
     WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0132)
              "synced %d groups of %s to RongCloud", ctx->sync_groups->nelts,
