@@ -38,6 +38,49 @@ typedef struct {
     const char *key, *digest;
 } group_sync_t;
 
+/* The cache holds, per user, the digest of the set last synced, or "~"
+ * and the digest of a set being sent (by any thread, child or node that
+ * shares the cache): a list that comes meanwhile counts that set as sent
+ * and queues nothing (issue 28). The mark lives as long as the two tries
+ * can take, so a process that dies while sending leaves it for no longer.
+ * Whether a value says `digest` was sent or is being sent: */
+#define SYNC_SENDING '~'
+
+static int sync_covers(const char *value, const char *digest)
+{
+    return value && (strcmp(value, digest) == 0
+                     || (value[0] == SYNC_SENDING
+                         && strcmp(value + 1, digest) == 0));
+}
+
+/* One call, and once more when it failed in a way that may pass (a 5xx,
+ * no answer): the lists that came meanwhile counted the set as sent. Each
+ * failure is said (one tag: the line says whether it goes again). */
+static apr_status_t group_sync_call(wcim_rc_error_t *err, wcim_ctx_t *ctx,
+                                    apr_pool_t *p)
+{
+    wcim_rc_t rc = wcim_ctx_rc(ctx);
+    apr_status_t rv;
+    int try, again;
+
+    for (try = 0; ; ++try) {
+        rv = wcim_rc_group_sync(err, &rc, ctx->rc_user_id, ctx->sync_groups,
+                                p);
+        if (rv == APR_SUCCESS || err->rate_limited) {
+            break;
+        }
+        again = try == 0 && (err->retryable || err->http_status == 0);
+        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0131)
+                 "RongCloud group sync for %s failed%s: %s", ctx->rc_user_id,
+                 again ? ", sending it once more" : "",
+                 wcim_rc_error_text(err, p));
+        if (!again) {
+            break;
+        }
+    }
+    return rv;
+}
+
 /* One sync of a user's set at a time in a process: a request that finds a
  * sync of the same set under way waits for it instead of repeating it. */
 static apr_status_t group_sync_once(const char **presult, void *baton,
@@ -45,17 +88,38 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
 {
     group_sync_t *gs = baton;
     wcim_ctx_t *ctx = gs->ctx;
-    wcim_rc_t rc = wcim_ctx_rc(ctx);
     wcim_rc_error_t err;
-    const char *synced = NULL, *after = NULL;
+    const char *synced = NULL, *after = NULL, *mark;
     apr_status_t rv;
 
     *presult = NULL;
-    if (wcim_ctx_cache_get(&synced, ctx, WCIM_CACHE_SYNC, gs->key) == APR_SUCCESS
-        && strcmp(synced, gs->digest) == 0) {
-        return APR_SUCCESS;   /* RongCloud has this set already */
+    if (wcim_ctx_cache_get(&synced, ctx, WCIM_CACHE_SYNC, gs->key) != APR_SUCCESS) {
+        synced = NULL;
     }
-    rv = wcim_rc_group_sync(&err, &rc, ctx->rc_user_id, ctx->sync_groups, p);
+    if (sync_covers(synced, gs->digest)) {
+        return APR_SUCCESS;   /* RongCloud has this set, or is being sent it */
+    }
+    mark = apr_pstrcat(p, "~", gs->digest, NULL);
+    wcim_ctx_cache_put_ttl(ctx, gs->key, mark,
+                           2 * ctx->conf->rc.timeout + apr_time_from_sec(1));
+    rv = group_sync_call(&err, ctx, p);
+    if (wcim_ctx_cache_get(&after, ctx, WCIM_CACHE_SYNC, gs->key) != APR_SUCCESS) {
+        after = NULL;
+    }
+    /* another process (or node) wrote meanwhile: which set RongCloud kept
+     * is unknown, so remember one that matches none and the next list
+     * syncs again */
+    if (after == NULL || strcmp(after, mark) != 0) {
+        wcim_ctx_cache_put(ctx, gs->key, "-");
+    }
+    else if (rv != APR_SUCCESS) {
+        /* not sent: what was there before (the next list sends it) */
+        wcim_ctx_cache_put(ctx, gs->key,
+                           synced && synced[0] != SYNC_SENDING ? synced : "-");
+    }
+    else {
+        wcim_ctx_cache_put(ctx, gs->key, gs->digest);
+    }
     if (rv != APR_SUCCESS && err.rate_limited) {
         /* not RongCloud failing: the sync waits and goes again */
         WCIM_LOG(&ctx->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0133)
@@ -65,21 +129,8 @@ static apr_status_t group_sync_once(const char **presult, void *baton,
         return APR_EAGAIN;
     }
     if (rv != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0131)
-                 "RongCloud group sync for %s failed: %s", ctx->rc_user_id,
-                 wcim_rc_error_text(&err, p));
-        return rv;
+        return rv;      /* said by group_sync_call */
     }
-    /* Another process (or node) synced a set of this user meanwhile: which
-     * set RongCloud kept is unknown, so remember one that matches none and
-     * the next list syncs again. */
-    wcim_ctx_cache_get(&after, ctx, WCIM_CACHE_SYNC, gs->key);
-    if ((synced == NULL) != (after == NULL)
-        || (synced && after && strcmp(synced, after) != 0)) {
-        wcim_ctx_cache_put(ctx, gs->key, "-");
-        return APR_SUCCESS;
-    }
-    wcim_ctx_cache_put(ctx, gs->key, gs->digest);
     WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0132)
              "synced %d groups of %s to RongCloud", ctx->sync_groups->nelts,
              ctx->rc_user_id);
@@ -148,8 +199,8 @@ static apr_array_header_t *groups_unpack(const char *block, int n,
     return groups;
 }
 
-/* Whether RongCloud needs the request's group set: it is not the set
- * last synced successfully (remembered in the cache). */
+/* Whether RongCloud needs the request's group set: it is neither the set
+ * last synced successfully nor one being sent (remembered in the cache). */
 static int sync_due(wcim_ctx_t *ctx)
 {
     const char *synced;
@@ -160,7 +211,7 @@ static int sync_due(wcim_ctx_t *ctx)
     /* the usual case, nothing changed: no job, no call */
     if (wcim_ctx_cache_get(&synced, ctx, WCIM_CACHE_SYNC,
                   wcim_ctx_cache_key(ctx, WCIM_GROUPS_KEY_PREFIX)) == APR_SUCCESS
-        && strcmp(synced, groups_digest(ctx->sync_groups, ctx->pool)) == 0) {
+        && sync_covers(synced, groups_digest(ctx->sync_groups, ctx->pool))) {
         ctx->sync_groups = NULL;
         return 0;
     }
@@ -282,7 +333,7 @@ apr_status_t wcim_group_sync_run(wcim_sync_job_t *job, apr_pool_t *parent)
     rv = jc.flight
         ? wcim_flight_do(&result, &shared, jc.flight,
                          apr_pstrcat(p, gs.key, " ", gs.digest, NULL),
-                         apr_time_now() + jc.conf->rc.timeout
+                         apr_time_now() + 2 * jc.conf->rc.timeout
                          + apr_time_from_sec(1),
                          group_sync_once, &gs, p)
         : group_sync_once(&result, &gs, p);

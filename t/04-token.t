@@ -45,6 +45,18 @@ ask('forged: right date, another digest', 3010,
     (my $plain = decode_base64(SEED_TOKEN)) =~ s/_date=\d+/_date=1491898739099/;
     ask('right digest, another date', 3010, token => encode_base64($plain, ''));
 }
+# one digest character changed past the 16th, same length, same _date:
+# the base64 differs only past its 16th byte (a comparison that stopped
+# after 16 bytes took these; issue 27)
+for my $at (20, 31) {
+    (my $plain = decode_base64(SEED_TOKEN)) =~ /^([0-9a-f]{32})_date=/ or die;
+    my $c = substr($plain, $at, 1);
+    substr($plain, $at, 1) = $c eq '0' ? '1' : '0';
+    my $token = encode_base64($plain, '');
+    die 'same length' unless length $token == length SEED_TOKEN;
+    die 'first 16 bytes kept' unless substr($token, 0, 16) eq substr(SEED_TOKEN, 0, 16);
+    ask("digest character $at changed (same length, same _date)", 3010, token => $token);
+}
 ask("user 21's token sent as user 38", 3010, token => $TOKEN21);
 ask("user 38's token sent as user 21", 3010, user => 21, token => SEED_TOKEN);
 ask("user 38's ios_test token with caller chrome_test", 3010, token => $TOKEN38_IOS);

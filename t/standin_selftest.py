@@ -371,6 +371,17 @@ def test_faults(s):
     st2 = s.api("/group/sync.json", [("userId", "u1")])[0]
     st3 = s.api("/group/sync.json", [("userId", "u1")])[0]
     check("path-limited e503", (st1, st2, st3) == (200, 503, 200), (st1, st2, st3))
+    # a delay for one path alone, every call (t/31-sync-once.t: each
+    # group/sync answered after 300 ms, getToken at once)
+    set_mode(s, set="slow", path="/group/sync.json", delay=0.3)
+    times = []
+    for p in ("/group/sync.json", T, "/group/sync.json"):
+        t0 = time.time()
+        st = s.api(p, [("userId", "u1")] if p != T else token_fields())[0]
+        times.append((st, time.time() - t0))
+    check("path-limited slow, every call",
+          all(st == 200 for st, _ in times) and times[0][1] >= 0.3
+          and times[2][1] >= 0.3 and times[1][1] < 0.3, times)
     set_mode(s, set="rate", path=T)
     st1 = s.api("/user/refresh.json", token_fields())[0]
     st2 = s.api(T, token_fields())[0]

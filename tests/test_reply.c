@@ -93,7 +93,7 @@ void test_json_string_jansson(apr_pool_t *p)
         0xf4, 0xf5, 0xff,
     };
     apr_uint32_t seed = 14;
-    size_t i, j, failed = 0;
+    size_t i, j, differ = 0;
     char s[9];
 
     for (i = 0; i < sizeof(edges) / sizeof(edges[0]) + 200000; ++i) {
@@ -114,11 +114,11 @@ void test_json_string_jansson(apr_pool_t *p)
         wcim_buf_init(&b, p, 0);
         wcim_json_append_string(&b, in);
         want = jansson_string(in, p);
-        if (strcmp(b.data, want) != 0 && failed++ < 5) {
+        if (strcmp(b.data, want) != 0 && differ++ < 5) {
             CHECK(0, apr_psprintf(p, "string %lu: %s, jansson %s",
                                   (unsigned long)i, b.data, want));
         }
     }
-    CHECK(failed == 0, apr_psprintf(p, "%lu strings differ from jansson",
-                                    (unsigned long)failed));
+    CHECK(differ == 0, apr_psprintf(p, "%lu strings differ from jansson",
+                                    (unsigned long)differ));
 }

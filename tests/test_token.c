@@ -11,7 +11,7 @@
 #include "../modules/wcim_digest.h"
 
 /* The comparison of a given token with the stored one. */
-static void test_secret_equals(void)
+static void test_secret_equals(apr_pool_t *pool)
 {
     static const struct {
         const char *given, *secret;
@@ -28,14 +28,33 @@ static void test_secret_equals(void)
         { "", "abc", 0 },
         { "a", "", 0 },
         { SEED_TOKEN, SEED_TOKEN, 1 },
+        /* longer than 16 bytes, differing only past the 16th (issue 27:
+         * a comparison that stopped at 16 bytes let these through) */
+        { "0123456789abcdefX", "0123456789abcdefY", 0 },
+        { "0123456789abcdef0123456789abcdeF", "0123456789abcdef0123456789abcdef", 0 },
     };
-    apr_size_t i;
+    char secret[] = "8924d49e61e1dc9e1618d3bae21ea493_date=1491898739098";
+    apr_size_t i, n = strlen(secret), missed = 0;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
         CHECK(wcim_secret_equals(cases[i].given, strlen(cases[i].given),
                                  cases[i].secret, strlen(cases[i].secret))
               == cases[i].equal, cases[i].given);
     }
+    /* one byte changed, at every place of a 51-byte secret, is told */
+    for (i = 0; i < n; ++i) {
+        char given[sizeof(secret)];
+
+        memcpy(given, secret, sizeof(secret));
+        given[i] ^= 0x01;
+        if (wcim_secret_equals(given, n, secret, n)) {
+            CHECK(0, apr_psprintf(pool, "byte %lu changed, still equal",
+                                  (unsigned long)i));
+            ++missed;
+        }
+    }
+    CHECK(missed == 0 && wcim_secret_equals(secret, n, secret, n),
+          "a change at any byte of a long secret is told");
     /* a NUL byte given against an empty secret (read as its one 0 byte) */
     CHECK(!wcim_secret_equals("", 1, "", 0), "a NUL byte is not empty");
 }
@@ -48,7 +67,7 @@ void test_token(apr_pool_t *p)
     apr_int64_t date;
     const char *forged;
 
-    test_secret_equals();
+    test_secret_equals(p);
 
     CHECK(wcim_token_decode(&digest, &date, SEED_TOKEN, strlen(SEED_TOKEN), p)
           == APR_SUCCESS && date == APR_INT64_C(1491898739098)
