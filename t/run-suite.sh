@@ -81,7 +81,7 @@ done
 # they start their own servers.
 if [ -n "${WCIM_CLUSTER:-}" ]; then
     echo "=== two nodes, one PostgreSQL, one redis ==="
-    if $AS env WCIM_TWO_NODES=1 sh -c 'cd "$1" && exec prove t/cluster/two-nodes.t t/cluster/storm.t' sh "$TREE"; then
+    if $AS env WCIM_TWO_NODES=1 sh -c 'cd "$1" && exec prove t/cluster/two-nodes.t t/cluster/storm.t t/cluster/sync-once.t' sh "$TREE"; then
         summary="$summary two-nodes:PASS"
     else
         summary="$summary two-nodes:FAIL"; status=1
