@@ -5,7 +5,9 @@
 # separators, are refused with 413 and logged, and the child's peak memory
 # (VmHWM) grows by less than 64 MB; a post just under
 # WeclubsIMCallbackMaxBody (2 MiB) is still stored. And the callback's
-# appKey (item 10): a wrong one is refused, ours or none is stored.
+# appKey (item 10): a wrong one is refused, ours or none is stored. And an
+# API request's buffer grows as its body comes (item 9): connections that
+# announce 16 MB and stall do not take 16 MB each.
 use strict;
 use warnings;
 
@@ -38,13 +40,16 @@ sub children {
     return @pids;
 }
 
-# the largest VmHWM (peak resident set, kB) of the children
+# the largest VmHWM (peak resident set, kB; or another line of
+# /proc/<pid>/status) of the children
 sub peak_kb {
+    my ($what) = @_;
+    $what ||= 'VmHWM';
     my $max = 0;
     for my $pid (children()) {
         open my $fh, '<', "/proc/$pid/status" or next;
         while (<$fh>) {
-            $max = $1 if /^VmHWM:\s+(\d+)/ && $1 > $max;
+            $max = $1 if /^$what:\s+(\d+)/ && $1 > $max;
         }
     }
     return $max;
@@ -162,6 +167,37 @@ cmp_ok($before, '>', 0, "the children's VmHWM can be read ($before kB)");
     ($res, $uid) = $post->(undef);
     is($res->code, 200, 'with no appKey: 200');
     is(stored($uid), 1, 'and it is stored');
+}
+
+# --- 5. API bodies: announced 16 MB, stalled -------------------------------
+{
+    require IO::Socket::INET;
+    Apache::TestRequest::module('wcim_bigbody');
+    my ($host, $port) = split /:/, Apache::TestRequest::hostport();
+    my $count = 16;
+    my $announced = 16_000_000;
+    my $vm_before = peak_kb('VmData');
+    my @socks;
+    for (1 .. $count) {
+        my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                         Proto => 'tcp', Timeout => 5) or last;
+        print $sock "POST /im/get_token HTTP/1.1\r\nHost: $host:$port\r\n"
+                  . "Content-Type: application/json\r\n"
+                  . "Content-Length: $announced\r\n\r\n{\"id\":";
+        push @socks, $sock;
+    }
+    is(scalar @socks, $count, "$count connections announce $announced bytes and stall");
+    sleep 2;    # every one is being read
+    my $vm_after = peak_kb('VmData');
+    my $grown = $vm_after - $vm_before;
+    cmp_ok($grown, '<', $count * $announced / 1024 / 4,
+           "the child's data grew by far less than $count x $announced bytes "
+           . "($vm_before -> $vm_after kB)");
+    close $_ for @socks;
+    # a normal body on the same server still works
+    my $res = WCIM::Request::im('get_group_chat_list', vhost => 'wcim_bigbody');
+    like($res->content, qr/"result_code":2000/, 'a normal list call on that server: 2000')
+        or diag($res->status_line . ' ' . $res->content);
 }
 
 done_testing();

@@ -19,6 +19,7 @@ int main(void)
     test_token(p);
     test_reply(p);
     test_routing(p);
+    test_form(p);
     test_json_string(p);
     test_json_string_jansson(p);
     test_cache_id(p);
