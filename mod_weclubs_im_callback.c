@@ -101,9 +101,10 @@ int wcim_callback_handler(request_rec *r)
     /* newer callbacks name the App Key beside the signature (RongCloud's
      * auth-callback docs; SealTalk's RCSignInterceptor refuses a wrong
      * one): another app's post is refused as its signature would be.
-     * Checked after the signature, so only a signed post is logged. */
+     * Checked after the signature, so only a signed post is logged; with
+     * no WeclubsIMRongCloudAppKey set there is nothing to compare. */
     app_key = apr_table_get(query, "appKey");
-    if (app_key && (!sc->c.rc.app_key || strcmp(app_key, sc->c.rc.app_key))) {
+    if (app_key && sc->c.rc.app_key && strcmp(app_key, sc->c.rc.app_key)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0255)
                       "message routing post refused: its appKey is not "
                       "WeclubsIMRongCloudAppKey");
