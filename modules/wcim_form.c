@@ -3,9 +3,8 @@
 
 #include "wcim_form.h"
 
-/* Decode s[0..n) in place, NUL-terminated at s; s[n] (a separator already
- * passed, or the byte after the buffer) becomes the NUL when nothing was
- * escaped. A malformed escape (APR_EINVAL) leaves its '%' as it is, as
+/* Decode s[0..n) in place, NUL-terminated; s[n] (a separator already
+ * passed, or the spare byte after the buffer) is overwritten. A malformed escape (APR_EINVAL) leaves its '%' as it is, as
  * ap_parse_form_data did; a decoded %00 ends the string. */
 static char *decode(char *s, apr_size_t n)
 {
