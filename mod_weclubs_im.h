@@ -105,6 +105,10 @@ void wcim_log_to_server(void *baton, const char *file, int line, int level,
 
 /* mod_weclubs_im_callback.c: message routing posts */
 int wcim_callback_handler(request_rec *r);
+/* mod_weclubs_im_handler.c: a request's whole body, at most max bytes
+ * (*ptoo_large set when more came or were announced) */
+apr_status_t wcim_read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
+                            request_rec *r, apr_size_t max);
 
 /* mod_weclubs_im_status.c: the status page, and the module's part of
  * mod_status' /server-status */

@@ -17,6 +17,7 @@
 #include <apr_strings.h>
 
 #include "mod_weclubs_im.h"
+#include "modules/wcim_form.h"
 
 APLOG_USE_MODULE(weclubs_im);
 
@@ -58,13 +59,15 @@ int wcim_callback_handler(request_rec *r)
     wcim_ctx_t *ctx;
     wcim_routed_post_t post;
     wcim_routed_t kind;
-    apr_array_header_t *pairs = NULL;
     apr_table_t *query = NULL, *form;
+    apr_size_t len, fields, max_fields;
+    apr_status_t rv;
+    char *body;
+    int too_large;
     apr_time_t now = apr_time_now();
     apr_uint64_t last;
     apr_off_t clen;
-    const char *nonce, *ts, *sig, *cl;
-    apr_status_t rv;
+    const char *nonce, *ts, *sig, *cl, *app_key;
     int status;
 
     if (r->handler == NULL || strcmp(r->handler, WCIM_CALLBACK_HANDLER)) {
@@ -95,6 +98,19 @@ int wcim_callback_handler(request_rec *r)
         r->connection->keepalive = AP_CONN_CLOSE;
         return callback_answer(r, HTTP_UNAUTHORIZED, "signature error\n");
     }
+    /* newer callbacks name the App Key beside the signature (RongCloud's
+     * auth-callback docs; SealTalk's RCSignInterceptor refuses a wrong
+     * one): another app's post is refused as its signature would be.
+     * Checked after the signature, so only a signed post is logged; with
+     * no WeclubsIMRongCloudAppKey set there is nothing to compare. */
+    app_key = apr_table_get(query, "appKey");
+    if (app_key && sc->c.rc.app_key && strcmp(app_key, sc->c.rc.app_key)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WCIMLOGNO(0255)
+                      "message routing post refused: its appKey is not "
+                      "WeclubsIMRongCloudAppKey");
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_UNAUTHORIZED, "signature error\n");
+    }
     cl = apr_table_get(r->headers_in, "Content-Length");
     if (cl && ap_parse_strict_length(&clen, cl)
         && clen > (apr_off_t)sc->c.callback_max_body) {
@@ -106,36 +122,40 @@ int wcim_callback_handler(request_rec *r)
         return callback_answer(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
                                "too large\n");
     }
-    /* any number of fields: a group's post repeats groupUserIds once per
-     * member; the size limit bounds them all */
-    status = ap_parse_form_data(r, NULL, &pairs, (apr_size_t)-1,
-                                sc->c.callback_max_body);
-    if (status == AP_FILTER_ERROR) {
-        return status;   /* a filter has answered already */
-    }
-    if (status != OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0252)
-                      "message routing post refused with HTTP %d: its form "
-                      "is unreadable or over WeclubsIMCallbackMaxBody", status);
+    /* the body read here, every byte counted (separators, chunked ones),
+     * into one buffer; its fields decoded in place (ap_parse_form_data
+     * counted only names and values: a brigade per `=&`) */
+    rv = wcim_read_body(&body, &len, &too_large, r, sc->c.callback_max_body);
+    if (rv != APR_SUCCESS) {
+        status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        if (status == AP_FILTER_ERROR) {
+            return status;   /* a filter has answered already */
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, WCIMLOGNO(0252)
+                      "message routing post refused with HTTP %d: its body "
+                      "could not be read", status);
         r->connection->keepalive = AP_CONN_CLOSE;
         return callback_answer(r, status, "bad form\n");
     }
-    form = apr_table_make(r->pool, 8);
-    while (pairs && pairs->nelts) {
-        ap_form_pair_t *pair = apr_array_pop(pairs);
-        apr_off_t len;
-        apr_size_t size;
-        char *value;
-
-        if (!wcim_routing_field_used(pair->name)) {
-            continue;
-        }
-        apr_brigade_length(pair->value, 1, &len);
-        size = (apr_size_t)len;
-        value = apr_palloc(r->pool, size + 1);
-        apr_brigade_flatten(pair->value, value, &size);
-        value[size] = '\0';
-        apr_table_setn(form, pair->name, value);
+    if (too_large) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0253)
+                      "message routing post refused: more than %"
+                      APR_SIZE_T_FMT " bytes (WeclubsIMCallbackMaxBody)",
+                      sc->c.callback_max_body);
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               "too large\n");
+    }
+    max_fields = WCIM_FORM_MAX_FIELDS(sc->c.callback_max_body);
+    if (wcim_form_parse(&form, &fields, body, len, max_fields,
+                        wcim_routing_field_used, r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WCIMLOGNO(0254)
+                      "message routing post refused: more than %"
+                      APR_SIZE_T_FMT " fields (WeclubsIMCallbackMaxBody / %d)",
+                      max_fields, WCIM_FORM_FIELD_BYTES);
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return callback_answer(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               "too many fields\n");
     }
     wcim_routing_post_from(&post, form);
 

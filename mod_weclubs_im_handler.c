@@ -124,9 +124,14 @@ static apr_status_t open_request_store(wcim_store_t **pstore,
     return rv;
 }
 
-/* Read the whole body into one buffer, refusing more than max bytes.
- * *ptoo_large is set when the body is over the limit. */
-static apr_status_t read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
+#define READ_HINT_MAX 16384
+
+/* Read the whole body into one buffer, refusing more than max bytes (every
+ * byte the input filters give, so a chunked body too). *ptoo_large is set
+ * when the body is over the limit. The buffer grows as the body comes:
+ * a Content-Length alone, the body stalled, pins no more than
+ * READ_HINT_MAX (headers announcing 16 MiB held 16 MiB a connection). */
+apr_status_t wcim_read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
                               request_rec *r, apr_size_t max)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
@@ -146,7 +151,8 @@ static apr_status_t read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
                 *ptoo_large = 1;   /* refused without reading a byte */
                 return APR_SUCCESS;
             }
-            hint = (apr_size_t)n;
+            hint = (apr_size_t)n < READ_HINT_MAX ? (apr_size_t)n
+                                                 : READ_HINT_MAX;
         }
     }
     wcim_buf_init(&body, r->pool, hint);
@@ -309,7 +315,7 @@ int wcim_handler(request_rec *r)
      * a chunk size too large), its error answer carries our envelope:
      * see wcim_error_filter */
     apr_table_setn(r->notes, "weclubs-im-reading", "1");
-    rv = read_body(&body, &len, &too_large, r, sc->c.max_body);
+    rv = wcim_read_body(&body, &len, &too_large, r, sc->c.max_body);
     if (rv != APR_SUCCESS) {
         int status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
         if (status == AP_FILTER_ERROR) {

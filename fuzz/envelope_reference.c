@@ -7,6 +7,7 @@
 #include "envelope_reference.h"
 #include "wcim_decimal.h"
 #include "wcim_json.h"
+#include "wcim_reals.h"
 #include "wcim_result.h"
 
 /* 18 digits always fit a signed 64-bit integer, in every SQL engine. */
@@ -25,6 +26,7 @@ apr_status_t ref_envelope_parse(ref_envelope_t **penv, const char **perr,
     const char *key;
     void *it;
     int ints_are_reals = 0;
+    apr_table_t *reals = NULL;
     apr_status_t rv;
 
     *penv = NULL;
@@ -37,6 +39,13 @@ apr_status_t ref_envelope_parse(ref_envelope_t **penv, const char **perr,
          * integers below. */
         rv = wcim_json_parse_reals(&root, perr, body, len, p);
         ints_are_reals = 1;
+        /* what the text writes as a real stays one: the core's own
+         * wcim_data_reals (not independent of it; the differential
+         * property covers the rest) */
+        if (rv == APR_SUCCESS
+            && wcim_data_reals(&reals, body, len, p) != APR_SUCCESS) {
+            ints_are_reals = 0;
+        }
     }
     if (rv != APR_SUCCESS) {
         *perr = apr_pstrcat(p, "body is not JSON: ", *perr, NULL);
@@ -57,6 +66,7 @@ apr_status_t ref_envelope_parse(ref_envelope_t **penv, const char **perr,
         key = json_object_iter_key(it);
         v = json_object_iter_value(it);
         if (ints_are_reals && json_is_real(v)
+            && !apr_table_get(reals, key)
             && json_real_value(v) > -EXACT_DOUBLE_LIMIT
             && json_real_value(v) < EXACT_DOUBLE_LIMIT
             && json_real_value(v) == (double)(json_int_t)json_real_value(v)) {

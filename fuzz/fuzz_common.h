@@ -97,6 +97,9 @@ static apr_status_t fuzz_shim_free(void *m)
     return APR_SUCCESS;
 }
 
+/* bytes the shim has handed out (a target's bound on what a parse costs) */
+static apr_size_t fuzz_palloc_bytes;
+
 void *apr_palloc(apr_pool_t *p, apr_size_t size)
 {
     static void *(*real_palloc)(apr_pool_t *, apr_size_t);
@@ -115,6 +118,7 @@ void *apr_palloc(apr_pool_t *p, apr_size_t size)
         return real_palloc(p, size);
     }
     inside = 1;
+    fuzz_palloc_bytes += size;
     m = malloc(size ? size : 1);
     if (m == NULL) {
         abort();

@@ -5,7 +5,7 @@
 set -eu
 SRC=${srcdir:-$(dirname "$0")/..}
 status=0
-for t in fuzz_envelope fuzz_token fuzz_rc_answer fuzz_routing; do
+for t in fuzz_envelope fuzz_token fuzz_rc_answer fuzz_routing fuzz_form; do
     bin=fuzz/replay_${t#fuzz_}
     set -- "$SRC/fuzz/corpus/$t"/*
     [ -e "$1" ] || { echo "no corpus for $t" >&2; status=1; continue; }

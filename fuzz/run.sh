@@ -4,7 +4,7 @@
 #
 #     fuzz/run.sh [SECONDS] [TARGET...]        e.g. fuzz/run.sh 300 fuzz_token
 #
-# Targets: fuzz_envelope fuzz_token fuzz_rc_answer fuzz_routing (default:
+# Targets: fuzz_envelope fuzz_token fuzz_rc_answer fuzz_routing fuzz_form (default:
 # all). Works as root and as any user; writes nothing into the source
 # tree. The build,
 # a copy of the committed corpus (fuzz/corpus/<target>/, which new inputs
@@ -26,7 +26,7 @@ set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd -P)
 TOP=$(dirname "$HERE")
-ALL_TARGETS="fuzz_envelope fuzz_token fuzz_rc_answer fuzz_routing"
+ALL_TARGETS="fuzz_envelope fuzz_token fuzz_rc_answer fuzz_routing fuzz_form"
 
 SECONDS_EACH=60
 case "${1:-}" in

@@ -9,6 +9,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "wcim_envelope.h"
+#include "wcim_reals.h"
 #include "wcim_decimal.h"
 #include "wcim_json.h"
 #include "wcim_result.h"
@@ -420,6 +421,7 @@ static apr_status_t parse_by_jansson(wcim_envelope_t *env, const char **perr,
     const char *key;
     void *it;
     int ints_are_reals = 0;
+    apr_table_t *reals = NULL;
     apr_status_t rv;
 
     rv = wcim_json_parse(&root, perr, body, len, p);
@@ -430,6 +432,13 @@ static apr_status_t parse_by_jansson(wcim_envelope_t *env, const char **perr,
          * integers below. */
         rv = wcim_json_parse_reals(&root, perr, body, len, p);
         ints_are_reals = 1;
+        /* and what was written as a real stays one (3.8e1 is no user
+         * 38): told apart by the text; unreadable to yajl, none is
+         * taken */
+        if (rv == APR_SUCCESS
+            && wcim_data_reals(&reals, body, len, p) != APR_SUCCESS) {
+            ints_are_reals = 0;
+        }
     }
     if (rv != APR_SUCCESS) {
         *perr = apr_pstrcat(p, "body is not JSON: ", *perr, NULL);
@@ -450,6 +459,7 @@ static apr_status_t parse_by_jansson(wcim_envelope_t *env, const char **perr,
         key = json_object_iter_key(it);
         v = json_object_iter_value(it);
         if (ints_are_reals && json_is_real(v)
+            && !apr_table_get(reals, key)
             && json_real_value(v) > -EXACT_DOUBLE_LIMIT
             && json_real_value(v) < EXACT_DOUBLE_LIMIT
             && json_real_value(v) == (double)(json_int_t)json_real_value(v)) {

@@ -140,6 +140,26 @@ void test_envelope(apr_pool_t *p)
               == WCIM_STATUS(3001),
               "an id beyond 64 bits: an integer past 2^53 in data is refused");
     }
+    /* beside an integer beyond 64 bits, a real in data is still a real
+     * (issue 23, item 9): 3.8e1 was taken as user 38 */
+    {
+        static const char *const reals[] = {
+            "{\"id\":99999999999999999999999,\"client\":{},"
+            "\"data\":{\"user_id\":3.8e1}}",
+            "{\"client\":{},\"data\":{\"user_id\":38.0,"
+            "\"x\":[99999999999999999999999]}}",
+            "{\"client\":{\"n\":-99999999999999999999999},"
+            "\"data\":{\"token\":\"t\",\"user_id\":380E-1}}",
+        };
+        apr_size_t i;
+
+        for (i = 0; i < sizeof(reals) / sizeof(reals[0]); ++i) {
+            CHECK(wcim_envelope_parse(&env, &why, reals[i],
+                                      strlen(reals[i]), p)
+                  == WCIM_STATUS(3001),
+                  "an integer beyond 64 bits: a real in data is refused");
+        }
+    }
 
     /* members and the signed text, read by the streaming pass and (with an
      * escape) by jansson: the same */

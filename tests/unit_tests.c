@@ -42,6 +42,7 @@ static int run_tests(void)
     test_token(p);
     test_reply(p);
     test_routing(p);
+    test_form(p);
     test_json_string(p);
     test_json_string_jansson(p);
     test_cache_id(p);

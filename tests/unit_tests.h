@@ -28,6 +28,7 @@ void test_reply(apr_pool_t *p);         /* test_reply.c */
 void test_json_string(apr_pool_t *p);   /* test_reply.c */
 void test_json_string_jansson(apr_pool_t *p);   /* test_reply.c */
 void test_routing(apr_pool_t *p);       /* test_routing.c */
+void test_form(apr_pool_t *p);          /* test_form.c */
 void test_cache_id(apr_pool_t *p);      /* test_cache.c */
 void test_label_escape(apr_pool_t *p);  /* test_metrics.c */
 void test_metrics_render(apr_pool_t *p);
