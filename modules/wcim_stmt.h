@@ -10,7 +10,14 @@ struct wcim_store_conn_t {
     const char *labels[WCIM_STMT_COUNT];
     apr_time_t retry_at[WCIM_STMT_COUNT];    /* a failed prepare, again */
     apr_time_t repair_at[WCIM_STMT_COUNT];   /* a lost statement, again */
+    int failures[WCIM_STMT_COUNT];           /* prepares failed in a row */
 };
+
+/* The text statement `which` is prepared with on `driver`: `sql` (the
+ * configuration's), or when that is the default and the engine needs its
+ * own (MariaDB's upserts), the engine's. */
+const char *wcim_stmt_sql(const apr_dbd_driver_t *driver, const char *sql,
+                          wcim_stmt_t which);
 
 /* After statement `which` failed with `err`: when its server session was
  * lost, reconnect and prepare it again (at most once a second per statement

@@ -28,6 +28,7 @@ int main(void)
     test_decimal(p);
     test_ratelimit(p);
     test_sql_check(p);
+    test_store_writes(p);
     test_rc_limits(p);
     test_rc_utf8_cut(p);
     test_api(p);
