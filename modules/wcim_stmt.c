@@ -260,10 +260,6 @@ const char *wcim_store_sql_check(wcim_stmt_t which, const char *sql,
 }
 
 #define RETRY_INTERVAL apr_time_from_sec(1)
-/* a statement that keeps failing to prepare: tried again at most this
- * seldom (the interval doubles from RETRY_INTERVAL) */
-#define RETRY_MAX_SHIFT 6
-
 /* Prepare statement i in `pool`, the connection's or one of its own. */
 static int prepare_in(wcim_store_t *st, int i, apr_pool_t *pool,
                       apr_dbd_prepared_t **pstmt, apr_pool_t *p)
@@ -291,8 +287,8 @@ static int prepare_in(wcim_store_t *st, int i, apr_pool_t *pool,
 /* Prepare statement i. The driver keeps a statement in the pool it was
  * prepared in as long as that lives: the connection's. A first prepare
  * goes there; a retry (a table missing, a lost session) goes into a pool
- * of its own, freed when it fails, so that failing again and again costs
- * the connection nothing. */
+ * of its own, freed when it fails, so that failing once a second for the
+ * connection's life costs it nothing. */
 static int prepare(wcim_store_t *st, int i, int retry, apr_pool_t *p)
 {
     wcim_store_conn_t *c = st->conn;
@@ -306,24 +302,11 @@ static int prepare(wcim_store_t *st, int i, int retry, apr_pool_t *p)
     err = prepare_in(st, i, pool, &fresh, p);
     if (err == 0) {
         c->stmts[i] = fresh;
-        c->failures[i] = 0;
     }
     else if (retry) {
         apr_pool_destroy(pool);
     }
     return err;
-}
-
-/* When a statement that failed to prepare is tried again. */
-static apr_time_t retry_time(wcim_store_conn_t *c, int i, apr_time_t now)
-{
-    int shift = c->failures[i] < RETRY_MAX_SHIFT ? c->failures[i]
-                                                 : RETRY_MAX_SHIFT;
-
-    if (c->failures[i] < RETRY_MAX_SHIFT) {
-        ++c->failures[i];
-    }
-    return now + (RETRY_INTERVAL << shift);
 }
 
 apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
@@ -365,7 +348,7 @@ apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
         if ((err = prepare(st, i, c->retry_at[i] != 0, p)) == 0) {
             continue;
         }
-        c->retry_at[i] = retry_time(c, i, now);
+        c->retry_at[i] = now + RETRY_INTERVAL;
         if (i < WCIM_STMT_CORE_COUNT) {
             *perr = apr_psprintf(p, "preparing statement %s: %s",
                                  wcim_store_specs[i].name,

@@ -10,7 +10,6 @@ struct wcim_store_conn_t {
     const char *labels[WCIM_STMT_COUNT];
     apr_time_t retry_at[WCIM_STMT_COUNT];    /* a failed prepare, again */
     apr_time_t repair_at[WCIM_STMT_COUNT];   /* a lost statement, again */
-    int failures[WCIM_STMT_COUNT];           /* prepares failed in a row */
 };
 
 /* The text statement `which` is prepared with on `driver`: `sql` (the
