@@ -133,14 +133,17 @@ WCIM::DB::script(undef, @{ $trigger{$engine} });
 # Each round a new club gets $n messages at once, each over a connection of
 # its own, the newest among them; then one user's $n read marks.
 # On the server engines, while the posts arrive, another session holds
-# the table locked (for $hold s), so that every post waits at its UPDATE
-# and all find no row at once: the race every time, not by chance. SQLite
-# runs one write at a time; its posts race as they come.
+# the way blocked (for $hold s), so that every post finds no row at its
+# UPDATE and its INSERT comes with all the others': the race every time,
+# not by chance. MariaDB: the table locked (the UPDATEs wait, then run
+# together); PostgreSQL: the row inserted and not committed (the UPDATEs
+# see none, the INSERTs wait for it and find it rolled back). SQLite runs
+# one write at a time; its posts race as they come.
 sub hold_lock {
-    my ($table, $hold) = @_;
+    my ($table, $row, $hold) = @_;
     return undef if $engine eq 'sqlite';
     my $sql = $engine eq 'pgsql'
-        ? "BEGIN; LOCK TABLE $table IN EXCLUSIVE MODE; SELECT pg_sleep($hold); COMMIT;"
+        ? "BEGIN; INSERT INTO $table VALUES $row; SELECT pg_sleep($hold); ROLLBACK;"
         : "LOCK TABLES $table WRITE; SELECT SLEEP($hold); UNLOCK TABLES;";
     my $pid = fork() // die "fork: $!";
     if (!$pid) {
@@ -152,8 +155,8 @@ sub hold_lock {
 }
 
 sub at_once {
-    my ($reqs, $table) = @_;
-    my $locker = $table ? hold_lock($table, 1.5) : undef;
+    my ($reqs, $table, $row) = @_;
+    my $locker = $table ? hold_lock($table, $row, 1.5) : undef;
     my $start = Time::HiRes::time() + 0.2;
     my @kids;
     for my $req (@$reqs) {
@@ -190,7 +193,8 @@ sub at_once {
         my $t0 = now_ms() - 10_000;
         my @order = sort { rand() <=> 0.5 } 0 .. $n - 1;
         $bad += at_once([ map { route_request(fields => msg_fields($club, $t0 + $_ * 7,
-                                                 "T30-race-$run-$round-$_")) } @order ], 't_im_group_state');
+                                                 "T30-race-$run-$round-$_")) } @order ],
+                       't_im_group_state', "($club, 'T30-hold', 'hold', 0)");
         my $want = $n - 1;
         my $got = state_of($club);
         if (($got->[0] // '') ne "T30-race-$run-$round-$want") {
@@ -198,7 +202,8 @@ sub at_once {
             diag("round $round: last is " . ($got->[0] // 'none') . ", not message $want");
         }
         $bad += at_once([ map { route_request(fields => mark_fields($club, 'im_user_id_242',
-                                                  $t0 + $_ * 7, "T30-rm-$run-$round-$_")) } @order ], 't_im_read_mark');
+                                                  $t0 + $_ * 7, "T30-rm-$run-$round-$_")) } @order ],
+                       't_im_read_mark', "('im_user_id_242', $club, 0)");
         my $m = mark_of('im_user_id_242', $club) // 'none';
         if ($m ne $t0 + $want * 7) {
             ++$wrong_mark;
