@@ -374,6 +374,21 @@ apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
     return APR_SUCCESS;
 }
 
+/* Whether an error message names statement `label` ("wcim_t_1", quoted:
+ * not "wcim_t_10"). */
+static int names(const char *msg, const char *label)
+{
+    apr_size_t n = strlen(label);
+    const char *at;
+
+    for (at = strstr(msg, label); at; at = strstr(at + 1, label)) {
+        if (at > msg && at[-1] == '"' && at[n] == '"') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Whether a statement that failed was lost with its server session, so
  * that preparing it again is the cure; an error of the statement itself
  * (a repeated message refused by the key, a trigger's error) is not, on
@@ -391,21 +406,6 @@ apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
  * with the legacy sqlite3_prepare, whose statements fail with
  * SQLITE_SCHEMA once anyone changed the schema (a table or view
  * created): only a new prepare cures that. */
-/* Whether an error message names statement `label` ("wcim_t_1", quoted:
- * not "wcim_t_10"). */
-static int names(const char *msg, const char *label)
-{
-    apr_size_t n = strlen(label);
-    const char *at;
-
-    for (at = strstr(msg, label); at; at = strstr(at + 1, label)) {
-        if (at > msg && at[-1] == '"' && at[n] == '"') {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static int session_lost(const wcim_store_t *st, wcim_stmt_t which, int err)
 {
     const char *name = apr_dbd_name(st->driver);
