@@ -20,7 +20,8 @@ const char *wcim_stmt_sql(const apr_dbd_driver_t *driver, const char *sql,
 
 /* After statement `which` failed with `err`: when its server session was
  * lost, reconnect and prepare it again (at most once a second per statement
- * and connection). APR_SUCCESS: run the statement once more. */
+ * and connection; SQLite: each time). APR_SUCCESS: run the statement once
+ * more. */
 apr_status_t wcim_stmt_repair(wcim_store_t *st, wcim_stmt_t which, int err,
                               apr_pool_t *p);
 

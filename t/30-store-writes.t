@@ -239,4 +239,24 @@ SKIP: {
         or diag(join '', @l[0 .. ($#l < 3 ? $#l : 3)]);
 }
 
+# --- item 7: a session really lost is still repaired (PostgreSQL) -----------
+# (t/13 restarts the servers; here the server ends the module's sessions:
+# the first statement fails with "FATAL: terminating connection", those
+# after the reconnection with "ERROR: prepared statement ... does not
+# exist", both lost sessions, prepared again)
+SKIP: {
+    skip 'PostgreSQL only', 3 unless $engine eq 'pgsql';
+    my $ua = WCIM::Request::ua();
+    WCIM::DB::sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                  . "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    my $t = now_ms();
+    my $codes = join ' ', map {
+        $ua->request(route_request(fields => msg_fields(9360, $t + $_, "T30-lost-$run-$_")))->code
+    } 1 .. 3;
+    is($codes, '200 200 200', 'the sessions ended by the server: the next posts are stored (200)');
+    is(WCIM::DB::sql("SELECT COUNT(*) FROM t_im_message WHERE msg_uid LIKE 'T30-lost-$run-%'")->[0][0],
+       3, 'all three messages');
+    is_deeply(state_of(9360), ["T30-lost-$run-3", $t + 3], 'and the group state');
+}
+
 done_testing();
