@@ -135,10 +135,13 @@ static apr_status_t route_store(wcim_routed_t *pkind, wcim_ctx_t *ctx,
         }
     }
     else {
+        /* a repeat (APR_EEXIST) has had its group's state written again:
+         * the retry of a post whose state write failed */
         rv = wcim_store_message_add(&why, store, &msg, ctx->pool);
         if (rv == APR_EEXIST) {
             WCIM_LOG(&ctx->log, WCIM_LOG_DEBUG, 0, WCIMLOGNO(0152)
-                     "routed message %s seen before", msg.uid);
+                     "routed message %s seen before (its group's last "
+                     "message brought up to date)", msg.uid);
             return APR_SUCCESS;
         }
     }

@@ -58,15 +58,28 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "UPDATE t_im_group_state SET last_msg_uid = %s, last_content = %s, "
       "last_date = %lld WHERE club_id = %lld AND (last_date < %lld OR "
       "(last_date = %lld AND last_msg_uid < %s))" },
+    /* when state_update changed nothing: the group's first message, or
+     * one that is not the latest. One statement that keeps the newest
+     * (an INSERT the key refused let two first messages leave the older
+     * last), and an older one is no error: an error here is a write lost.
+     * SQLite (3.24+) and PostgreSQL; MariaDB's below. */
     { "state_add", 4, 0,
       "INSERT INTO t_im_group_state (club_id, last_msg_uid, last_content, "
-      "last_date) VALUES (%lld, %s, %s, %lld)" },
+      "last_date) VALUES (%lld, %s, %s, %lld) ON CONFLICT (club_id) DO "
+      "UPDATE SET last_msg_uid = excluded.last_msg_uid, "
+      "last_content = excluded.last_content, last_date = excluded.last_date "
+      "WHERE t_im_group_state.last_date < excluded.last_date OR "
+      "(t_im_group_state.last_date = excluded.last_date AND "
+      "t_im_group_state.last_msg_uid < excluded.last_msg_uid)" },
     { "mark_update", 4, 0,
       "UPDATE t_im_read_mark SET read_time = %lld WHERE user_id = %s "
       "AND club_id = %lld AND read_time < %lld" },
+    /* as state_add: the first mark, or the later of two at once */
     { "mark_add", 3, 0,
       "INSERT INTO t_im_read_mark (user_id, club_id, read_time) "
-      "VALUES (%s, %lld, %lld)" },
+      "VALUES (%s, %lld, %lld) ON CONFLICT (user_id, club_id) DO UPDATE "
+      "SET read_time = excluded.read_time "
+      "WHERE t_im_read_mark.read_time < excluded.read_time" },
     { "message_prune", 1, 0,
       "DELETE FROM t_im_message WHERE msg_time < %lld" },
     /* only the sender's own recall deletes: anyone in a group can post
@@ -124,6 +137,50 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "LEFT JOIN t_student s ON s.student_id = t.uid AND s.is_del = 0 "
       "WHERE t.uid = %lld AND t.caller = %s" },
 };
+
+/* MariaDB/MySQL's texts of the defaults that differ (no ON CONFLICT):
+ * the same placeholders. The assignments run in order and see the
+ * columns already assigned, so the content and uid go first, compared
+ * with the row's old values; the date last, which needs only its own
+ * comparison (an equal date keeps its value either way). */
+static const struct {
+    wcim_stmt_t which;
+    const char *sql;
+} mysql_sql[] = {
+    { WCIM_STMT_STATE_ADD,
+      "INSERT INTO t_im_group_state (club_id, last_msg_uid, last_content, "
+      "last_date) VALUES (%lld, %s, %s, %lld) ON DUPLICATE KEY UPDATE "
+      "last_content = IF(VALUES(last_date) > last_date OR "
+      "(VALUES(last_date) = last_date AND VALUES(last_msg_uid) > "
+      "last_msg_uid), VALUES(last_content), last_content), "
+      "last_msg_uid = IF(VALUES(last_date) > last_date OR "
+      "(VALUES(last_date) = last_date AND VALUES(last_msg_uid) > "
+      "last_msg_uid), VALUES(last_msg_uid), last_msg_uid), "
+      "last_date = GREATEST(last_date, VALUES(last_date))" },
+    { WCIM_STMT_MARK_ADD,
+      "INSERT INTO t_im_read_mark (user_id, club_id, read_time) "
+      "VALUES (%s, %lld, %lld) ON DUPLICATE KEY UPDATE "
+      "read_time = GREATEST(read_time, VALUES(read_time))" },
+};
+
+const char *wcim_stmt_sql(const apr_dbd_driver_t *driver, const char *sql,
+                          wcim_stmt_t which)
+{
+    apr_size_t i;
+
+    /* only the default itself (wcim_conf_sql gives its pointer): a
+     * WeclubsIMSQL text is the site's, whatever the engine */
+    if (sql != wcim_store_specs[which].sql || driver == NULL
+        || strcmp(apr_dbd_name(driver), "mysql") != 0) {
+        return sql;
+    }
+    for (i = 0; i < sizeof(mysql_sql) / sizeof(mysql_sql[0]); ++i) {
+        if (mysql_sql[i].which == which) {
+            return mysql_sql[i].sql;
+        }
+    }
+    return sql;
+}
 
 /* apr_dbd placeholders in a query: % and a conversion, not %%. */
 static int count_placeholders(const char *q)
@@ -216,27 +273,51 @@ const char *wcim_store_sql_check(wcim_stmt_t which, const char *sql,
 }
 
 #define RETRY_INTERVAL apr_time_from_sec(1)
-
-
-static int prepare(wcim_store_t *st, int i, apr_pool_t *p)
+/* Prepare statement i in `pool`, the connection's or one of its own. */
+static int prepare_in(wcim_store_t *st, int i, apr_pool_t *pool,
+                      apr_dbd_prepared_t **pstmt, apr_pool_t *p)
 {
-    wcim_store_conn_t *c = st->conn;
+    const char *sql = wcim_stmt_sql(st->driver, st->sql[i], (wcim_stmt_t)i);
     int err;
 
-    c->stmts[i] = NULL;
-    /* in the connection's pool: the driver keeps the statement as long */
-    err = apr_dbd_prepare(st->driver, st->conn_pool, st->handle, st->sql[i],
-                          c->labels[i], &c->stmts[i]);
+    *pstmt = NULL;
+    err = apr_dbd_prepare(st->driver, pool, st->handle, sql,
+                          st->conn->labels[i], pstmt);
     if (err != 0 && strcmp(apr_dbd_name(st->driver), "sqlite3") != 0
         && apr_dbd_check_conn(st->driver, p, st->handle) == APR_SUCCESS) {
         /* the server dropped the connection (a restart) and the driver
          * has just made a new one: once more */
-        c->stmts[i] = NULL;
-        err = apr_dbd_prepare(st->driver, st->conn_pool, st->handle,
-                              st->sql[i], c->labels[i], &c->stmts[i]);
+        *pstmt = NULL;
+        err = apr_dbd_prepare(st->driver, pool, st->handle, sql,
+                              st->conn->labels[i], pstmt);
     }
-    if (err != 0) {
-        c->stmts[i] = NULL;
+    if (err == 0 && *pstmt == NULL) {
+        err = -1;
+    }
+    return err;
+}
+
+/* Prepare statement i. The driver keeps a statement in the pool it was
+ * prepared in as long as that lives: the connection's. A first prepare
+ * goes there; a retry (a table missing, a lost session) goes into a pool
+ * of its own, freed when it fails, so that failing once a second for the
+ * connection's life costs it nothing. */
+static int prepare(wcim_store_t *st, int i, int retry, apr_pool_t *p)
+{
+    wcim_store_conn_t *c = st->conn;
+    apr_dbd_prepared_t *fresh = NULL;
+    apr_pool_t *pool = st->conn_pool;
+    int err;
+
+    if (retry && apr_pool_create(&pool, st->conn_pool) != APR_SUCCESS) {
+        return -1;
+    }
+    err = prepare_in(st, i, pool, &fresh, p);
+    if (err == 0) {
+        c->stmts[i] = fresh;
+    }
+    else if (retry) {
+        apr_pool_destroy(pool);
     }
     return err;
 }
@@ -277,7 +358,7 @@ apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
         if (sql[i] == NULL || c->stmts[i] != NULL || now < c->retry_at[i]) {
             continue;
         }
-        if ((err = prepare(st, i, p)) == 0) {
+        if ((err = prepare(st, i, c->retry_at[i] != 0, p)) == 0) {
             continue;
         }
         c->retry_at[i] = now + RETRY_INTERVAL;
@@ -306,20 +387,42 @@ apr_status_t wcim_store_attach(wcim_store_t **pst, const char **pwarn,
     return APR_SUCCESS;
 }
 
+/* Whether an error message names statement `label` ("wcim_t_1", quoted:
+ * not "wcim_t_10"). */
+static int names(const char *msg, const char *label)
+{
+    apr_size_t n = strlen(label);
+    const char *at;
+
+    for (at = strstr(msg, label); at; at = strstr(at + 1, label)) {
+        if (at > msg && at[-1] == '"' && at[n] == '"') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Whether a statement that failed was lost with its server session, so
- * that preparing it again is the cure. MySQL keeps every statement
- * prepared on a connection until it closes (max_prepared_stmt_count is
- * server-wide), and message routing makes writes fail on purpose (a
- * repeated message, an older read mark): only the client's lost-session
- * errors and the server's "unknown statement" count there. PostgreSQL
- * refuses a second statement of the same name without keeping anything,
- * so there any failure may try. SQLite has no session to lose, but
- * apr_dbd's driver prepares with the legacy sqlite3_prepare, whose
- * statements fail with SQLITE_SCHEMA once anyone changed the schema
- * (a table or view created): only a new prepare cures that. */
-static int session_lost(const wcim_store_t *st, int err)
+ * that preparing it again is the cure; an error of the statement itself
+ * (a repeated message refused by the key, a trigger's error) is not, on
+ * any engine: preparing again there only fails, and costs the
+ * connection's pool what it allocates. MySQL keeps every statement
+ * prepared on a connection until it closes: only the client's
+ * lost-session errors and the server's "unknown statement" count there.
+ * PostgreSQL's driver gives one code for every failure, and libpq's text:
+ * an error of a live session is "ERROR:  ...", which names our statement
+ * when the session does not know it (a new one after a restart); a lost
+ * connection says otherwise ("server closed the connection", "FATAL:",
+ * "no connection to the server"). A server that speaks another language
+ * makes every failure a lost session, as it was before: costly, not
+ * wrong. SQLite has no session to lose, but apr_dbd's driver prepares
+ * with the legacy sqlite3_prepare, whose statements fail with
+ * SQLITE_SCHEMA once anyone changed the schema (a table or view
+ * created): only a new prepare cures that. */
+static int session_lost(const wcim_store_t *st, wcim_stmt_t which, int err)
 {
     const char *name = apr_dbd_name(st->driver);
+    const char *msg;
 
     if (strcmp(name, "mysql") == 0) {
         /* CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_NO_PREPARE_STMT,
@@ -327,15 +430,18 @@ static int session_lost(const wcim_store_t *st, int err)
         return err == 2006 || err == 2013 || err == 2030 || err == 2055
                || err == 1243;
     }
+    msg = apr_dbd_error(st->driver, st->handle, err);
     if (strcmp(name, "sqlite3") == 0) {
         /* the driver answers SQLITE_ERROR; SQLITE_SCHEMA's own text says
          * which error it was. A statement of a schema changed more than
          * once since (a table renamed away and back) fails with no text
          * at all ("not an error"), and only a new prepare cures it too. */
-        const char *msg = apr_dbd_error(st->driver, st->handle, err);
-
         return msg && (strcmp(msg, "database schema has changed") == 0
                        || strcmp(msg, "not an error") == 0);
+    }
+    if (strcmp(name, "pgsql") == 0 && msg
+        && strncmp(msg, "ERROR:", 6) == 0) {
+        return names(msg, st->conn->labels[which]);
     }
     return 1;
 }
@@ -344,26 +450,25 @@ static int session_lost(const wcim_store_t *st, int err)
  * the server dropped (apr_dbd_check_conn: PQreset for pgsql, ping with the
  * driver's reconnect for mysql) and prepare the statement again, since a
  * new server session has none; at most once a second per statement and
- * connection. APR_SUCCESS: run the statement once more. */
+ * connection (SQLite: each time). APR_SUCCESS: run the statement once
+ * more. */
 apr_status_t wcim_stmt_repair(wcim_store_t *st, wcim_stmt_t which, int err,
                               apr_pool_t *p)
 {
     wcim_store_conn_t *c = st->conn;
-    apr_dbd_prepared_t *fresh = NULL;
     apr_time_t now = apr_time_now();
 
-    if (c == NULL || st->sql[which] == NULL || !session_lost(st, err)
-        || now < c->repair_at[which]) {
+    /* SQLite's schema errors are certain, and there a prepare costs no
+     * round trip: cured each time (a statement of a schema changed twice
+     * within a second, two triggers dropped, failed every write of it for
+     * that second: t/30) */
+    if (c == NULL || st->sql[which] == NULL || !session_lost(st, which, err)
+        || (now < c->repair_at[which]
+            && strcmp(apr_dbd_name(st->driver), "sqlite3") != 0)) {
         return APR_EGENERAL;
     }
     c->repair_at[which] = now + RETRY_INTERVAL;
     apr_dbd_check_conn(st->driver, p, st->handle);
-    if (apr_dbd_prepare(st->driver, st->conn_pool, st->handle,
-                        st->sql[which], c->labels[which], &fresh) != 0
-        || fresh == NULL) {
-        return APR_EGENERAL;    /* pgsql: it still exists; failed otherwise */
-    }
-    c->stmts[which] = fresh;
-    return APR_SUCCESS;
+    /* the old statement stays when this fails (pgsql: it still exists) */
+    return prepare(st, which, 1, p) == 0 ? APR_SUCCESS : APR_EGENERAL;
 }
-

@@ -12,9 +12,16 @@ struct wcim_store_conn_t {
     apr_time_t repair_at[WCIM_STMT_COUNT];   /* a lost statement, again */
 };
 
+/* The text statement `which` is prepared with on `driver`: `sql` (the
+ * configuration's), or when that is the default and the engine needs its
+ * own (MariaDB's upserts), the engine's. */
+const char *wcim_stmt_sql(const apr_dbd_driver_t *driver, const char *sql,
+                          wcim_stmt_t which);
+
 /* After statement `which` failed with `err`: when its server session was
  * lost, reconnect and prepare it again (at most once a second per statement
- * and connection). APR_SUCCESS: run the statement once more. */
+ * and connection; SQLite: each time). APR_SUCCESS: run the statement once
+ * more. */
 apr_status_t wcim_stmt_repair(wcim_store_t *st, wcim_stmt_t which, int err,
                               apr_pool_t *p);
 

@@ -418,6 +418,26 @@ static const char *i64(apr_int64_t v, apr_pool_t *p)
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
 
+/* Make a message its group's last one unless a later one is: the UPDATE
+ * for a group that has a state, else state_add, which writes the first
+ * one or keeps the later of two (wcim_stmt.c). */
+static apr_status_t state_write(const char **perr, wcim_store_t *st,
+                                const wcim_message_t *msg, const char *club,
+                                const char *time, apr_pool_t *p)
+{
+    const char *update[] = { msg->uid, msg->preview, time, club, time, time,
+                             msg->uid };
+    const char *state[] = { club, msg->uid, msg->preview, time };
+    int nrows = 0;
+    apr_status_t rv;
+
+    rv = store_exec(&nrows, perr, st, WCIM_STMT_STATE_UPDATE, p, update);
+    if (rv == APR_SUCCESS && nrows == 0) {
+        rv = store_exec(NULL, perr, st, WCIM_STMT_STATE_ADD, p, state);
+    }
+    return rv;
+}
+
 apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
                                     const wcim_message_t *msg, apr_pool_t *p)
 {
@@ -425,11 +445,8 @@ apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
     const char *add[] = { msg->uid, club, msg->from_user, msg->object_name,
                           msg->preview, time };
     const char *exists[] = { msg->uid };
-    const char *update[] = { msg->uid, msg->preview, time, club, time, time,
-                             msg->uid };
-    const char *state[] = { club, msg->uid, msg->preview, time };
     const char *why;
-    int found = 0, nrows = 0;
+    int found = 0;
     apr_status_t rv;
 
     /* A plain INSERT, which the primary key refuses for a repeat: the only
@@ -438,15 +455,15 @@ apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
         != APR_SUCCESS) {
         rv = store_query(&why, st, WCIM_STMT_MSG_EXISTS, take_exists, &found,
                          p, exists);
-        return (rv == APR_SUCCESS && found) ? APR_EEXIST : APR_EGENERAL;
+        if (rv != APR_SUCCESS || !found) {
+            return APR_EGENERAL;
+        }
+        /* a repeat: RongCloud's retry of a post whose state write failed
+         * (answered 500) comes back here, and the state is written now */
+        return state_write(perr, st, msg, club, time, p) == APR_SUCCESS
+               ? APR_EEXIST : APR_EGENERAL;
     }
-    rv = store_exec(&nrows, perr, st, WCIM_STMT_STATE_UPDATE, p, update);
-    if (rv == APR_SUCCESS && nrows == 0) {
-        /* the group's first message, or a later one is last already: in
-         * that case the insert is refused, which is what we want */
-        store_exec(NULL, &why, st, WCIM_STMT_STATE_ADD, p, state);
-    }
-    return rv;
+    return state_write(perr, st, msg, club, time, p);
 }
 
 apr_status_t wcim_store_message_recall(const char **perr, wcim_store_t *st,
@@ -482,14 +499,13 @@ apr_status_t wcim_store_read_mark(const char **perr, wcim_store_t *st,
     const char *club = i64(club_id, p), *t = i64(time, p);
     const char *update[] = { t, rc_user, club, t };
     const char *add[] = { rc_user, club, t };
-    const char *why;
     int nrows = 0;
     apr_status_t rv;
 
     rv = store_exec(&nrows, perr, st, WCIM_STMT_MARK_UPDATE, p, update);
     if (rv == APR_SUCCESS && nrows == 0) {
-        /* no mark yet, or a later one: the key refuses the insert then */
-        store_exec(NULL, &why, st, WCIM_STMT_MARK_ADD, p, add);
+        /* no mark yet, or a later one: mark_add keeps the later */
+        rv = store_exec(NULL, perr, st, WCIM_STMT_MARK_ADD, p, add);
     }
     return rv;
 }

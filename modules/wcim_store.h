@@ -105,7 +105,8 @@ typedef struct wcim_store_t {
  * the configuration (message routing off, no token table) and never
  * prepared: its tables need not exist. A statement that failed to prepare
  * (a table missing, a WeclubsIMSQL mistake) is tried again on a later use,
- * at most once a second, so a connection recovers once the cause is fixed;
+ * at most once a second (a failed try freed with a pool of its own), so
+ * a connection recovers once the cause is fixed;
  * one that was prepared is never prepared again on a live connection
  * (MySQL keeps every prepared statement until the connection closes,
  * PostgreSQL refuses the same name twice). The optional ones (past

@@ -52,6 +52,7 @@ static int run_tests(void)
     test_decimal(p);
     test_ratelimit(p);
     test_sql_check(p);
+    test_store_writes(p);
     test_rc_limits(p);
     test_rc_utf8_cut(p);
     test_api(p);

@@ -35,6 +35,7 @@ void test_metrics_render(apr_pool_t *p);
 void test_flight(apr_pool_t *p);        /* test_flight.c */
 void test_decimal(apr_pool_t *p);       /* test_decimal.c */
 void test_sql_check(apr_pool_t *p);     /* test_store.c */
+void test_store_writes(apr_pool_t *p);  /* test_store.c: routing writes */
 void test_ratelimit(apr_pool_t *p);     /* test_ratelimit.c */
 void test_rc_limits(apr_pool_t *p);     /* test_rongcloud.c */
 void test_rc_utf8_cut(apr_pool_t *p);
