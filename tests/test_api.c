@@ -292,7 +292,7 @@ void test_api(apr_pool_t *p)
                       body_for(p, "38", TOKEN38));
         CHECK(two && strstr(two, "\"club_id\":1,") && strstr(two, "\"club_id\":5,")
               && !strstr(two, "\"club_id\":6,"), apr_psprintf(p, "two "
-              "statements, clubs 1, 3, 4, 5: %s", two));
+              "statements, clubs 1, 3, 4, 5: %s", two ? two : "(none)"));
         CHECK(text && two && strcmp(text, two) == 0,
               apr_psprintf(p, "token_groups, clubs joined out of order: "
                            "%s", text));

@@ -90,6 +90,8 @@ void test_store_writes(apr_pool_t *p)
         "CREATE TABLE t_im_read_mark (user_id TEXT NOT NULL, club_id INTEGER "
         "NOT NULL, read_time INTEGER NOT NULL, PRIMARY KEY (user_id, "
         "club_id))",
+        "CREATE TABLE t_im_nonce (nonce_key TEXT PRIMARY KEY, used_at "
+        "INTEGER NOT NULL)",
         "CREATE TRIGGER refuse_state BEFORE INSERT ON t_im_group_state "
         "BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END",
         "CREATE TRIGGER refuse_mark BEFORE INSERT ON t_im_read_mark "

@@ -12,7 +12,12 @@
  * the runner fails on any it reads anyway. */
 void unit_check(int ok, const char *file, int line, const char *what);
 
-#define CHECK(cond, what) unit_check((cond) ? 1 : 0, __FILE__, __LINE__, (what))
+/* the condition first: a message may read what it set (arguments of one
+ * call are evaluated in no set order) */
+#define CHECK(cond, what) do {                                        \
+        int check_ok_ = (cond) ? 1 : 0;                               \
+        unit_check(check_ok_, __FILE__, __LINE__, (what));            \
+    } while (0)
 
 /* the weclubs secret of protocol.md section 3, and the seed's token of
  * user 38 (caller chrome_test) */
