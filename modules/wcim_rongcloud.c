@@ -83,40 +83,29 @@ void wcim_rc_rate_share(double *per_sec, int *burst,
 }
 
 /* Wait for this node's turn at RongCloud's rate limit for a call, at most
- * half the operation's time limit (the rest is the call's) less what the
- * operation waited already (`waited`): past that, or past the time left,
- * the call is not made. `again`: RongCloud refused the last call over its
- * limit, so this turn is at least one interval of the share away (its
- * second's calls are spent; going again at once would be refused too).
- * *pwaited gets the wait. */
+ * half the operation's time limit (the rest is the call's): past that, or
+ * past the time left, the call is not made. *pwaited gets the wait. */
 static apr_status_t rate_wait(apr_interval_time_t *pwaited,
                               wcim_rc_error_t *err, const wcim_rc_t *rc,
                               wcim_call_t call, const char *url,
-                              apr_interval_time_t left,
-                              apr_interval_time_t waited, int again,
-                              apr_pool_t *p)
+                              apr_interval_time_t left, apr_pool_t *p)
 {
     const wcim_rc_config_t *conf = rc->conf;
-    apr_interval_time_t wait, max_wait = conf->timeout / 2 - waited;
+    apr_interval_time_t wait, max_wait = conf->timeout / 2;
     double per_sec;
     int burst;
 
     *pwaited = 0;
     wcim_rc_rate_share(&per_sec, &burst, conf, call);
     if (per_sec <= 0 || conf->limits == NULL) {
-        /* no share to wait for: RongCloud's refusal stands */
-        return again ? APR_TIMEUP : APR_SUCCESS;
+        return APR_SUCCESS;
     }
     if (max_wait > left - RC_MIN_ATTEMPT) {
         max_wait = left - RC_MIN_ATTEMPT;
     }
     if (wcim_ratelimit_reserve(&wait, conf->limits->call[call], per_sec,
                                burst, apr_time_now(), max_wait)
-        == APR_SUCCESS && again
-        && wait < (apr_interval_time_t)(APR_USEC_PER_SEC / per_sec)) {
-        wait = (apr_interval_time_t)(APR_USEC_PER_SEC / per_sec);
-    }
-    if (wait > max_wait || (again && max_wait <= 0)) {
+        != APR_SUCCESS) {
         wcim_metrics_rate_refused(rc->metrics, call);
         err->url = url;
         err->detail = apr_psprintf(p, "not called: this node's share of "
@@ -582,64 +571,6 @@ static apr_status_t rc_post(json_t **pjson, wcim_rc_error_t *err,
     return rv;
 }
 
-/* One host's attempt, at this node's turn of the rate limit (every
- * attempt counts against the app's limit, failover too). When RongCloud
- * refuses it over its limit although the share let it go (another node
- * took the App Key's second, or calls bunched on their way), it goes
- * again at the node's next turn, as long as that turn comes within the
- * wait the operation may still take: a user does not get 3000 while
- * there is a turn for him (issue 22). *pwaited: the time waited here, -1
- * when no call was made. */
-static apr_status_t host_attempt(json_t **pjson,
-                                 apr_interval_time_t *pwaited,
-                                 wcim_rc_error_t *err, const wcim_rc_t *rc,
-                                 wcim_call_t call, const char *url,
-                                 const char *form, apr_interval_time_t left,
-                                 apr_interval_time_t waited_before,
-                                 int attempts_left, apr_time_t deadline,
-                                 apr_pool_t *p)
-{
-    apr_interval_time_t waited, limit, connect;
-    wcim_rc_error_t refused;
-    apr_status_t rv;
-    int again = 0;
-
-    *pwaited = 0;
-    for (;;) {
-        rv = rate_wait(&waited, err, rc, call, url, left,
-                       waited_before + *pwaited, again, p);
-        if (rv != APR_SUCCESS) {
-            if (again) {
-                /* RongCloud's refusal is the answer, and why it stands */
-                *err = refused;
-                err->detail = apr_pstrcat(p, refused.detail, " (again at "
-                                          "this node's next turn: none "
-                                          "within the wait left)", NULL);
-            }
-            else {
-                *pwaited = -1;
-            }
-            break;
-        }
-        *pwaited += waited;
-        left = deadline - apr_time_now();
-        wcim_rc_attempt_limits(&limit, &connect, rc->conf, left,
-                               attempts_left, rc->conf->urls->nelts);
-        rv = rc_attempt(pjson, err, rc, url, form, limit, connect, p);
-        if (rv == APR_SUCCESS || !err->rate_limited) {
-            break;
-        }
-        WCIM_LOG(rc->log, WCIM_LOG_WARNING, 0, WCIMLOGNO(0134)
-                 "RongCloud refused a call over its rate limit that this "
-                 "node's share let go; going again at the node's next "
-                 "turn: %s", wcim_rc_error_text(err, p));
-        refused = *err;
-        again = 1;
-        left = deadline - apr_time_now();
-    }
-    return rv;
-}
-
 /* rc_post's attempts: the host in use, then maybe the next one. */
 static apr_status_t rc_attempts(json_t **pjson,
                                 apr_interval_time_t *pwaited,
@@ -658,21 +589,28 @@ static apr_status_t rc_attempts(json_t **pjson,
         const char *url = apr_pstrcat(p, APR_ARRAY_IDX(conf->urls, idx,
                                                        const char *),
                                       path, NULL);
-        apr_interval_time_t left = deadline - apr_time_now();
+        apr_interval_time_t left = deadline - apr_time_now(), limit, connect;
 
         if (attempt > 0 && left < RC_MIN_ATTEMPT) {
             break;
         }
-        rv = host_attempt(pjson, &waited, err, rc, call, url, form, left,
-                          *pwaited, attempts - attempt, deadline, p);
-        if (waited < 0) {
+        /* every attempt counts against the app's limit, failover too */
+        if ((rv = rate_wait(&waited, err, rc, call, url, left, p))
+            != APR_SUCCESS) {
             if (attempt == 0) {
                 *pwaited = -1;      /* nothing was called */
             }
             break;
         }
         *pwaited += waited;
-        if (rv == APR_SUCCESS || !err->retryable || n < 2) {
+        left = deadline - apr_time_now();
+        wcim_rc_attempt_limits(&limit, &connect, conf, left,
+                               attempts - attempt, n);
+        rv = rc_attempt(pjson, err, rc, url, form, limit, connect, p);
+        if (rv == APR_SUCCESS) {
+            return rv;
+        }
+        if (!err->retryable || n < 2) {
             break;
         }
         hosts_failed(conf->hosts, idx, n);
