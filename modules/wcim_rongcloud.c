@@ -391,15 +391,18 @@ static apr_status_t slist_release(void *l)
 void wcim_rc_attempt_limits(apr_interval_time_t *ptotal,
                             apr_interval_time_t *pconnect,
                             const wcim_rc_config_t *conf,
-                            apr_interval_time_t left, int attempts)
+                            apr_interval_time_t left, int attempts,
+                            int hosts)
 {
     /* a host that answers slowly gets an even share, so the backup still
      * has time after it; one that cannot even connect costs only the
-     * connection limit, and the backup gets the rest */
+     * connection limit, and the backup gets the rest. With one URL there
+     * is no backup: the connection may take the whole attempt (a SYN lost
+     * once is sent again after a second) */
     *ptotal = left / (attempts > 0 ? attempts : 1);
     *pconnect = conf->connect_timeout > 0 ? conf->connect_timeout
                                           : WCIM_RC_DEFAULT_CONNECT_TIMEOUT;
-    if (*pconnect > *ptotal) {
+    if (*pconnect > *ptotal || hosts < 2) {
         *pconnect = *ptotal;
     }
 }
@@ -602,7 +605,7 @@ static apr_status_t rc_attempts(json_t **pjson,
         *pwaited += waited;
         left = deadline - apr_time_now();
         wcim_rc_attempt_limits(&limit, &connect, conf, left,
-                               attempts - attempt);
+                               attempts - attempt, n);
         rv = rc_attempt(pjson, err, rc, url, form, limit, connect, p);
         if (rv == APR_SUCCESS) {
             return rv;

@@ -126,12 +126,13 @@ apr_status_t wcim_rc_client_create(wcim_rc_client_t **pclient,
                                    apr_pool_t *p);
 
 /* The limits of the next attempt of an operation, with `left` time and
- * `attempts` attempts (this one included) left: the whole transfer's and
- * the connection set-up's. */
+ * `attempts` attempts (this one included) left, over `hosts` URLs: the
+ * whole transfer's and the connection set-up's. */
 void wcim_rc_attempt_limits(apr_interval_time_t *ptotal,
                             apr_interval_time_t *pconnect,
                             const wcim_rc_config_t *conf,
-                            apr_interval_time_t left, int attempts);
+                            apr_interval_time_t left, int attempts,
+                            int hosts);
 
 /* s cut to at most max bytes, never inside a UTF-8 character. */
 const char *wcim_rc_utf8_cut(const char *s, apr_size_t max, apr_pool_t *p);

@@ -6,7 +6,18 @@
 # Run it as the user that owns DIR (not root: PostgreSQL refuses root).
 # Each server listens on 127.0.0.1 only and trusts local connections.
 set -eu
+usage() {
+    echo "usage: $0 start mysql|pgsql|redis DIR PORT" >&2
+    echo "       $0 stop  mysql|pgsql|redis DIR" >&2
+    exit 2
+}
+[ $# -ge 3 ] || usage
 ACTION=$1 KIND=$2 DIR=$3 PORT=${4:-}
+case "$ACTION:$KIND" in
+start:mysql|start:pgsql|start:redis) [ -n "$PORT" ] || usage ;;
+stop:mysql|stop:pgsql|stop:redis) ;;
+*) usage ;;
+esac
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 
@@ -59,7 +70,7 @@ stop:redis)
     [ -f "$DIR/redis.pid" ] && kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
     ;;
 *)
-    echo "usage: $0 start|stop mysql|pgsql|redis DIR [PORT]" >&2
+    usage
     exit 2
     ;;
 esac

@@ -17,12 +17,48 @@ cd "$(dirname "$0")/.."
 TOP=$(pwd)
 export WCIM_DEMO_PORT="${WCIM_DEMO_PORT:-8080}"
 export WCIM_DEMO_RC_PORT="${WCIM_DEMO_RC_PORT:-8981}"
+
+# Every failure says what failed and what to do: `step` names the stage
+# under way, `hint` what to try; the EXIT trap prints them (set -e ends
+# the script at the failing command, which may have said nothing).
+step="starting" hint=""
+failed() {
+    rc=$?
+    [ $rc -ne 0 ] || return 0
+    echo "demo.sh: failed while $step (exit status $rc)" >&2
+    [ -z "$hint" ] || echo "demo.sh: $hint" >&2
+}
+trap failed EXIT
+
+step="reading the arguments"
+case "${1:-}" in
+""|stop) ;;
+*) hint="usage: $0 [stop]"; exit 2 ;;
+esac
+
+# the packages first: what follows needs Apache (its user, apxs), python3
+# and sqlite3
+if [ "${1:-}" != "stop" ] && [ -z "${WCIM_SKIP_DEPS:-}" ]; then
+    step="installing the demo's packages (scripts/install-deps.sh demo)"
+    hint="see the messages above; as a normal user, sudo must be allowed (or run scripts/install-deps.sh demo as root first)"
+    scripts/install-deps.sh demo
+fi
+
 if [ "$(id -u)" -eq 0 ]; then
     WCIM_DEMO_DIR="${WCIM_DEMO_DIR:-/run/weclubs-im-demo}"
-    # Debian's Apache user, as /etc/apache2/envvars names it
-    # (read in a shell of its own: the file is not written for "set -u")
-    WCIM_DEMO_USER=$(sh -c '. /etc/apache2/envvars; echo "${APACHE_RUN_USER:-www-data}"' 2>/dev/null)
-    WCIM_DEMO_GROUP=$(sh -c '. /etc/apache2/envvars; echo "${APACHE_RUN_GROUP:-www-data}"' 2>/dev/null)
+    # Debian's Apache user, as /etc/apache2/envvars names it (read in a
+    # shell of its own: the file is not written for "set -u"); www-data
+    # when the file is not there
+    step="finding Apache's user"
+    hint="is apache2 installed? (scripts/install-deps.sh demo)"
+    WCIM_DEMO_USER=www-data WCIM_DEMO_GROUP=www-data
+    if [ -r /etc/apache2/envvars ]; then
+        WCIM_DEMO_USER=$(sh -c '. /etc/apache2/envvars >/dev/null 2>&1; echo "${APACHE_RUN_USER:-www-data}"')
+        WCIM_DEMO_GROUP=$(sh -c '. /etc/apache2/envvars >/dev/null 2>&1; echo "${APACHE_RUN_GROUP:-www-data}"')
+    fi
+    if [ "${1:-}" != "stop" ]; then
+        id "$WCIM_DEMO_USER" >/dev/null 2>&1 || { echo "demo.sh: no user $WCIM_DEMO_USER" >&2; exit 1; }
+    fi
     AS="runuser -u $WCIM_DEMO_USER --"
 else
     WCIM_DEMO_DIR="${WCIM_DEMO_DIR:-$TOP/demo/run}"
@@ -51,16 +87,22 @@ stop() {
 }
 
 if [ "${1:-}" = "stop" ]; then
+    step="stopping the demo" hint=""
     stop
     echo "demo stopped"
     exit 0
 fi
 
-[ -n "${WCIM_SKIP_DEPS:-}" ] || scripts/install-deps.sh demo
+step="building the module (autogen.sh, configure, make)"
+hint="see the compiler's or configure's message above (configure names a missing package; scripts/install-deps.sh demo installs them)"
 [ -x configure ] || ./autogen.sh
 [ -f Makefile ] || ./configure
 make
+# apxs2 or apxs, as configure finds it
+APXS="${APXS:-$(command -v apxs2 || command -v apxs || true)}"
+[ -n "$APXS" ] || { hint="apxs not found: install apache2-dev (scripts/install-deps.sh demo)"; exit 1; }
 
+step="loading the demo data into $RUN_DIR" hint="is $RUN_DIR writable, and sqlite3 installed?"
 stop
 rm -rf "$RUN_DIR"
 mkdir -p "$RUN_DIR/db" "$RUN_DIR/standin"
@@ -75,6 +117,8 @@ if [ -n "$AS" ]; then
     chmod 750 "$RUN_DIR/db" "$RUN_DIR/standin"
 fi
 
+step="starting the RongCloud stand-in on port $WCIM_DEMO_RC_PORT"
+hint="is the port free? (WCIM_DEMO_RC_PORT chooses another); see $RUN_DIR/standin/standin.log"
 $AS /usr/bin/python3 "$RUN_DIR/standin/rongcloud_standin.py" \
     --listen "127.0.0.1:$WCIM_DEMO_RC_PORT" \
     --port-file "$RUN_DIR/standin/standin.port" \
@@ -88,7 +132,9 @@ until [ -f "$RUN_DIR/standin/standin.port" ]; do
     sleep 0.1
 done
 
-"$(apxs -q SBINDIR)/$(apxs -q TARGET)" -f "$TOP/conf/demo.conf" -k start
+step="starting httpd on port $WCIM_DEMO_PORT"
+hint="is the port free? (WCIM_DEMO_PORT chooses another); see $RUN_DIR/error_log"
+"$("$APXS" -q SBINDIR)/$("$APXS" -q TARGET)" -f "$TOP/conf/demo.conf" -k start
 i=0
 until python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
         "$WCIM_DEMO_PORT" 2>/dev/null; do
@@ -101,10 +147,10 @@ echo
 echo "mod_weclubs_im demo: $URL/im/ (children run as $WCIM_DEMO_USER; logs in $RUN_DIR)"
 echo "A signed get_group_chat_list for user 38, as in the API document:"
 echo
-tools/weclubs-im-request --secret "$SECRET" "$URL/im/get_group_chat_list" 38 "$USER38_TOKEN" || {
-    echo "the demo did not answer 2000; see $RUN_DIR/error_log" >&2
-    exit 1
-}
+step="asking the demo for user 38's group list"
+hint="the demo did not answer 2000; see $RUN_DIR/error_log (scripts/demo.sh stop stops it)"
+tools/weclubs-im-request --secret "$SECRET" "$URL/im/get_group_chat_list" 38 "$USER38_TOKEN"
+step="done" hint=""
 cat <<EOF
 
 Try next:

@@ -18,14 +18,26 @@ demo) PACKAGES="$DEMO" ;;
 all) PACKAGES="$DEMO $TEST" ;;
 *) echo "usage: $0 [demo|all]" >&2; exit 2 ;;
 esac
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # nothing to do (and no root needed) when every package is there already
-# shellcheck disable=SC2086
-have=$(dpkg-query -W -f '${db:Status-Abbrev}\n' $PACKAGES 2>/dev/null | grep -c '^ii' || true)
-if [ "$have" -eq "$(echo $PACKAGES | wc -w)" ]; then
+missing=""
+for pkg in $PACKAGES; do
+    dpkg-query -W -f '${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^ii' \
+        || missing="$missing $pkg"
+done
+if [ -z "$missing" ]; then
     echo "install-deps: the packages are installed already"
     exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "install-deps: these packages are missing:$missing" >&2
+        echo "install-deps: installing them needs root, and sudo is not installed:" \
+             "run \"$0 ${1:-all}\" as root (or install sudo), then this again" >&2
+        exit 1
+    fi
+    SUDO="sudo"
+    echo "install-deps: installing$missing with sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q

@@ -81,10 +81,16 @@ done
 # they start their own servers.
 if [ -n "${WCIM_CLUSTER:-}" ]; then
     echo "=== two nodes, one PostgreSQL, one redis ==="
-    if $AS env WCIM_TWO_NODES=1 sh -c 'cd "$1" && exec prove t/cluster/two-nodes.t t/cluster/storm.t t/cluster/sync-once.t' sh "$TREE"; then
+    rc=0
+    $AS env WCIM_TWO_NODES=1 sh -c 'cd "$1" && exec prove t/cluster/two-nodes.t t/cluster/storm.t t/cluster/sync-once.t' sh "$TREE" || rc=$?
+    # the nodes', the stand-in's and the servers' logs (t/lib/WCIM/Cluster.pm)
+    if [ "$TREE" != "$TOP" ] && [ -w t ]; then
+        rm -rf t/logs.cluster; cp -a "$TREE/t/logs.cluster" t/logs.cluster 2>/dev/null || true
+    fi
+    if [ $rc -eq 0 ]; then
         summary="$summary two-nodes:PASS"
     else
-        summary="$summary two-nodes:FAIL"; status=1
+        summary="$summary two-nodes:FAIL (logs in t/logs.cluster/)"; status=1
     fi
 fi
 echo "Apache::Test suite:$summary"

@@ -6,6 +6,9 @@ use strict;
 use warnings;
 
 use Cwd ();
+use File::Basename ();
+use File::Copy ();
+use File::Path ();
 use File::Temp ();
 use FindBin ();
 use HTTP::Tiny ();
@@ -17,10 +20,32 @@ use WCIM::Setup ();
 use WCIM::Sign ();
 
 my @cleanup;
+my $keep;       # [scratch folder, where its logs go] of the cluster made
 END {
+    my $exit = $?;
     local $?;
     $_->() for reverse @cleanup;
     @cleanup = ();
+    keep_logs(@$keep, $exit) if $keep;
+}
+
+# The servers stopped, their logs are copied out of the scratch folder
+# (removed next, by File::Temp) to t/logs.cluster/<test>/ in the tree, as
+# t/run-suite.sh keeps an engine's in t/logs.<engine>: the nodes'
+# error_log, the stand-in's log, PostgreSQL's and redis'.
+sub keep_logs {
+    my ($dir, $to, $exit) = @_;
+    File::Path::remove_tree($to);
+    File::Path::make_path($to);
+    for my $log (glob("$dir/*/error_log"), "$dir/standin.log", "$dir/pg/server.log",
+                 "$dir/redis/redis.log") {
+        next unless -f $log;
+        (my $name = substr($log, length($dir) + 1)) =~ s{/}{.}g;
+        File::Copy::copy($log, "$to/$name") or warn "keeping $log: $!\n";
+    }
+    my $tb = Test::More->can('builder') && Test::More->builder;
+    Test::More::diag("the cluster's logs are in $to")
+        if $exit || ($tb && !$tb->is_passing);
 }
 
 sub free_port {
@@ -46,7 +71,13 @@ sub new {
         http => HTTP::Tiny->new(timeout => 10),
         json => JSON::PP->new->utf8,
     }, $class;
-    chomp(my $httpd = `apxs -q SBINDIR` . '/' . `apxs -q TARGET`);
+    $keep = [ $self->{dir},
+              "$top/t/logs.cluster/" . File::Basename::basename($0, '.t') ];
+    # apxs2 or apxs, as configure finds it
+    my ($apxs) = (($ENV{APXS} || ()),
+                  (grep { -x } map {; "$_/apxs2", "$_/apxs" } split /:/, $ENV{PATH}),
+                  'apxs');
+    chomp(my $httpd = `$apxs -q SBINDIR` . '/' . `$apxs -q TARGET`);
     ($self->{httpd} = $httpd) =~ s/\n//g;
     my $dir = $self->{dir};
     ($self->{pg_port}, $self->{redis_port}) = (free_port(), free_port());
