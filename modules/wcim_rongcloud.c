@@ -11,6 +11,7 @@
 #include "wcim_rongcloud.h"
 #include "wcim_buf.h"
 #include "wcim_digest.h"
+#include "wcim_utf8.h"
 #include "wcim_json.h"
 #include "wcim_metrics.h"
 
@@ -302,28 +303,24 @@ static void form_add(apr_array_header_t *parts, const char *name,
                     form_escape(value ? value : "", p), NULL);
 }
 
-/* RongCloud's limits on a user's name and portrait (getToken and
- * user/refresh): name 1-64 bytes, portraitUri at most 1024; anything else
- * is refused with code 1002 (server-sdk-java src/main/resources/
- * jsonsource/user/verify.json and user/api.json; docs.rongcloud.cn/
- * platform-chat-api/user/modify). */
+/* RongCloud's limits on a name and a portrait. A name: 1 to 64 characters
+ * "whatever the script" (docs.rongcloud.cn/platform-chat-api/user/modify:
+ * "最大长度 64 个字符(不区分符号、英文字符、中文字符)"), which
+ * server-sdk-java checks as String.length() <= 64 before it sends one
+ * (src/main/java/io/rong/util/CommonUtil.java, limits in
+ * src/main/resources/jsonsource/user/verify.json): UTF-16 units, so an
+ * emoji counts 2. Counting as the SDK does is never laxer than the docs;
+ * a name over it is refused with code 1002 (user/api.json). The same cut
+ * serves group names: a group's name is 64 characters at most in
+ * server-sdk-go (sdk/group.go, GroupCreate) and the profile-hosting docs
+ * (entrust/group/create), and group/sync refreshes it. portraitUri: at
+ * most 1024 bytes (docs user/modify). */
 #define RC_NAME_MAX 64
 #define RC_PORTRAIT_MAX 1024
 
-const char *wcim_rc_utf8_cut(const char *s, apr_size_t max, apr_pool_t *p)
+const char *wcim_rc_name_fit(const char *name, apr_pool_t *p)
 {
-    apr_size_t end = strlen(s);
-
-    if (end <= max) {
-        return s;
-    }
-    end = max;
-    /* s[end] is the first byte left out: if it continues a character,
-     * that character goes too */
-    while (end > 0 && ((unsigned char)s[end] & 0xC0) == 0x80) {
-        --end;
-    }
-    return apr_pstrmemdup(p, s, end);
+    return wcim_utf8_cut(name, WCIM_UTF8_ANY, RC_NAME_MAX, p);
 }
 
 /* userId, name and portraitUri, fitted to RongCloud's limits. A student
@@ -334,7 +331,7 @@ const char *wcim_rc_utf8_cut(const char *s, apr_size_t max, apr_pool_t *p)
 static void user_form(apr_array_header_t *form, const char *user_id,
                       const char *name, const char *portrait, apr_pool_t *p)
 {
-    const char *fit = name ? wcim_rc_utf8_cut(name, RC_NAME_MAX, p) : "";
+    const char *fit = name ? wcim_rc_name_fit(name, p) : "";
 
     form_add(form, "userId", user_id, p);
     form_add(form, "name", *fit ? fit : user_id, p);
@@ -676,7 +673,7 @@ apr_status_t wcim_rc_group_sync(wcim_rc_error_t *err, const wcim_rc_t *rc,
     for (i = 0; i < groups->nelts; ++i) {
         const wcim_rc_group_t *g = &APR_ARRAY_IDX(groups, i, wcim_rc_group_t);
         form_add(form, apr_pstrcat(p, "group[", form_escape(g->id, p), "]",
-                                   NULL), g->name, p);
+                                   NULL), wcim_rc_name_fit(g->name, p), p);
     }
     return rc_post(&answer, err, rc, WCIM_CALL_GROUP_SYNC, "/group/sync.json",
                    apr_array_pstrcat(p, form, 0), p);

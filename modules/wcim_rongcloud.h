@@ -134,8 +134,9 @@ void wcim_rc_attempt_limits(apr_interval_time_t *ptotal,
                             apr_interval_time_t left, int attempts,
                             int hosts);
 
-/* s cut to at most max bytes, never inside a UTF-8 character. */
-const char *wcim_rc_utf8_cut(const char *s, apr_size_t max, apr_pool_t *p);
+/* A user's or a group's name as RongCloud takes it: cut to its limit on a
+ * character boundary. */
+const char *wcim_rc_name_fit(const char *name, apr_pool_t *p);
 
 /* A token for user_id with that display name and portrait. The name and
  * portrait are made to fit RongCloud's limits: no name is sent as user_id,

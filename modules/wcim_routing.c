@@ -7,6 +7,7 @@
 #include "wcim_decimal.h"
 #include "wcim_digest.h"
 #include "wcim_json.h"
+#include "wcim_utf8.h"
 
 #define GROUP_PREFIX "im_club_id_"
 #define TEXT_TYPE "RC:TxtMsg"
@@ -111,21 +112,6 @@ void wcim_routing_post_from(wcim_routed_post_t *post, apr_table_t *form)
     post->sensitive_type = apr_table_get(form, "sensitiveType");
 }
 
-/* At most `max` bytes of s, cut at a character boundary. */
-static const char *utf8_prefix(const char *s, apr_size_t max, apr_pool_t *p)
-{
-    apr_size_t n = strlen(s);
-
-    if (n <= max) {
-        return s;
-    }
-    n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
-        --n;   /* s[n] continues a character: cut before that character */
-    }
-    return apr_pstrmemdup(p, s, n);
-}
-
 /* A member of the JSON text `content`, or NULL. */
 static json_t *content_member(const char *content, const char *name,
                               apr_pool_t *p)
@@ -214,8 +200,10 @@ wcim_routed_t wcim_routing_classify(wcim_message_t *msg, const char **pwhy,
             *pwhy = "text message without text";
             return WCIM_ROUTED_IGNORED;
         }
-        msg->preview = utf8_prefix(json_string_value(v),
-                                   WCIM_ROUTING_PREVIEW_MAX, p);
+        /* jansson's strings are valid UTF-8: cut on a character */
+        msg->preview = wcim_utf8_cut(json_string_value(v),
+                                     WCIM_ROUTING_PREVIEW_MAX, WCIM_UTF8_ANY,
+                                     p);
         return WCIM_ROUTED_MESSAGE;
     }
     label = apr_table_get(labels, post->object_name);

@@ -86,6 +86,33 @@ sub no_sync {
     no_sync(120, $since, 'user 120 again: set unchanged, no second sync');
 }
 
+# a club's name reaches group/sync by RongCloud's rule for names: up to 64
+# characters whatever the script (rongcloud_standin.py check_fields), so a
+# 30-character Chinese name goes whole and a 70-character one is cut to 64
+# (192 bytes), never inside a character. The list itself shows the name
+# as the database has it. Club 107's name is put back at the end.
+{
+    for my $c ([30, 30], [70, 64]) {
+        my ($chars, $sent) = @$c;
+        my $long = '社' x $chars;
+        WCIM::DB::sql("UPDATE t_club SET name = '$long' WHERE club_id = 107");
+        my $since = WCIM::StandIn::last_seq();
+        check_answer(im($list, user => 120), "user 120: club 107 named by $chars characters",
+                     code => 2000,
+                     data => list_data($club{100}, [107, $long, $club{107}[2]]));
+        my $call = one_sync(120, $since);
+        sync_is($call, 120, { 'group[im_club_id_100]' => '篮球社',
+                              'group[im_club_id_107]' => '社' x $sent },
+                "user 120: a $chars-character club name synced as $sent");
+        is(($call || {})->{status}, 200, "user 120: RongCloud accepted the $sent characters");
+    }
+    WCIM::DB::sql("UPDATE t_club SET name = 'A&B=C+D 100% 社' WHERE club_id = 107");
+    my $since = WCIM::StandIn::last_seq();
+    check_answer(im($list, user => 120), 'user 120: club 107 named back', code => 2000,
+                 data => list_data($club{100}, $club{107}));
+    one_sync(120, $since);
+}
+
 # user 121: no club; never synced before, so an empty set is synced once
 {
     my $since = WCIM::StandIn::last_seq();

@@ -41,11 +41,12 @@ sub calls_clean {
 }
 
 # --- success: name real -> nick -> the RongCloud user id, portrait or "" -----
-# RongCloud refuses an empty name and one over 64 bytes (code 1002) and a
-# portraitUri over 1024 bytes (rongcloud_standin.py check_fields): a student
-# without a name is sent as his RongCloud user id, a long name is cut at a
-# character boundary, an over-long portrait is left out (undef below).
-my $long138 = 'ab' . ('张' x 22);        # 68 bytes
+# RongCloud refuses an empty name and one over 64 characters (code 1002)
+# and a portraitUri over 1024 bytes (rongcloud_standin.py check_fields): a
+# student without a name is sent as his RongCloud user id, a name counts
+# characters, not bytes (a 70-character one is cut: t/09-rongcloud.t, user
+# 203), an over-long portrait is left out (undef below).
+my $long138 = '张' x 30;                 # 30 characters, 90 bytes
 my $portrait139 = 'http://img.example.com/u/139.png?pad=' . ('x' x 1000);
 WCIM::DB::sql("UPDATE t_student SET real_name = '$long138' WHERE student_id = 138");
 WCIM::DB::sql("UPDATE t_student SET avatar_url = '$portrait139' WHERE student_id = 139");
@@ -55,8 +56,8 @@ my @ok = (
     [137, 'nick137', 'http://img.example.com/u/137.png', 'NULL real name: nick name'],
     [132, 'im_user_id_132', '', 'NULL names and avatar: the user id as name, empty portraitUri'],
     [134, 'im_user_id_134', '', 'empty names and avatar: the user id as name'],
-    [138, 'ab' . ('张' x 20), 'http://img.example.com/u/138.png',
-     'a 68-byte name: cut to 62 bytes, not inside a character'],
+    [138, '张' x 30, 'http://img.example.com/u/138.png',
+     'a 30-character Chinese name (90 bytes): sent whole'],
     [139, '长头像', undef, 'a 1037-byte portrait: left out'],
     [133, 'Tom & Jerry = A+B C%', 'http://img.example.com/u/133.png?size=large&v=1+2',
      'name and portrait needing percent-encoding'],

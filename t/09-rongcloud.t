@@ -116,8 +116,9 @@ is(on_primary(sub { n_calls($GT, 233) }), 1, 'long outage: the primary failed on
 }
 
 # a refresh obeys RongCloud's limits as getToken does (rongcloud_standin.py
-# check_fields): a name over 64 bytes cut, a portrait over 1024 bytes left
-# out (RongCloud keeps the one it has), no name: the RongCloud user id
+# check_fields): a name over 64 characters cut to 64 (whatever the script:
+# 64 Chinese characters are 192 bytes), a portrait over 1024 bytes left out
+# (RongCloud keeps the one it has), no name: the RongCloud user id
 {
     my ($token) = token_of(203, 'user 203: first get_token');
     my $name = 'n' x 70;
@@ -130,10 +131,25 @@ is(on_primary(sub { n_calls($GT, 233) }), 1, 'long outage: the primary failed on
     my $refresh = WCIM::StandIn::calls_for($REFRESH, 'im_user_id_203', $mid);
     is(scalar @$refresh, 1, 'user 203: one user/refresh call');
     is(WCIM::StandIn::field($refresh->[0] || {}, 'name'), 'n' x 64,
-       'user 203: the name cut to 64 bytes');
+       'user 203: the name cut to 64 characters');
     ok(!grep({ $_->[0] eq 'portraitUri' } @{ ($refresh->[0] || {})->{form} || [] }),
        'user 203: the over-long portrait left out');
     is(($refresh->[0] || {})->{status}, 200, 'user 203: RongCloud accepted the refresh');
+
+    # by characters, not bytes: 30 Chinese ones (90 bytes) go whole, 70 are
+    # cut to 64 (192 bytes), never inside a character
+    for my $c ([30, 30], [70, 64]) {
+        my ($chars, $sent) = @$c;
+        WCIM::DB::sql("UPDATE t_student SET real_name = '" . ('测' x $chars)
+                      . "' WHERE student_id = 203");
+        $mid = WCIM::StandIn::last_seq();
+        token_of(203, "user 203: a $chars-character Chinese name");
+        $refresh = WCIM::StandIn::calls_for($REFRESH, 'im_user_id_203', $mid);
+        is(WCIM::StandIn::field($refresh->[0] || {}, 'name'), '测' x $sent,
+           "user 203: $chars Chinese characters sent as $sent");
+        is(($refresh->[0] || {})->{status}, 200,
+           "user 203: RongCloud accepted the $sent-character name");
+    }
 
     token_of(204, 'user 204: first get_token');
     WCIM::DB::sql('UPDATE t_student SET real_name = NULL, nick_name = NULL'

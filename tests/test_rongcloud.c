@@ -49,22 +49,30 @@ void test_rc_limits(apr_pool_t *p)
                        apr_time_as_msec(connect)));
 }
 
-/* Names cut for RongCloud's 64 bytes: never inside a UTF-8 character. */
-void test_rc_utf8_cut(apr_pool_t *p)
+/* Names as RongCloud takes them: up to 64 characters whatever the script
+ * (docs user/modify), an emoji counting 2 as server-sdk-java's
+ * String.length() check does. */
+void test_rc_name_fit(apr_pool_t *p)
 {
-    const char *zhang22 = apr_pstrcat(p, "ab", "张张张张张张张张张张张张张张张张张张张张张张",
-                                      NULL);   /* 2 + 22 x 3 = 68 bytes */
-    const char *cut = wcim_rc_utf8_cut(zhang22, 64, p);
+    const char *zhang30 = "张张张张张张张张张张张张张张张张张张张张张张张张张张张张张张";
+    const char *s, *cut;
+    int i;
 
-    CHECK(strcmp(cut, "ab张张张张张张张张张张张张张张张张张张张张") == 0,
-          apr_psprintf(p, "68 bytes of 张: cut to 62, got %d bytes",
+    CHECK(wcim_rc_name_fit(zhang30, p) == zhang30,
+          apr_psprintf(p, "30 Chinese characters: whole, got %d of 90 bytes",
+                       (int)strlen(wcim_rc_name_fit(zhang30, p))));
+    for (s = "", i = 0; i < 70; ++i) {
+        s = apr_pstrcat(p, s, "张", NULL);
+    }
+    cut = wcim_rc_name_fit(s, p);
+    CHECK(strlen(cut) == 64 * 3 && strncmp(cut, s, 64 * 3) == 0,
+          apr_psprintf(p, "70 Chinese characters: 64 kept, got %d bytes",
                        (int)strlen(cut)));
-    CHECK(strcmp(wcim_rc_utf8_cut("abc", 64, p), "abc") == 0, "short: kept");
-    cut = wcim_rc_utf8_cut(apr_pstrcat(p, "xxx", "\xF0\x9F\x98\x80", NULL),
-                           5, p);
-    CHECK(strcmp(cut, "xxx") == 0, "a 4-byte character across the cut: left out");
-    cut = wcim_rc_utf8_cut(apr_pstrcat(p, "xxxx", "\xF0\x9F\x98\x80", NULL),
-                           8, p);
-    CHECK(strlen(cut) == 8, "exactly 8 bytes: kept whole");
+    for (s = "", i = 0; i < 33; ++i) {
+        s = apr_pstrcat(p, s, "\xF0\x9F\x98\x80", NULL);
+    }
+    cut = wcim_rc_name_fit(s, p);
+    CHECK(strlen(cut) == 32 * 4,
+          apr_psprintf(p, "33 emoji (66 units): 32 kept, got %d bytes",
+                       (int)strlen(cut)));
 }
-

@@ -54,7 +54,8 @@ static int run_tests(void)
     test_sql_check(p);
     test_store_writes(p);
     test_rc_limits(p);
-    test_rc_utf8_cut(p);
+    test_rc_name_fit(p);
+    test_utf8_cut(p);
     test_api(p);
     apr_pool_destroy(p);
     apr_terminate();

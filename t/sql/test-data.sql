@@ -83,7 +83,7 @@ INSERT INTO t_club_graduate (club_graduate_id, club_id, graduate_count, graduate
 --  135 deleted student (is_del 1), has a token  -> 3014
 --  136 (no t_student row; t_token row only)     -> 3014
 --  137 real NULL, nick nick137                  name nick137
---  138 real name over 64 bytes (set by the test) name cut to 64 bytes
+--  138 real name of 30 characters (set by the test) name sent whole
 --  139 avatar over 1024 bytes (set by the test)   no portraitUri
 --  140..152 one user per RongCloud failure mode (see the test), 153..155 the
 --  fail-over vhost, 156..157 the file-secret vhost; all 'fail<id>'.
