@@ -88,6 +88,14 @@ is($it->{fresh_msg_count}, 1, 'and still unread');
 like(substr(WCIM::Setup::slurp($log), $before),
      qr/WCIM0168: .*R-$$-3.*im_user_id_$reader/, 'the refused recall is logged');
 
+# a recall naming a message never stored is no one else's: not said as one
+$before = -s $log;
+is(msg($reader, 'RC:RcCmd', '{"messageUId":"R-' . $$ . '-never"}', $t0 + 7600, "R-$$-rc12"), 200,
+   'the reader recalls a message never stored: 200');
+is(item()->{last_msg_content}, '第三条', 'changes nothing');
+unlike(substr(WCIM::Setup::slurp($log), $before), qr/WCIM0168: .*R-$$-never/,
+       'not logged as a recall of another user\'s message');
+
 # --- messages RongCloud blocked (item 6) ------------------------------------------
 is(msg($sender, 'RC:TxtMsg', text('屏蔽词'), $t0 + 8000, "R-$$-blocked", sensitiveType => 1), 200,
    'a message blocked for sensitive words (sensitiveType 1): 200');

@@ -166,6 +166,17 @@ sub unfail_inserts {
     is($res->code, 401, 'once stored, the same query again: 401');
 }
 
+# --- the nonce is known with its timestamp: the same nonce under another
+# signTimestamp is another signed query (the key digests both) ----------
+{
+    my ($nonce, $ts) = ("again$$", now_ms());
+    my $res = post(nonce => $nonce, ts => $ts, fields => { msgUID => "T-$$-1" });
+    is($res->code, 200, 'a post: 200');
+    $res = post(nonce => $nonce, ts => $ts + 1000, fields => { msgUID => "T-$$-2" });
+    is($res->code, 200, 'the same nonce, another signTimestamp: 200');
+    is(stored_like("T-$$-%"), 2, 'both stored');
+}
+
 # --- item 8: a long nonce is refused on replay like any other --------------
 {
     my $nonce = substr("long$$" . ('x' x 120), 0, 120);

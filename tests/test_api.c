@@ -3,6 +3,7 @@
  * database, through apr_dbd as the module uses it) and a cache backed by a
  * table, to the answer's bytes. Part of tests/unit_tests. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <apr_dbd.h>
 #include <apr_hash.h>
@@ -15,6 +16,7 @@
 #include "../modules/wcim_result.h"
 #include "../modules/wcim_envelope.h"
 #include "../modules/wcim_sign.h"
+#include "../modules/wcim_routing.h"
 
 /* ---- a store on in-memory SQLite ---------------------------------- */
 
@@ -148,6 +150,171 @@ static void check_code(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
     answer(reply, ctx, api, body_for(p, uid, token));
     CHECK(reply->result_code == code,
           apr_psprintf(p, "%s: %d", what, reply->result_code));
+}
+
+/* ---- message routing's nonce, through wcim_api_route ---------------- */
+
+/* A cache whose reads fail (redis down): a miss, never "seen". */
+static apr_status_t broken_get(wcim_cache_t *c, const char *key,
+                               const char **pvalue, apr_pool_t *p)
+{
+    *pvalue = NULL;
+    return APR_ECONNREFUSED;
+}
+
+static apr_status_t broken_put(wcim_cache_t *c, const char *key,
+                               const char *value, apr_interval_time_t ttl,
+                               apr_pool_t *p)
+{
+    return APR_ECONNREFUSED;
+}
+
+/* A routing post's nonce check then the post, as the glue runs them:
+ * the check's status, else the post's. */
+static apr_status_t route_post(wcim_ctx_t *ctx, const char *nonce,
+                               const char *ts, const char *uid)
+{
+    wcim_routed_post_t post = { "im_user_id_7", "im_club_id_1", "RC:TxtMsg",
+                                "{\"content\":\"hi\"}", "GROUP",
+                                "1700000000000", uid, NULL };
+    wcim_routed_t kind;
+    const char *plain = apr_pstrcat(ctx->pool, ctx->conf->rc.app_secret,
+                                    nonce, ts, NULL);
+    char sig[WCIM_SHA1_HEX_LEN + 1];
+    apr_status_t rv;
+
+    wcim_sha1_hex(sig, plain, strlen(plain), 0);
+    if ((rv = wcim_api_route_check(ctx, nonce, ts, sig)) != APR_SUCCESS) {
+        return rv;
+    }
+    return wcim_api_route(&kind, ctx, &post);
+}
+
+static int count_rows(test_db_t *db, const char *sql)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v;
+
+    if (apr_dbd_select(db->driver, db->pool, db->handle, &res, sql, 0) != 0
+        || apr_dbd_get_row(db->driver, db->pool, res, &row, -1) != 0
+        || (v = apr_dbd_get_entry(db->driver, row, 0)) == NULL) {
+        return -1;
+    }
+    while (apr_dbd_get_row(db->driver, db->pool, res, &row, -1) == 0) {
+    }
+    return atoi(v);
+}
+
+/* The nonce reservation (issue 23, items 2 and 8) as wcim_api_route runs
+ * it, on the store of test_api's database: what issue 27's mutation pass
+ * found no test for. */
+static void test_api_route(test_db_t *db0, const wcim_ctx_t *base,
+                           apr_pool_t *p)
+{
+    test_db_t db = *db0;
+    table_cache_t cache = { { table_get, table_put }, NULL, p, 0, 0, 0 };
+    wcim_cache_t broken = { broken_get, broken_put };
+    wcim_config_t conf = *base->conf;
+    wcim_ctx_t ctx = *base;
+    apr_int64_t now = APR_INT64_C(1700000000000), w = 300000;
+    static const char *const tables[] = {
+        "CREATE TABLE t_im_nonce (nonce_key TEXT PRIMARY KEY, "
+        "used_at INTEGER NOT NULL)",
+        "CREATE TABLE t_im_message (msg_uid TEXT PRIMARY KEY, club_id "
+        "INTEGER NOT NULL, from_user TEXT NOT NULL, object_name TEXT NOT "
+        "NULL, preview TEXT NOT NULL, msg_time INTEGER NOT NULL)",
+        "CREATE TABLE t_im_group_state (club_id INTEGER PRIMARY KEY, "
+        "last_msg_uid TEXT NOT NULL, last_content TEXT NOT NULL, "
+        "last_date INTEGER NOT NULL)",
+        "CREATE TABLE t_im_read_mark (user_id TEXT NOT NULL, club_id "
+        "INTEGER NOT NULL, read_time INTEGER NOT NULL, PRIMARY KEY "
+        "(user_id, club_id))",
+        /* made before the statements are prepared: a schema change
+         * after would make them fail once (SQLITE_SCHEMA) */
+        "CREATE TRIGGER t_im_message_fail BEFORE INSERT ON t_im_message "
+        "WHEN NEW.msg_uid = 'FAIL' BEGIN SELECT RAISE(ABORT, 'refused by "
+        "the test'); END",
+    };
+    apr_size_t i;
+    int n;
+
+    for (i = 0; i < sizeof(tables) / sizeof(tables[0]); ++i) {
+        CHECK(apr_dbd_query(db.driver, db.handle, &n, tables[i]) == 0,
+              tables[i]);
+    }
+    for (i = 0; i < WCIM_STMT_COUNT; ++i) {
+        db.sql[i] = wcim_store_specs[i].sql;
+    }
+    db.tag = "route";
+    cache.entries = apr_hash_make(p);
+    conf.rc.app_secret = "route-secret";
+    conf.callback_window = apr_time_from_msec(w);
+    conf.message_max_age = apr_time_from_sec(86400);
+    conf.message_labels = apr_table_make(p, 4);
+    wcim_routing_default_labels(conf.message_labels);
+    ctx.conf = &conf;
+    ctx.now = apr_time_from_msec(now);
+    ctx.store_baton = &db;
+    ctx.cache = NULL;    /* the database alone decides */
+
+    CHECK(route_post(&ctx, "n1", "1700000000000", "U1") == APR_SUCCESS,
+          "route: a post stored");
+    CHECK(route_post(&ctx, "n1", "1700000000000", "U2") == APR_EACCES,
+          "route: the same nonce and timestamp again: APR_EACCES (a replay, "
+          "401), without a cache");
+    CHECK(route_post(&ctx, "n1", "1700000001000", "U3") == APR_SUCCESS,
+          "route: the same nonce under another signTimestamp is another "
+          "signed query: stored");
+    CHECK(count_rows(&db, "SELECT COUNT(*) FROM t_im_message WHERE msg_uid "
+                     "IN ('U1', 'U3')") == 2
+          && count_rows(&db, "SELECT COUNT(*) FROM t_im_message WHERE "
+                        "msg_uid = 'U2'") == 0,
+          "route: U1 and U3 stored, not the replay U2");
+
+    /* a post that cannot be stored gives its nonce back, and only its
+     * own; the cache does not call it seen */
+    ctx.cache = &cache.base;
+    n = count_rows(&db, "SELECT COUNT(*) FROM t_im_nonce");
+    CHECK(route_post(&ctx, "n2", "1700000000000", "FAIL") == APR_EGENERAL,
+          "route: the insert fails: an error (500), not a replay");
+    CHECK(count_rows(&db, "SELECT COUNT(*) FROM t_im_nonce") == n,
+          "route: the failed post's nonce given back, the others kept");
+    CHECK(route_post(&ctx, "n2", "1700000000000", "U4") == APR_SUCCESS,
+          "route: RongCloud's retry of the failed post: stored");
+    CHECK(route_post(&ctx, "n2", "1700000000000", "U5") == APR_EACCES,
+          "route: and then a replay");
+
+    /* a cache that fails proves nothing: the database decides */
+    ctx.cache = &broken;
+    CHECK(route_post(&ctx, "n3", "1700000000000", "U6") == APR_SUCCESS,
+          "route: a failing cache read is not \"seen\"");
+    CHECK(route_post(&ctx, "n3", "1700000000000", "U7") == APR_EACCES,
+          "route: a replay with the cache failing: refused by the database");
+    ctx.cache = NULL;
+
+    /* the nonces older than two windows pruned, the others kept */
+    CHECK(apr_dbd_query(db.driver, db.handle, &n, apr_psprintf(p,
+          "INSERT INTO t_im_nonce VALUES ('young', %" APR_INT64_T_FMT "), "
+          "('old', %" APR_INT64_T_FMT ")", now - 3 * w / 2, now - 5 * w / 2))
+          == 0, "two nonces, taken 1.5 and 2.5 windows ago");
+    CHECK(wcim_api_prune(&ctx) == APR_SUCCESS, "route: pruned");
+    CHECK(count_rows(&db, "SELECT COUNT(*) FROM t_im_nonce WHERE nonce_key "
+                     "= 'young'") == 1, "prune: a nonce taken 1.5 windows "
+          "ago is kept (its timestamp may be a window ahead)");
+    CHECK(count_rows(&db, "SELECT COUNT(*) FROM t_im_nonce WHERE nonce_key "
+                     "= 'old'") == 0, "prune: one 2.5 windows old is gone");
+    CHECK(count_rows(&db, "SELECT COUNT(*) FROM t_im_nonce") >= 3,
+          "prune: the nonces just taken are kept");
+
+    /* nonce_exists not prepared (a replaced statement failing): refused
+     * as unchecked (503), nothing stored */
+    db.sql[WCIM_STMT_NONCE_EXISTS] = NULL;
+    db.tag = "route2";
+    CHECK(route_post(&ctx, "n4", "1700000000000", "U8") == APR_EAGAIN,
+          "route: nonce_exists not prepared: APR_EAGAIN (503)");
+    CHECK(count_rows(&db, "SELECT COUNT(*) FROM t_im_message WHERE msg_uid "
+                     "= 'U8'") == 0, "route: and nothing stored");
 }
 
 void test_api(apr_pool_t *p)
@@ -462,5 +629,6 @@ void test_api(apr_pool_t *p)
                   "sql/sqlite holds SQLite's files");
         }
     }
+    test_api_route(&db, &ctx, p);
     apr_dbd_close(db.driver, db.handle);
 }

@@ -90,5 +90,13 @@ void test_routing(apr_pool_t *p)
     post.sensitive_type = "0";
     CHECK(wcim_routing_classify(&msg, &why, &post, labels, p)
           == WCIM_ROUTED_MESSAGE, "sensitiveType 0: a message");
+    /* only 1 is "blocked": a value that merely begins with 1 is not */
+    post.sensitive_type = "10";
+    CHECK(wcim_routing_classify(&msg, &why, &post, labels, p)
+          == WCIM_ROUTED_MESSAGE, "sensitiveType 10 is not 1: a message");
+    post.sensitive_type = "";
+    CHECK(wcim_routing_classify(&msg, &why, &post, labels, p)
+          == WCIM_ROUTED_MESSAGE, "sensitiveType empty: a message");
+    post.sensitive_type = NULL;
     CHECK(wcim_routing_field_used("sensitiveType"), "sensitiveType is read");
 }
