@@ -3,6 +3,7 @@
 
 #include "wcim_buf.h"
 #include "wcim_json.h"
+#include "wcim_utf8.h"
 
 static apr_status_t json_release(void *data)
 {
@@ -70,42 +71,6 @@ apr_status_t wcim_json_append(wcim_buf_t *buf, const json_t *v)
            ? APR_SUCCESS : APR_EGENERAL;
 }
 
-/* The length of the UTF-8 sequence at s (its bytes up to a NUL) as
- * jansson accepts it: no overlong forms, no surrogates, nothing past
- * U+10FFFF; 0 when it is not one. */
-static apr_size_t utf8_sequence(const unsigned char *s)
-{
-    apr_size_t n, i;
-    apr_uint32_t v;
-
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        v = s[0] & 0x1f;
-    }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        v = s[0] & 0x0f;
-    }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        v = s[0] & 0x07;
-    }
-    else {
-        return 0;
-    }
-    for (i = 1; i < n; ++i) {
-        if ((s[i] & 0xc0) != 0x80) {      /* a NUL ends it here too */
-            return 0;
-        }
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10ffff
-        || (v >= 0xd800 && v <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
-
 void wcim_json_append_string(wcim_buf_t *buf, const char *s)
 {
     const unsigned char *c = (const unsigned char *)s;
@@ -115,7 +80,7 @@ void wcim_json_append_string(wcim_buf_t *buf, const char *s)
      * character, quote or backslash (ids, URLs, club names) */
     while (*c) {
         if (*c >= 0x80) {
-            apr_size_t n = utf8_sequence(c);
+            apr_size_t n = wcim_utf8_sequence(c);
             if (n == 0) {
                 break;
             }
