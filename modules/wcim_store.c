@@ -418,9 +418,24 @@ static const char *i64(apr_int64_t v, apr_pool_t *p)
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
 
-/* Make a message its group's last one unless a later one is: the UPDATE
- * for a group that has a state, else state_add, which writes the first
- * one or keeps the later of two (wcim_stmt.c). */
+/* The UPDATE of a row that exists, else the insert, which writes the
+ * first one or keeps the later of two (wcim_stmt.c): a group's last
+ * message, a student's read mark. */
+static apr_status_t update_else_add(const char **perr, wcim_store_t *st,
+                                    wcim_stmt_t update, const char **uargs,
+                                    wcim_stmt_t add, const char **aargs,
+                                    apr_pool_t *p)
+{
+    int nrows = 0;
+    apr_status_t rv = store_exec(&nrows, perr, st, update, p, uargs);
+
+    if (rv == APR_SUCCESS && nrows == 0) {
+        rv = store_exec(NULL, perr, st, add, p, aargs);
+    }
+    return rv;
+}
+
+/* Make a message its group's last one unless a later one is. */
 static apr_status_t state_write(const char **perr, wcim_store_t *st,
                                 const wcim_message_t *msg, const char *club,
                                 const char *time, apr_pool_t *p)
@@ -428,14 +443,9 @@ static apr_status_t state_write(const char **perr, wcim_store_t *st,
     const char *update[] = { msg->uid, msg->preview, time, club, time, time,
                              msg->uid };
     const char *state[] = { club, msg->uid, msg->preview, time };
-    int nrows = 0;
-    apr_status_t rv;
 
-    rv = store_exec(&nrows, perr, st, WCIM_STMT_STATE_UPDATE, p, update);
-    if (rv == APR_SUCCESS && nrows == 0) {
-        rv = store_exec(NULL, perr, st, WCIM_STMT_STATE_ADD, p, state);
-    }
-    return rv;
+    return update_else_add(perr, st, WCIM_STMT_STATE_UPDATE, update,
+                           WCIM_STMT_STATE_ADD, state, p);
 }
 
 apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
@@ -499,15 +509,9 @@ apr_status_t wcim_store_read_mark(const char **perr, wcim_store_t *st,
     const char *club = i64(club_id, p), *t = i64(time, p);
     const char *update[] = { t, rc_user, club, t };
     const char *add[] = { rc_user, club, t };
-    int nrows = 0;
-    apr_status_t rv;
 
-    rv = store_exec(&nrows, perr, st, WCIM_STMT_MARK_UPDATE, p, update);
-    if (rv == APR_SUCCESS && nrows == 0) {
-        /* no mark yet, or a later one: mark_add keeps the later */
-        rv = store_exec(NULL, perr, st, WCIM_STMT_MARK_ADD, p, add);
-    }
-    return rv;
+    return update_else_add(perr, st, WCIM_STMT_MARK_UPDATE, update,
+                           WCIM_STMT_MARK_ADD, add, p);
 }
 
 apr_status_t wcim_store_messages_prune(int *pdeleted, const char **perr,
