@@ -156,6 +156,7 @@ apr_status_t wcim_read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
         }
     }
     wcim_buf_init(&body, r->pool, hint);
+    wcim_buf_bound(&body, max);
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     do {
         apr_bucket *b;

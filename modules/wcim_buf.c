@@ -11,6 +11,12 @@ void wcim_buf_init(wcim_buf_t *buf, apr_pool_t *p, apr_size_t hint)
     buf->data = apr_palloc(p, buf->cap);
     buf->data[0] = '\0';
     buf->len = 0;
+    buf->most = 0;
+}
+
+void wcim_buf_bound(wcim_buf_t *buf, apr_size_t most)
+{
+    buf->most = most;
 }
 
 void wcim_buf_append(wcim_buf_t *buf, const void *bytes, apr_size_t n)
@@ -22,6 +28,9 @@ void wcim_buf_append(wcim_buf_t *buf, const void *bytes, apr_size_t n)
 
         while (cap < buf->len + n + 1) {
             cap *= 2;
+        }
+        if (buf->most && cap > buf->most + 1 && buf->len + n <= buf->most) {
+            cap = buf->most + 1;
         }
         data = apr_palloc(buf->pool, cap);
         memcpy(data, buf->data, buf->len);

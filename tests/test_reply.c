@@ -122,3 +122,28 @@ void test_json_string_jansson(apr_pool_t *p)
     CHECK(differ == 0, apr_psprintf(p, "%lu strings differ from jansson",
                                     (unsigned long)differ));
 }
+
+/* A bounded buffer (a request body under its limit) never grows past the
+ * bound, and keeps every byte; an unbounded one doubles as before. */
+void test_buf_bound(apr_pool_t *p)
+{
+    static const char chunk[100] = { 'x' };
+    wcim_buf_t b, free_b;
+    int i;
+
+    wcim_buf_init(&b, p, 0);
+    wcim_buf_bound(&b, 1000);
+    wcim_buf_init(&free_b, p, 0);
+    for (i = 0; i < 10; ++i) {
+        wcim_buf_append(&b, chunk, sizeof(chunk));
+        wcim_buf_append(&free_b, chunk, sizeof(chunk));
+    }
+    CHECK(b.len == 1000 && b.data[1000] == '\0'
+          && b.data[0] == 'x' && b.data[900] == 'x',
+          "bounded buffer: all 1000 bytes kept, NUL after them");
+    CHECK(b.cap <= 1001,
+          apr_psprintf(p, "bounded buffer: room for the bound only, not %"
+                       APR_SIZE_T_FMT, b.cap));
+    CHECK(free_b.len == 1000 && free_b.cap >= 1024,
+          "unbounded buffer: doubles");
+}

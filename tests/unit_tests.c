@@ -41,6 +41,7 @@ static int run_tests(void)
     test_envelope(p);
     test_token(p);
     test_reply(p);
+    test_buf_bound(p);
     test_routing(p);
     test_form(p);
     test_json_string(p);

@@ -32,6 +32,7 @@ void test_token(apr_pool_t *p);         /* test_token.c */
 void test_reply(apr_pool_t *p);         /* test_reply.c */
 void test_json_string(apr_pool_t *p);   /* test_reply.c */
 void test_json_string_jansson(apr_pool_t *p);   /* test_reply.c */
+void test_buf_bound(apr_pool_t *p);     /* test_reply.c */
 void test_routing(apr_pool_t *p);       /* test_routing.c */
 void test_form(apr_pool_t *p);          /* test_form.c */
 void test_cache_id(apr_pool_t *p);      /* test_cache.c */
