@@ -201,16 +201,10 @@ sub unfail_inserts {
     my $text = substr(WCIM::Setup::slurp($log), $before);
     like($text, qr/\[weclubs_im:error\].* WCIM0165: .*nonce_add: \S/,
          'logged at error level, with the statement and a database message');
-    TODO: {
-        # PostgreSQL: the store prepares a failed statement again, and that
-        # PREPARE's "already exists" replaces the insert's own error when
-        # the last repair is over a second old (issue 23, item 7, fixed
-        # apart from this branch)
-        local $TODO = 'item 7: the re-prepare hides the error on PostgreSQL'
-            if WCIM::DB::engine() eq 'pgsql';
-        like($text, qr/WCIM0165: .*refused by the test/,
-             'the database\'s own message');
-    }
+    # on PostgreSQL too: a refused insert is not a lost session, so no
+    # PREPARE's "already exists" replaces the insert's own error
+    like($text, qr/WCIM0165: .*refused by the test/,
+         'the database\'s own message');
 }
 
 # --- a site without the table: 503, and the log says which file makes it --
