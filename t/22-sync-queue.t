@@ -11,7 +11,6 @@ use FindBin ();
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use JSON::PP ();
 use Time::HiRes ();
 use Apache::Test ();
 use WCIM::Request ();
@@ -24,18 +23,10 @@ my $OTHERS = 30;
 my $token = WCIM::DB::make_users($BASE, $OTHERS + 1, clubs => 3);
 my $hot = $BASE;                       # the user who lists and lists
 my @others = map { $BASE + $_ } 1 .. $OTHERS;
-my ($host, $port) = WCIM::Request::url('/') =~ m{//([^:/]+):(\d+)};
-my $json = JSON::PP->new->utf8;
 my $conn;
 
-sub list {
-    my ($uid) = @_;
-    my $body = WCIM::Request::envelope(data => [user_id => "$uid", token => $token->{$uid}]);
-    my ($st, $content) = WCIM::Request::post_keepalive(\$conn, $host, $port,
-        '/im/get_group_chat_list', 'application/json', $body);
-    my $a = $st == 200 ? eval { $json->decode($content) } : undef;
-    return $a ? $a->{result_code} : "HTTP $st";
-}
+# a list of user $uid, kept alive: its result_code
+sub list { WCIM::Request::list_code(\$conn, $_[0], $token->{$_[0]}) }
 
 sub syncs_of {
     my ($uid, $since) = @_;

@@ -13,7 +13,6 @@ use FindBin ();
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use JSON::PP ();
 use Time::HiRes ();
 use Apache::Test ();
 use WCIM::Request ();
@@ -24,18 +23,10 @@ my $SYNC = WCIM::StandIn::SYNC;
 my $BASE = 731000;
 my $RUNS = 20;
 my $token = WCIM::DB::make_users($BASE, $RUNS + 1, clubs => $RUNS + 1);
-my ($host, $port) = WCIM::Request::url('/') =~ m{//([^:/]+):(\d+)};
-my $json = JSON::PP->new->utf8;
 my $conn;
 
-sub list {
-    my ($uid) = @_;
-    my $body = WCIM::Request::envelope(data => [user_id => "$uid", token => $token->{$uid}]);
-    my ($st, $content) = WCIM::Request::post_keepalive(\$conn, $host, $port,
-        '/im/get_group_chat_list', 'application/json', $body);
-    my $a = $st == 200 ? eval { $json->decode($content) } : undef;
-    return $a ? $a->{result_code} : "HTTP $st";
-}
+# a list of user $uid, kept alive: its result_code
+sub list { WCIM::Request::list_code(\$conn, $_[0], $token->{$_[0]}) }
 
 # ten lists in about 100 ms; how many did not answer 2000
 sub ten_lists {
@@ -49,11 +40,7 @@ sub ten_lists {
     return $bad;
 }
 
-sub groups_of {
-    my ($call) = @_;
-    return join ' ', sort map { $_->[0] =~ /^group\[im_club_id_(\d+)\]$/ ? $1 : () }
-                          @{ $call->{form} };
-}
+sub groups_of { WCIM::StandIn::sync_clubs(@_) }
 
 # the user's group/sync calls since $since, once they have settled: the
 # first (a 300 ms answer), and whatever a second job would have made

@@ -11,7 +11,6 @@ use FindBin ();
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
-use JSON::PP ();
 use Time::HiRes ();
 use HTTP::Request ();
 use Apache::Test ();
@@ -22,19 +21,11 @@ use WCIM::StandIn ();
 my $SYNC = WCIM::StandIn::SYNC;
 my $BASE = 733000;
 my $token = WCIM::DB::make_users($BASE, 3, clubs => 3);
-my ($host, $port) = WCIM::Request::url('/') =~ m{//([^:/]+):(\d+)};
-my $json = JSON::PP->new->utf8;
 my $conn;
 my $rel = $BASE + 500;     # relation rows this test adds
 
-sub list {
-    my ($uid) = @_;
-    my $body = WCIM::Request::envelope(data => [user_id => "$uid", token => $token->{$uid}]);
-    my ($st, $content) = WCIM::Request::post_keepalive(\$conn, $host, $port,
-        '/im/get_group_chat_list', 'application/json', $body);
-    my $a = $st == 200 ? eval { $json->decode($content) } : undef;
-    return $a ? $a->{result_code} : "HTTP $st";
-}
+# a list of user $uid, kept alive: its result_code
+sub list { WCIM::Request::list_code(\$conn, $_[0], $token->{$_[0]}) }
 
 sub queued {
     my $req = HTTP::Request->new(GET => WCIM::Request::url('/im-status'));
@@ -48,11 +39,7 @@ sub join_club {
                   . $rel++ . ", $club, $uid, 1, 0, 0)");
 }
 
-sub groups_of {
-    my ($call) = @_;
-    return join ' ', sort map { $_->[0] =~ /^group\[im_club_id_(\d+)\]$/ ? $1 : () }
-                          @{ $call->{form} };
-}
+sub groups_of { WCIM::StandIn::sync_clubs(@_) }
 
 sub syncs_of {
     my ($uid, $since) = @_;

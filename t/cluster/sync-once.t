@@ -68,11 +68,7 @@ sub last_seq {
     return @$calls ? $calls->[-1]{seq} : 0;
 }
 
-sub groups_of {
-    my ($call) = @_;
-    return join ' ', sort map { $_->[0] =~ /^group\[im_club_id_(\d+)\]$/ ? $1 : () }
-                          @{ $call->{form} };
-}
+sub groups_of { WCIM::StandIn::sync_clubs(@_) }
 
 sub settled {
     my ($uid, $since) = @_;

@@ -7,6 +7,7 @@ use utf8;
 
 use Encode qw(encode_utf8 decode_utf8);
 use Time::HiRes ();
+use JSON::PP ();
 use LWP::UserAgent ();
 use HTTP::Request ();
 use Test::More;
@@ -307,6 +308,19 @@ sub post_keepalive {
         $$conn = undef;
     }
     return (0, '');
+}
+
+# list_code(\$conn, $uid, $token): a signed get_group_chat_list of user
+# $uid on the kept-alive socket $conn (to the test server); its
+# result_code, or "HTTP <status>" when the answer is not an envelope.
+sub list_code {
+    my ($conn, $uid, $token) = @_;
+    my ($host, $port) = url('/') =~ m{//([^:/]+):(\d+)};
+    my $body = envelope(data => [user_id => "$uid", token => $token]);
+    my ($st, $content) = post_keepalive($conn, $host, $port,
+        '/im/get_group_chat_list', 'application/json', $body);
+    my $a = $st == 200 ? eval { JSON::PP->new->utf8->decode($content) } : undef;
+    return $a ? $a->{result_code} : "HTTP $st";
 }
 
 1;

@@ -70,6 +70,13 @@ sub field {
     return undef;
 }
 
+# The clubs of a group/sync call's set, by number, sorted, as one string.
+sub sync_clubs {
+    my ($call) = @_;
+    return join ' ', sort map { $_->[0] =~ /^group\[im_club_id_(\d+)\]$/ ? $1 : () }
+                          @{ $call->{form} };
+}
+
 # Calls to $path for RongCloud user $rc_user (userId field), after $since.
 sub calls_for {
     my ($path, $rc_user, $since) = @_;
