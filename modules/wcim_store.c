@@ -494,10 +494,14 @@ apr_status_t wcim_store_message_recall(const char **perr, wcim_store_t *st,
          * sender's own message was deleted */
         rv = store_exec(NULL, perr, st, WCIM_STMT_STATE_RECALL, p, state);
     }
-    else if (rv == APR_SUCCESS
-             && store_query(perr, st, WCIM_STMT_MSG_EXISTS, take_exists,
-                            &found, p, exists) == APR_SUCCESS && found) {
-        rv = APR_EACCES;   /* someone else's message */
+    else if (rv == APR_SUCCESS) {
+        /* nothing deleted: someone else's message, or none (a failed look
+         * is a failure, said as one) */
+        rv = store_query(perr, st, WCIM_STMT_MSG_EXISTS, take_exists, &found,
+                         p, exists);
+        if (rv == APR_SUCCESS && found) {
+            rv = APR_EACCES;
+        }
     }
     return rv;
 }
