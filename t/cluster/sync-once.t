@@ -21,6 +21,7 @@ use Time::HiRes ();
 use WCIM::Cluster ();
 use WCIM::DB ();
 use WCIM::Sign ();
+use WCIM::StandIn ();     # sync_clubs
 
 my $SYNC = '/group/sync.json';
 my $BASE = 735000;
