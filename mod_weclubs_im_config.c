@@ -27,6 +27,9 @@
 #define DEFAULT_CALLBACK_MAX_BODY (2 * 1024 * 1024)
 #define DEFAULT_MESSAGE_MAX_AGE_S (30 * 86400)
 #define DEFAULT_CALLBACK_WINDOW_S 300
+/* a student asking get_token again this soon has most likely been told
+ * "token incorrect" by RongCloud (the client asks again at once) */
+#define DEFAULT_TOKEN_RECHECK apr_time_from_sec(30)
 #define UNSET              -1
 
 void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
@@ -39,6 +42,7 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->c.token_lifetime_ms = UNSET;
     sc->c.rc.timeout = UNSET;
     sc->c.rc.connect_timeout = UNSET;
+    sc->c.rc.rate_wait = UNSET;
     for (i = 0; i < WCIM_CALL_COUNT; ++i) {
         sc->c.rc.rate_limit[i] = UNSET;
     }
@@ -48,6 +52,8 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->c.message_max_age = UNSET;
     sc->c.callback_window = UNSET;
     sc->c.token_store_db = UNSET;
+    sc->c.rc_token_lifetime = UNSET;
+    sc->c.token_recheck = UNSET;
     return sc;
 }
 
@@ -72,6 +78,7 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.rc.urls = PICK(c.rc.urls, NULL);
     sc->c.rc.timeout = PICK(c.rc.timeout, UNSET);
     sc->c.rc.connect_timeout = PICK(c.rc.connect_timeout, UNSET);
+    sc->c.rc.rate_wait = PICK(c.rc.rate_wait, UNSET);
     sc->c.rc.ca_file = PICK(c.rc.ca_file, NULL);
     for (i = 0; i < WCIM_CALL_COUNT; ++i) {
         sc->c.rc.rate_limit[i] = PICK(c.rc.rate_limit[i], UNSET);
@@ -84,6 +91,8 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.message_max_age = PICK(c.message_max_age, UNSET);
     sc->c.callback_window = PICK(c.callback_window, UNSET);
     sc->c.token_store_db = PICK(c.token_store_db, UNSET);
+    sc->c.rc_token_lifetime = PICK(c.rc_token_lifetime, UNSET);
+    sc->c.token_recheck = PICK(c.token_recheck, UNSET);
     sc->replay_window_given = add->replay_window_given
                               || base->replay_window_given;
     /* labels add up: a virtual host changes or adds some */
@@ -235,6 +244,9 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     if (c->rc.connect_timeout == UNSET) {
         c->rc.connect_timeout = WCIM_RC_DEFAULT_CONNECT_TIMEOUT;
     }
+    if (c->rc.rate_wait == UNSET) {
+        c->rc.rate_wait = WCIM_RC_DEFAULT_RATE_WAIT;
+    }
     if (c->rc.rate_limit[WCIM_CALL_GET_TOKEN] == UNSET) {
         c->rc.rate_limit[WCIM_CALL_GET_TOKEN] = WCIM_RC_DEFAULT_RATE_GET_TOKEN;
     }
@@ -268,6 +280,12 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     }
     if (c->token_store_db == UNSET) {
         c->token_store_db = 0;
+    }
+    if (c->rc_token_lifetime == UNSET) {
+        c->rc_token_lifetime = 0;
+    }
+    if (c->token_recheck == UNSET) {
+        c->token_recheck = DEFAULT_TOKEN_RECHECK;
     }
     if (sc->stmt_tag == NULL) {
         int i;

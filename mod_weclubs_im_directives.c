@@ -23,6 +23,8 @@ APLOG_USE_MODULE(weclubs_im);
 #define MAX_BODY_LIMIT     (16 * 1024 * 1024)
 #define CALLBACK_MAX_BODY_LIMIT   (64 * 1024 * 1024)
 #define MAX_RC_TIMEOUT     apr_time_from_sec(300)
+#define MAX_RC_TOKEN_LIFETIME apr_time_from_sec(APR_INT64_C(10) * 365 * 86400)
+#define MAX_TOKEN_RECHECK  apr_time_from_sec(86400)
 
 static wcim_srv_conf_t *cmd_conf(cmd_parms *cmd)
 {
@@ -211,6 +213,43 @@ static const char *set_rc_connect_timeout(cmd_parms *cmd, void *dc,
 {
     return parse_time(&cmd_conf(cmd)->c.rc.connect_timeout, cmd, arg,
                       MAX_RC_TIMEOUT);
+}
+
+static const char *set_rc_rate_wait(cmd_parms *cmd, void *dc,
+                                    const char *arg)
+{
+    return parse_time(&cmd_conf(cmd)->c.rc.rate_wait, cmd, arg,
+                      MAX_RC_TIMEOUT);
+}
+
+/* A positive time, or off (0). */
+static const char *parse_time_or_off(apr_interval_time_t *pt, cmd_parms *cmd,
+                                     const char *arg, apr_interval_time_t max)
+{
+    if (ap_cstr_casecmp(arg, "off") == 0) {
+        *pt = 0;
+        return NULL;
+    }
+    return parse_time(pt, cmd, arg, max)
+           ? apr_psprintf(cmd->pool, "%s takes off or a time up to %"
+                          APR_TIME_T_FMT " s, in seconds or with a unit "
+                          "(e.g. 30, 90mi, 24h)", cmd->cmd->name,
+                          apr_time_sec(max))
+           : NULL;
+}
+
+static const char *set_rc_token_lifetime(cmd_parms *cmd, void *dc,
+                                         const char *arg)
+{
+    return parse_time_or_off(&cmd_conf(cmd)->c.rc_token_lifetime, cmd, arg,
+                             MAX_RC_TOKEN_LIFETIME);
+}
+
+static const char *set_token_recheck(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    return parse_time_or_off(&cmd_conf(cmd)->c.token_recheck, cmd, arg,
+                             MAX_TOKEN_RECHECK);
 }
 
 /* RongCloud's API names the calls: user/getToken, user/refresh,
@@ -425,6 +464,15 @@ const command_rec wcim_cmds[] = {
                   RSRC_CONF, "a RongCloud call (user/getToken, user/refresh, "
                   "group/sync) and RongCloud's limit for the App Key in "
                   "calls a second, or off"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudRateWait", set_rc_rate_wait, NULL,
+                  RSRC_CONF, "how long a call may wait for a turn of this "
+                  "node's share of the rate limit (e.g. 8)"),
+    AP_INIT_TAKE1("WeclubsIMRongCloudTokenLifetime", set_rc_token_lifetime,
+                  NULL, RSRC_CONF, "the RongCloud token lifetime set in "
+                  "RongCloud's console, or off (tokens never expire)"),
+    AP_INIT_TAKE1("WeclubsIMTokenRecheck", set_token_recheck, NULL,
+                  RSRC_CONF, "a get_token within this time of the "
+                  "student's last one gets a fresh RongCloud token, or off"),
     AP_INIT_TAKE1("WeclubsIMRongCloudNodes", set_rc_nodes, NULL, RSRC_CONF,
                   "how many servers share the RongCloud App Key (each sends "
                   "its share of the rate limits)"),

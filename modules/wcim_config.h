@@ -24,6 +24,10 @@ typedef struct wcim_config_t {
     apr_interval_time_t message_max_age;  /* stored messages are pruned */
     apr_interval_time_t callback_window;  /* accepted clock difference */
     int token_store_db;             /* RongCloud tokens kept in a table too */
+    apr_interval_time_t rc_token_lifetime; /* RongCloud tokens older (less
+                                    * a margin) are never served; 0: off */
+    apr_interval_time_t token_recheck;     /* a get_token this soon after
+                                    * the last gets a fresh token; 0: off */
 } wcim_config_t;
 
 #endif

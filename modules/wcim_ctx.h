@@ -10,10 +10,12 @@
 
 #define WCIM_RC_USER_PREFIX  "im_user_id_"
 #define WCIM_RC_GROUP_PREFIX "im_club_id_"
-/* cache keys: a user's RongCloud token ("<profile> <token>", the profile a
- * digest of the name and portrait RongCloud was last given), and the
- * digest of the user's group set last synced */
+/* cache keys: a user's RongCloud token ("<profile> <issued ms> <token>",
+ * the profile a digest of the name and portrait RongCloud was last given),
+ * when he last asked for it (ms), and the digest of the user's group set
+ * last synced */
 #define WCIM_TOKEN_KEY_PREFIX "tok:"
+#define WCIM_ASKED_KEY_PREFIX "ask:"
 #define WCIM_GROUPS_KEY_PREFIX "grp:"
 
 /* The request's store; a failure is logged (WCIM0145) and counted. */

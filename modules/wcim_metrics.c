@@ -44,6 +44,7 @@ struct wcim_metrics_t {
     apr_uint32_t rate_waits[WCIM_CALL_COUNT];
     apr_uint64_t rate_wait_us[WCIM_CALL_COUNT];
     apr_uint32_t rate_refused[WCIM_CALL_COUNT];
+    apr_uint32_t tokens_replaced[2];                 /* [recheck, lifetime] */
 };
 
 apr_size_t wcim_metrics_size(void)
@@ -118,6 +119,13 @@ const char *wcim_metrics_label_escape(const char *value, apr_pool_t *p)
         }
     }
     return b.data;
+}
+
+void wcim_metrics_token_replaced(wcim_metrics_t *m, int too_old)
+{
+    if (m) {
+        apr_atomic_inc32(&m->tokens_replaced[too_old ? 1 : 0]);
+    }
 }
 
 void wcim_metrics_failover(wcim_metrics_t *m)
@@ -256,6 +264,9 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
         }
         add(&b, p, "\ngroup syncs queued %u, dropped %u\n",
             get32(&m->syncs_queued), get32(&m->syncs_dropped));
+        add(&b, p, "\nRongCloud tokens replaced: %u asked again, %u too "
+            "old\n", get32(&m->tokens_replaced[0]),
+            get32(&m->tokens_replaced[1]));
         add(&b, p, "\nfailovers %u\ndatabase errors %u\n\n"
             "cache (kind hits misses hit_ratio):\n",
             get32(&m->failovers), get32(&m->db_errors));
@@ -322,6 +333,15 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
         "another RongCloud host.\n"
         "# TYPE weclubs_im_rongcloud_failovers_total counter\n"
         "weclubs_im_rongcloud_failovers_total %u\n", get32(&m->failovers));
+    add(&b, p, "# HELP weclubs_im_rongcloud_tokens_replaced_total RongCloud "
+        "tokens fetched anew instead of served: asked again within "
+        "WeclubsIMTokenRecheck (recheck), past "
+        "WeclubsIMRongCloudTokenLifetime (lifetime).\n"
+        "# TYPE weclubs_im_rongcloud_tokens_replaced_total counter\n"
+        "weclubs_im_rongcloud_tokens_replaced_total{reason=\"recheck\"} %u\n"
+        "weclubs_im_rongcloud_tokens_replaced_total{reason=\"lifetime\"} "
+        "%u\n", get32(&m->tokens_replaced[0]),
+        get32(&m->tokens_replaced[1]));
     add(&b, p, "# HELP weclubs_im_cache_requests_total Cache lookups, by "
         "kind of entry and result (a low hit ratio: the cache is too small)."
         "\n# TYPE weclubs_im_cache_requests_total counter\n");

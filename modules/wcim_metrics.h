@@ -50,6 +50,10 @@ void wcim_metrics_sync_queued(wcim_metrics_t *m, int delta);
 void wcim_metrics_rate_waiting(wcim_metrics_t *m, wcim_call_t call);
 void wcim_metrics_rate_waited(wcim_metrics_t *m, wcim_call_t call,
                               apr_interval_time_t waited);
+/* A RongCloud token held that was not served but replaced: too old for
+ * the token lifetime (too_old), or asked for again within the recheck
+ * time. */
+void wcim_metrics_token_replaced(wcim_metrics_t *m, int too_old);
 /* A call not made: it would have waited too long for the rate limit. */
 void wcim_metrics_rate_refused(wcim_metrics_t *m, wcim_call_t call);
 

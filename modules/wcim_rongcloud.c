@@ -84,15 +84,16 @@ void wcim_rc_rate_share(double *per_sec, int *burst,
 }
 
 /* Wait for this node's turn at RongCloud's rate limit for a call, at most
- * half the operation's time limit (the rest is the call's): past that, or
- * past the time left, the call is not made. *pwaited gets the wait. */
+ * WeclubsIMRongCloudRateWait and never so long that the call itself would
+ * have no time left: past that, the call is not made. *pwaited gets the
+ * wait. */
 static apr_status_t rate_wait(apr_interval_time_t *pwaited,
                               wcim_rc_error_t *err, const wcim_rc_t *rc,
                               wcim_call_t call, const char *url,
                               apr_interval_time_t left, apr_pool_t *p)
 {
     const wcim_rc_config_t *conf = rc->conf;
-    apr_interval_time_t wait, max_wait = conf->timeout / 2;
+    apr_interval_time_t wait, max_wait = conf->rate_wait;
     double per_sec;
     int burst;
 
@@ -113,7 +114,8 @@ static apr_status_t rate_wait(apr_interval_time_t *pwaited,
                                    "RongCloud's rate limit (%.0f calls/s, "
                                    "WeclubsIMRongCloudRateLimit) would "
                                    "make it wait %.1f s, more than the "
-                                   "%.1f s it may", per_sec,
+                                   "%.1f s it may (WeclubsIMRongCloud"
+                                   "RateWait, the time left)", per_sec,
                                    (double)wait / APR_USEC_PER_SEC,
                                    (double)(max_wait > 0 ? max_wait : 0)
                                    / APR_USEC_PER_SEC);

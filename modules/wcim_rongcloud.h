@@ -39,6 +39,11 @@
 #define WCIM_RC_DEFAULT_RATE_REFRESH 100
 #define WCIM_RC_DEFAULT_RATE_GROUP_SYNC 100
 #define WCIM_RC_RATE_SHARE 0.9
+/* How long a call may wait for a turn of that share: the weclubs app
+ * gives up on an answer after 10 s (OkHttp's default read timeout; its
+ * ServiceGenerator sets only a connect timeout), so a student waits for
+ * RongCloud at most this, with time left for the call itself. */
+#define WCIM_RC_DEFAULT_RATE_WAIT apr_time_from_sec(8)
 
 /* This node's limiters, one per call (wcim_call_t), shared by its
  * children: made at start-up for each App Key. */
@@ -64,6 +69,8 @@ typedef struct wcim_rc_config_t {
     double rate_limit[WCIM_CALL_COUNT]; /* RongCloud's, per App Key, in
                                          * calls a second; 0: none */
     int nodes;                     /* servers sharing the App Key */
+    apr_interval_time_t rate_wait; /* longest wait for a turn of the share
+                                    * (never past the operation's time) */
     wcim_rc_limits_t *limits;      /* made at start-up for app_key */
 } wcim_rc_config_t;
 

@@ -102,8 +102,8 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
       "DELETE FROM t_im_nonce WHERE used_at < %lld" },
     /* the token table: written as UPDATE, then INSERT when no row changed
      * (portable; no engine's own upsert) */
-    { "rc_token_get", 2, 3,
-      "SELECT secret_tag, profile, token FROM t_im_rc_token "
+    { "rc_token_get", 2, 4,
+      "SELECT secret_tag, profile, token, updated FROM t_im_rc_token "
       "WHERE app_key = %s AND user_id = %s" },
     { "rc_token_update", 6, 0,
       "UPDATE t_im_rc_token SET secret_tag = %s, profile = %s, token = %s, "

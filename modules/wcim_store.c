@@ -543,10 +543,15 @@ static void take_rc_token(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
         const char *tag = entry(st, row, 0, p);
         const char *profile = entry(st, row, 1, p);
         const char *token = entry(st, row, 2, p);
+        const char *issued = entry(st, row, 3, p);
 
         rr->out->secret_tag = tag ? tag : "";
         rr->out->profile = profile ? profile : "";
         rr->out->token = token ? token : "";
+        /* unreadable: unknown, which a token lifetime treats as too old */
+        if (!issued || !parse_id(&rr->out->issued, issued)) {
+            rr->out->issued = 0;
+        }
         rr->found = 1;
     }
 }
@@ -567,9 +572,9 @@ apr_status_t wcim_store_rc_token_get(wcim_rc_token_row_t *out,
 apr_status_t wcim_store_rc_token_put(const char **perr, wcim_store_t *st,
                                      const char *app_key, const char *rc_user,
                                      const wcim_rc_token_row_t *row,
-                                     apr_int64_t updated, apr_pool_t *p)
+                                     apr_pool_t *p)
 {
-    const char *when = i64(updated, p);
+    const char *when = i64(row->issued, p);
     const char *update[] = { row->secret_tag, row->profile, row->token, when,
                              app_key, rc_user };
     const char *add[] = { app_key, rc_user, row->secret_tag, row->profile,

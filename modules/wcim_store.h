@@ -236,6 +236,8 @@ typedef struct wcim_rc_token_row_t {
     const char *profile;      /* digest of the name and portrait RongCloud
                                * was given */
     const char *token;
+    apr_int64_t issued;       /* when RongCloud issued the token, ms (its
+                               * lifetime counts from then); 0: unknown */
 } wcim_rc_token_row_t;
 
 /* The row of RongCloud user rc_user of app app_key; APR_NOTFOUND when
@@ -245,10 +247,10 @@ apr_status_t wcim_store_rc_token_get(wcim_rc_token_row_t *row,
                                      const char *app_key, const char *rc_user,
                                      apr_pool_t *p);
 
-/* Write the row of rc_user (made or replaced), stamped `updated` (ms). */
+/* Write the row of rc_user (made or replaced). */
 apr_status_t wcim_store_rc_token_put(const char **perr, wcim_store_t *st,
                                      const char *app_key, const char *rc_user,
                                      const wcim_rc_token_row_t *row,
-                                     apr_int64_t updated, apr_pool_t *p);
+                                     apr_pool_t *p);
 
 #endif

@@ -17,6 +17,7 @@
 #include "../modules/wcim_envelope.h"
 #include "../modules/wcim_sign.h"
 #include "../modules/wcim_routing.h"
+#include "../modules/wcim_tokens.h"
 
 /* ---- a store on in-memory SQLite ---------------------------------- */
 
@@ -553,9 +554,35 @@ void test_api(apr_pool_t *p)
               apr_psprintf(p, "token table answer: %s", text));
         CHECK(c5.rc_time == 0, "token table: no time spent on RongCloud");
         cached = apr_hash_get(cache.entries, key, APR_HASH_KEY_STRING);
-        CHECK(cached && strcmp(cached, apr_pstrcat(p, hex, " stored-token",
+        CHECK(cached && strcmp(cached, apr_pstrcat(p, hex, " 1 stored-token",
                                                    NULL)) == 0,
-              "token table: the row is put in the cache");
+              apr_psprintf(p, "token table: the row is put in the cache "
+                           "with the token's issue time: %s", cached));
+
+        /* WeclubsIMRongCloudTokenLifetime: the row's token was issued in
+         * 1970, far past a day's lifetime: not served from the table nor
+         * from the cache it was just put in (RongCloud is asked, and
+         * fails here); one issued now is */
+        conf5.rc_token_lifetime = apr_time_from_sec(86400);
+        apr_hash_set(cache.entries, key, APR_HASH_KEY_STRING, NULL);
+        answer(&reply, &c5, WCIM_API_GET_TOKEN, body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code != 2000, "a token older than the lifetime "
+              "is not served from the table");
+        answer(&reply, &c5, WCIM_API_GET_TOKEN, body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code != 2000, "nor from the cache");
+        apr_hash_set(cache.entries, key, APR_HASH_KEY_STRING, NULL);
+        apr_dbd_query(db.driver, db.handle, &n, apr_psprintf(p,
+                      "UPDATE t_im_rc_token SET updated = %" APR_INT64_T_FMT,
+                      apr_time_as_msec(apr_time_now()) - 3600 * 1000));
+        text = answer(&reply, &c5, WCIM_API_GET_TOKEN,
+                      body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code == 2000
+              && strstr(text, "\"im_token\":\"stored-token\""),
+              apr_psprintf(p, "an hour-old token within a day's lifetime is "
+                           "served: %s", text));
+        conf5.rc_token_lifetime = 0;
+        apr_dbd_query(db.driver, db.handle, &n,
+                      "UPDATE t_im_rc_token SET updated = 1");
 
         /* the row of another App Secret: RongCloud is asked (and fails
          * here, its URL refuses connections) */
@@ -577,6 +604,80 @@ void test_api(apr_pool_t *p)
         for (i = WCIM_STMT_RC_TOKEN_FIRST; i < WCIM_STMT_COUNT; ++i) {
             db.sql[i] = NULL;
         }
+    }
+
+    /* WeclubsIMTokenRecheck: a second ask within it gets a new token
+     * (RongCloud is asked: it fails here), unless the token held is
+     * itself that recent; a first ask is served and noted */
+    {
+        wcim_ctx_t c6 = ctx;
+        wcim_config_t conf6 = conf;
+        char hex[WCIM_SHA1_HEX_LEN + 1];
+        const char *profile = "佐\nhttp://img.example.com/38.png";
+        const char *key = "tok:k:tag:im_user_id_38";
+        const char *ask = "ask:k:tag:im_user_id_38", *noted;
+        apr_int64_t now = apr_time_as_msec(apr_time_now());
+
+        wcim_sha1_hex(hex, profile, strlen(profile), 0);
+        conf6.token_recheck = apr_time_from_sec(30);
+        c6.conf = &conf6;
+        c6.sync_groups = NULL;
+        apr_hash_set(cache.entries, key, APR_HASH_KEY_STRING,
+                     apr_psprintf(p, "%s %" APR_INT64_T_FMT " held-token",
+                                  hex, now - 3600 * 1000));
+        apr_hash_set(cache.entries, ask, APR_HASH_KEY_STRING, NULL);
+        text = answer(&reply, &c6, WCIM_API_GET_TOKEN,
+                      body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code == 2000 && strstr(text, "held-token"),
+              apr_psprintf(p, "recheck: a first ask is served: %s", text));
+        noted = apr_hash_get(cache.entries, ask, APR_HASH_KEY_STRING);
+        CHECK(noted && apr_atoi64(noted) >= now, "recheck: the ask is noted");
+        answer(&reply, &c6, WCIM_API_GET_TOKEN, body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code != 2000, "recheck: a second ask within 30 s "
+              "does not get the hour-old token");
+        apr_hash_set(cache.entries, key, APR_HASH_KEY_STRING,
+                     apr_psprintf(p, "%s %" APR_INT64_T_FMT " new-token",
+                                  hex, now - 5 * 1000));
+        text = answer(&reply, &c6, WCIM_API_GET_TOKEN,
+                      body_for(p, "38", TOKEN38));
+        CHECK(reply.result_code == 2000 && strstr(text, "new-token"),
+              apr_psprintf(p, "recheck: a token fetched 5 s ago is served "
+                           "to a third ask: %s", text));
+        apr_hash_set(cache.entries, ask, APR_HASH_KEY_STRING, NULL);
+        apr_hash_set(cache.entries, key, APR_HASH_KEY_STRING, NULL);
+    }
+
+    /* the rule alone (ms) */
+    {
+        wcim_config_t c = { 0 };
+        apr_int64_t day = 86400 * 1000;
+
+        CHECK(wcim_tokens_held(&c, 1, 2, 3) == WCIM_HELD_SERVE,
+              "both off: served");
+        c.rc_token_lifetime = apr_time_from_sec(3600);
+        CHECK(wcim_tokens_held(&c, 0, 0, day) == WCIM_HELD_TOO_OLD
+              && wcim_tokens_held(&c, day, 0, day + 3240 * 1000 - 1)
+                 == WCIM_HELD_SERVE
+              && wcim_tokens_held(&c, day, 0, day + 3240 * 1000)
+                 == WCIM_HELD_TOO_OLD,
+              "an hour's lifetime: served until 6 min (the margin, a "
+              "tenth) before; a token of unknown age is too old");
+        c.rc_token_lifetime = apr_time_from_sec(30 * 86400);
+        CHECK(wcim_tokens_held(&c, day, 0, day + 30 * day - 3600 * 1000 - 1)
+              == WCIM_HELD_SERVE
+              && wcim_tokens_held(&c, day, 0, day + 30 * day - 3600 * 1000)
+                 == WCIM_HELD_TOO_OLD, "the margin is at most an hour");
+        c.rc_token_lifetime = 0;
+        c.token_recheck = apr_time_from_sec(30);
+        CHECK(wcim_tokens_held(&c, day, 0, 2 * day) == WCIM_HELD_SERVE,
+              "recheck: no ask before: served");
+        CHECK(wcim_tokens_held(&c, day, 2 * day - 29999, 2 * day)
+              == WCIM_HELD_RECHECK, "recheck: asked 29.999 s ago: new");
+        CHECK(wcim_tokens_held(&c, day, 2 * day - 30000, 2 * day)
+              == WCIM_HELD_SERVE, "recheck: asked 30 s ago: served");
+        CHECK(wcim_tokens_held(&c, 2 * day - 29999, 2 * day - 1000, 2 * day)
+              == WCIM_HELD_SERVE, "recheck: the token held is that recent: "
+              "served");
     }
 
     /* get_token for a student without a row: 3014 */
