@@ -22,10 +22,11 @@ my $GT = WCIM::StandIn::GET_TOKEN;
 my $SYNC = WCIM::StandIn::SYNC;
 my $BASE = 740000;
 my $N = 60;
-my %token = %{ WCIM::DB::make_users($BASE, 2 * $N + 12, clubs => 3) };
+my %token = %{ WCIM::DB::make_users($BASE, 2 * $N + 12 + 12, clubs => 3) };
 my @off = map { $BASE + $_ } 0 .. $N - 1;          # through wcim_rate_off
 my @on = map { $BASE + $N + $_ } 0 .. $N - 1;      # through wcim_rate
 my @short = map { $BASE + 2 * $N + $_ } 0 .. 11;   # through wcim_rate_short
+my @patient = map { $BASE + 2 * $N + 12 + $_ } 0 .. 11;   # through wcim_rate_wait
 my $error_log = Apache::Test::vars('t_logs') . '/error_log';
 my $mark;
 
@@ -142,6 +143,21 @@ my @lines = grep { /WCIM0122/ && /not called: this node's share of RongCloud's r
 close $fh;
 cmp_ok(scalar @lines, '==', $codes->{3000} // 0, 'a log line for each says why (WCIM0122)')
     or diag("lines: " . scalar @lines);
+
+# --- WeclubsIMRongCloudRateWait: 12 at once at 1.8/s, 7.5 s to wait for a
+# turn. The last one's turn comes ~6.1 s after the first's: far more than
+# half the 9 s timeout (the wait allowed before the directive), less than
+# the 7.5 s it allows.
+WCIM::StandIn::reset();
+$t0 = Time::HiRes::time();
+$codes = WCIM::Load::run_all('get_token', \@patient, \%token, workers => 12,
+                             vhost => 'wcim_rate_wait');
+$took = Time::HiRes::time() - $t0;
+is(WCIM::Load::not_2000($codes), 0, '12 at once at 1.8/s with 7.5 s to wait: all get tokens ('
+   . codes_text($codes) . ')');
+cmp_ok($took, '>', 5, sprintf('the rate held them back (%.1f s in all)', $took));
+cmp_ok($took, '<', 7.5 + 2, sprintf('none waited much past the 7.5 s (%.1f s in all)', $took));
+is(busiest($GT)->{refused}, 0, 'RongCloud refused nothing');
 
 WCIM::StandIn::reset();
 done_testing();

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Stand-in for the parts of the RongCloud server API that mod_weclubs_im uses.
 
-Serves POST /user/getToken.json, /user/refresh.json and /group/sync.json with
+Serves POST /user/getToken.json, /user/refresh.json, /group/sync.json and
+/user/token/expire.json with
 RongCloud-style signature checks and a deliberately strict form parser (so the
 module's encoding bugs show up), plus a control API under /_control for the
 test suite: fault injection, and a record of every API call received.
@@ -28,7 +29,8 @@ import threading
 import time
 import urllib.parse
 
-API_PATHS = ("/user/getToken.json", "/user/refresh.json", "/group/sync.json")
+API_PATHS = ("/user/getToken.json", "/user/refresh.json", "/group/sync.json",
+             "/user/token/expire.json")
 
 MODES = ("ok", "slow", "hang", "e500", "e503", "e401", "rate", "code",
          "garbage", "notoken", "huge", "close")
@@ -79,6 +81,17 @@ class State:
         self.tokens_issued = 0  # never reset: tokens stay distinct over a whole run
         self.limits = dict(RATE_LIMITS)
         self.buckets = {}       # path -> [tokens left, time of the last refill]
+        # Tokens and what makes them stop connecting. A token is issued
+        # anew by every getToken and the earlier ones stay valid ("Token
+        # 可以获取多次，但之前的仍然可用": server-sdk-python
+        # rongcloud/user.py, class User); they never expire unless the
+        # app's console sets a lifetime ("在融云开发者平台设置 Token 有效期，
+        # 默认永久有效", the same) or user/token/expire ends those of a
+        # user issued before a time (see expire_tokens). Kept over resets,
+        # as RongCloud keeps them; the lifetime is a test's setting.
+        self.tokens = {}        # token -> (userId, issued ms)
+        self.expired_before = {}  # userId -> ms ("*": every user)
+        self.token_lifetime = None  # seconds; None: tokens never expire
         self._set_ok()
 
     def set_limits(self, limits):
@@ -156,6 +169,35 @@ class State:
             self.tokens_issued += 1
             return self.tokens_issued
 
+    def issue_token(self, user_id, token):
+        with self.lock:
+            self.tokens[token] = (user_id, int(time.time() * 1000))
+
+    def expire_tokens(self, user_ids, before_ms):
+        with self.lock:
+            for uid in user_ids:
+                self.expired_before[uid] = max(before_ms,
+                                               self.expired_before.get(uid, 0))
+
+    def set_token_lifetime(self, seconds):
+        with self.lock:
+            self.token_lifetime = seconds
+
+    def token_connects(self, token):
+        """(connects, why): whether a client would connect with token."""
+        with self.lock:
+            if token not in self.tokens:
+                return False, "unknown token"
+            user_id, issued = self.tokens[token]
+            before = max(self.expired_before.get(user_id, 0),
+                         self.expired_before.get("*", 0))
+            if issued < before:
+                return False, "expired by user/token/expire"
+            if (self.token_lifetime is not None
+                    and time.time() * 1000 - issued >= self.token_lifetime * 1000):
+                return False, "older than the token lifetime"
+            return True, "ok"
+
     def record(self, call):
         with self.lock:
             self.seq += 1
@@ -172,6 +214,7 @@ class State:
             self.calls = []
             self.limits = dict(RATE_LIMITS)
             self.buckets = {}
+            self.token_lifetime = None
             self._set_ok()
 
     def log(self, line):
@@ -280,6 +323,24 @@ def check_auth(headers, app_key, app_secret):
 
 def check_fields(path, form):
     """Field rules per endpoint. Returns (rongcloud_code, message) or None."""
+    if path == "/user/token/expire.json":
+        # userId (repeated, at most 20) and time, ms: "该时间戳前用户获取的
+        # Token 全部失效" (server-sdk-go rongcloud/user.go
+        # UserTokenExpireRequest, both [必传]; the 20 is its comment's
+        # "最多不超过 20 个"; server-sdk-python rongcloud/user.py expire).
+        # A refusal is 1002 like the other fields' (the code is the stand-
+        # in's choice here: no source gives expire's).
+        users = [v for k, v in form if k == "userId"]
+        if not users or len(users) > 20:
+            return 1002, "userId: 1 to 20 of them"
+        for uid in users:
+            if not USER_ID_RE.match(uid):
+                return 1002, "bad userId %r" % uid
+        times = [v for k, v in form if k == "time"]
+        when = times[0] if len(times) == 1 else ""
+        if not when.isdigit():
+            return 1002, "time (ms) is required"
+        return None
     fields = {}
     for key, value in form:
         if key in fields:
@@ -511,7 +572,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             user_id = dict(form)["userId"]
             # The '+/=' suffix makes JSON/escaping bugs in the client visible.
             token = "tok-%s-%d+/=" % (user_id, self.state.next_token_number())
+            self.state.issue_token(user_id, token)
             return 200, {"code": 200, "userId": user_id, "token": token}
+        if path == "/user/token/expire.json":
+            self.state.expire_tokens([v for k, v in form if k == "userId"],
+                                     int(dict(form)["time"]))
         return 200, {"code": 200}
 
     # --- control API ----------------------------------------------------
@@ -565,6 +630,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if path == "/_control/busiest":
                 most, refused = st.busiest_second(arg("path", API_PATHS[0]))
                 return self.send_json(200, {"calls": most, "refused": refused})
+            if path == "/_control/connect":
+                # connect?token=T: would a client connect with T now
+                ok, why = st.token_connects(arg("token", ""))
+                return self.send_json(200, {"connects": ok, "why": why})
+            if path == "/_control/expire":
+                # expire?user=U (or all): as user/token/expire with time
+                # now, for U or every user: tokens issued before stop
+                user = arg("user", "")
+                if user != "all" and not USER_ID_RE.match(user):
+                    raise ValueError("user must be a userId or all")
+                st.expire_tokens(["*" if user == "all" else user],
+                                 int(time.time() * 1000) + 1)
+                return self.send_json(200, {"ok": True})
+            if path == "/_control/token_lifetime":
+                # token_lifetime?seconds=N (off: none), as the console sets it
+                secs = arg("seconds", "off")
+                st.set_token_lifetime(None if secs == "off" else float(secs))
+                return self.send_json(200, {"ok": True})
             if path == "/_control/count":
                 return self.send_json(200, {"count": len(st.select(arg("path")))})
         except ValueError as exc:

@@ -297,6 +297,46 @@ def test_groups(s):
     check("bad group id -> 1005", st == 400 and obj["code"] == 1005, (st, obj))
 
 
+def test_tokens(s):
+    """Tokens connect until user/token/expire or a lifetime ends them;
+    an earlier token stays valid when a new one is issued."""
+    def connects(tok):
+        return s.control("connect?token=" + urllib.parse.quote(tok, safe=""))[1]
+    st, one, _, _ = s.api("/user/getToken.json", token_fields(user="u_tok"))
+    st2, two, _, _ = s.api("/user/getToken.json", token_fields(user="u_tok"))
+    check("two tokens, both connect", st == st2 == 200 and one["token"] != two["token"]
+          and connects(one["token"])["connects"] and connects(two["token"])["connects"],
+          (one, two))
+    check("an unknown token does not connect",
+          connects("tok-nobody-1")["connects"] is False)
+    st, obj, _, _ = s.api("/user/token/expire.json",
+                          [("userId", "u_tok"), ("time", str(int(time.time() * 1000) + 1))])
+    check("user/token/expire answers 200", st == 200 and obj == {"code": 200}, (st, obj))
+    check("tokens issued before it stop connecting",
+          not connects(one["token"])["connects"] and not connects(two["token"])["connects"],
+          connects(one["token"]))
+    time.sleep(0.01)
+    st, three, _, _ = s.api("/user/getToken.json", token_fields(user="u_tok"))
+    check("a token issued after it connects", connects(three["token"])["connects"], three)
+    st, obj, _, _ = s.api("/user/token/expire.json", [("userId", "u_tok")])
+    check("expire without time refused (1002)", st == 400 and obj["code"] == 1002, (st, obj))
+    st, obj, _, _ = s.api("/user/token/expire.json",
+                          [("userId", "u%d" % i) for i in range(21)] + [("time", "1")])
+    check("expire of 21 users refused (1002)", st == 400 and obj["code"] == 1002, (st, obj))
+    s.control("token_lifetime?seconds=0.2")
+    time.sleep(0.3)
+    check("past the console's lifetime a token stops connecting",
+          connects(three["token"])["why"] == "older than the token lifetime",
+          connects(three["token"]))
+    s.control("reset")
+    check("reset ends the lifetime", connects(three["token"])["connects"])
+    s.control("expire?user=all")
+    check("expire?user=all ends every token", not connects(three["token"])["connects"])
+    time.sleep(0.01)
+    st, four, _, _ = s.api("/user/getToken.json", token_fields(user="u_tok"))
+    check("and a new one connects", connects(four["token"])["connects"], four)
+
+
 def set_mode(s, **kw):
     st, obj = s.control("mode", **kw)
     return check("set mode %r" % kw, st == 200 and obj == {"ok": True}, (st, obj))
@@ -629,7 +669,7 @@ def main():
         s = Standin(tmp)
         try:
             for test in (test_signing, test_encoding, test_groups, test_faults,
-                         test_rate_limits, test_control):
+                         test_rate_limits, test_control, test_tokens):
                 try:
                     test(s)
                 except Exception as exc:   # a crash counts as a failure, keep going

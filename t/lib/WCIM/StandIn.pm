@@ -97,4 +97,16 @@ sub wait_calls {
     return $calls;
 }
 
+# Whether a client would connect to RongCloud with $token now.
+sub connects {
+    my ($token) = @_;
+    return control('connect', token => $token)->{connects} ? 1 : 0;
+}
+
+# Every token issued so far stops connecting (user/token/expire for all).
+sub expire_all { control('expire', user => 'all') }
+
+# The token lifetime of RongCloud's console, in seconds ('off': none).
+sub token_lifetime { control('token_lifetime', seconds => $_[0]) }
+
 1;
