@@ -1,6 +1,6 @@
 # Every directive in the source is documented in docs/directives.md (with
-# its syntax, default and context) and in the README's table, and nothing
-# documented there is missing from the source.
+# its syntax, default and context) and in docs/configuration.md's table,
+# and nothing documented there is missing from the source.
 use strict;
 use warnings;
 
@@ -15,7 +15,7 @@ my @directives = $src =~ /AP_INIT_\w+\(\s*"(\w+)"/g;
 cmp_ok(scalar @directives, '>=', 19, 'directives found in the source');
 
 my $doc = slurp("$top/docs/directives.md");
-my $readme = slurp("$top/README.md");
+my $config = slurp("$top/docs/configuration.md");
 my %sections;
 while ($doc =~ /^## (\w+)\n(.*?)(?=^## |\z)/msg) {
     $sections{$1} = $2;
@@ -27,7 +27,7 @@ for my $d (@directives) {
     like($s, qr/^\| Default \| /m, "$d: default");
     like($s, qr/^\| Context \| /m, "$d: context");
     like($s, qr/```apache\n.*\Q$d\E/s, "$d: an example");
-    like($readme, qr/\| `\Q$d\E[ `]/, "$d: in the README's directive table");
+    like($config, qr/^\| `\Q$d\E[ `]/m, "$d: in docs/configuration.md's directive table");
 }
 my %in_source = map { $_ => 1 } @directives;
 for my $d (grep { /^WeclubsIM/ } keys %sections) {
