@@ -1,9 +1,14 @@
 # Every directive in the source is documented in docs/directives.md (with
-# its syntax, default and context) and in the README's table, and nothing
-# documented there is missing from the source.
+# its syntax, default and context) and in docs/configuration.md's table, and
+# nothing documented there is missing from the source. Every relative link
+# of the README, docs/*.md and bench/README.md leads to a file that exists
+# (and a heading or anchor in it, when it names one); the README's index
+# links every page of docs/ and bench/README.md, and stays a first reader's
+# length; docs/hacking.md's table of log-tag ranges is the one checked here.
 use strict;
 use warnings;
 
+use Cwd ();
 use FindBin ();
 use Test::More;
 
@@ -15,7 +20,7 @@ my @directives = $src =~ /AP_INIT_\w+\(\s*"(\w+)"/g;
 cmp_ok(scalar @directives, '>=', 19, 'directives found in the source');
 
 my $doc = slurp("$top/docs/directives.md");
-my $readme = slurp("$top/README.md");
+my $config = slurp("$top/docs/configuration.md");
 my %sections;
 while ($doc =~ /^## (\w+)\n(.*?)(?=^## |\z)/msg) {
     $sections{$1} = $2;
@@ -27,7 +32,7 @@ for my $d (@directives) {
     like($s, qr/^\| Default \| /m, "$d: default");
     like($s, qr/^\| Context \| /m, "$d: context");
     like($s, qr/```apache\n.*\Q$d\E/s, "$d: an example");
-    like($readme, qr/\| `\Q$d\E[ `]/, "$d: in the README's directive table");
+    like($config, qr/^\| `\Q$d\E[ `]/m, "$d: in docs/configuration.md's directive table");
 }
 my %in_source = map { $_ => 1 } @directives;
 for my $d (grep { /^WeclubsIM/ } keys %sections) {
@@ -67,5 +72,96 @@ for my $file (glob("$top/*.c"), glob("$top/modules/*.c")) {
 cmp_ok(scalar keys %where, '>=', 60, 'log tags found');
 is(scalar @dup, 0, 'every log tag is used once') or diag(join "\n", @dup);
 is(scalar @out, 0, "every log tag is in its file's range") or diag(join "\n", @out);
+
+# docs/hacking.md shows the same ranges, so a new file's range is written
+# down where developers look for it.
+my ($tags) = slurp("$top/docs/hacking.md") =~ /^## Log tags\n(.*?)(?=^## |\z)/ms;
+my %documented;
+while (($tags // '') =~ /^\| `([^`]+)` \| (\d+)-(\d+) \|$/mg) {
+    $documented{$1} = [$2, $3];
+}
+is_deeply(\%documented, \%range, "docs/hacking.md's log-tag table is this test's");
+
+# --- links ---------------------------------------------------------------
+# Markdown as a reader sees it: no links or headings inside fenced code
+# blocks or code spans. Anchors are GitHub's: a heading's text in lower
+# case, without punctuation, spaces made hyphens, -1, -2... for repeats;
+# or an explicit <a id="..."> / name="...".
+sub utf8_slurp {
+    local $/;
+    open my $fh, '<:encoding(UTF-8)', $_[0] or die "$_[0]: $!";
+    scalar <$fh>;
+}
+sub prose_lines {
+    my ($text) = @_;
+    my ($fence, @lines);
+    for my $line (split /\n/, $text) {
+        if ($line =~ /^\s*(```|~~~)/) {
+            $fence = $fence ? undef : 1;
+            next;
+        }
+        next if $fence;
+        (my $l = $line) =~ s/(`+).*?\1//g;     # code spans
+        push @lines, $l;
+    }
+    return @lines;
+}
+my %anchors_of;
+sub anchors {
+    my ($file) = @_;
+    return $anchors_of{$file} if $anchors_of{$file};
+    my (%a, %seen);
+    for my $l (prose_lines(utf8_slurp($file))) {
+        $a{$1} = 1 while $l =~ /<a\s+(?:id|name)="([^"]+)"/g;
+        next unless $l =~ /^#{1,6}\s+(.*?)\s*#*\s*$/;
+        (my $h = lc $1) =~ s/\[([^\]]*)\]\([^)]*\)/$1/g;
+        $h =~ s/<[^>]*>//g;
+        $h =~ s/[^\p{Word}\- ]//g;
+        $h =~ tr/ /-/;
+        my $n = $seen{$h}++;
+        $a{$n ? "$h-$n" : $h} = 1;
+    }
+    return $anchors_of{$file} = \%a;
+}
+
+my @pages = ("$top/README.md", glob("$top/docs/*.md"), "$top/bench/README.md");
+my (@bad, %from_readme, $links);
+for my $page (@pages) {
+    (my $rel = $page) =~ s{^\Q$top\E/}{};
+    (my $dir = $page) =~ s{/[^/]*$}{};
+    for my $l (prose_lines(utf8_slurp($page))) {
+        while ($l =~ /!?\[[^\]]*\]\(\s*([^)\s]*)(?:\s+"[^"]*")?\s*\)/g) {
+            my $target = $1;
+            next if $target =~ /^[a-z][a-z0-9+.-]*:/i;      # http:, mailto:
+            ++$links;
+            # the user's document keeps its link to the index of the whole
+            # weclubs documentation, which is not part of this tree
+            next if $target eq '' && $rel eq 'docs/im-api.md';
+            my ($path, $frag) = $target =~ /^([^#]*)(?:#(.*))?$/;
+            my $file = $path eq '' ? $page : "$dir/$path";
+            if ($path ne '' && !-e $file) {
+                push @bad, "$rel: $target: no such file";
+                next;
+            }
+            $from_readme{Cwd::abs_path($file)} = 1 if $rel eq 'README.md';
+            next unless defined $frag;
+            if ($file !~ /\.md$/) {
+                push @bad, "$rel: $target: an anchor in a file that is not Markdown";
+            } elsif (!anchors($file)->{$frag}) {
+                push @bad, "$rel: $target: no such heading or anchor";
+            }
+        }
+    }
+}
+cmp_ok($links // 0, '>=', 40, 'relative links found in the README and docs');
+is(scalar @bad, 0, 'every relative link leads somewhere') or diag(join "\n", @bad);
+
+# The README is the index: a newcomer finds every page from it.
+my @unlisted = grep { !$from_readme{Cwd::abs_path($_)} }
+               grep { $_ ne "$top/README.md" } @pages;
+is(scalar @unlisted, 0, "the README links every page of docs/ and bench/README.md")
+    or diag(join "\n", @unlisted);
+my $readme_lines = () = slurp("$top/README.md") =~ /\n/g;
+cmp_ok($readme_lines, '<=', 250, "the README stays a first reader's length");
 
 done_testing();

@@ -76,8 +76,8 @@ for engine in $ENGINES; do
     fi
     if [ $rc -eq 0 ]; then summary="$summary $engine:PASS"; else summary="$summary $engine:FAIL"; status=1; fi
 done
-# Two Apache nodes sharing PostgreSQL and redis (README "Running several
-# nodes"), and the storm of a flushed redis under RongCloud's rate limits;
+# Two Apache nodes sharing PostgreSQL and redis (docs/cluster.md, "Running
+# several nodes"), and the storm of a flushed redis under RongCloud's rate limits;
 # they start their own servers.
 if [ -n "${WCIM_CLUSTER:-}" ]; then
     echo "=== two nodes, one PostgreSQL, one redis ==="

@@ -1,7 +1,7 @@
 package WCIM::Cluster;
 # Several Apache nodes beside one PostgreSQL, one redis and one RongCloud
 # stand-in, all started here on loopback and stopped when the test ends
-# (t/cluster/*.t; README "Running several nodes").
+# (t/cluster/*.t; docs/cluster.md, "Running several nodes").
 use strict;
 use warnings;
 
