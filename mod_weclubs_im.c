@@ -111,7 +111,7 @@ static void warn_config(server_rec *s)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, WCIMLOGNO(0012)
                          "WeclubsIMReplayWindow is ignored (server %s:%u): "
                          "it was removed, since the signature does not cover "
-                         "the request id; see the README's Security section",
+                         "the request id; see docs/security.md",
                          sp->server_hostname, sp->port);
         }
         if (!sc->c.sign_check) {

@@ -422,13 +422,13 @@ static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
         return "WeclubsIMSQL messages was replaced by groups_messages: the "
                "groups columns (club_id, name, avatar_url), then "
                "last_content, last_date and the unread count, from the "
-               "user's RongCloud id twice and the student id (see README)";
+               "user's RongCloud id twice and the student id (see docs/configuration.md)";
     }
     if (i == WCIM_STMT_COUNT) {
         return apr_psprintf(cmd->pool, "WeclubsIMSQL: '%s' is not one of "
                             "the module's statements (token, user, groups, "
                             "token_groups, token_user, groups_messages, "
-                            "message_add, ...; see README)",
+                            "message_add, ...; see docs/configuration.md)",
                             which);
     }
     if ((err = wcim_store_sql_check((wcim_stmt_t)i, query, cmd->pool))) {

@@ -1,7 +1,7 @@
 # WeclubsIMReplayWindow was removed (issue 12, item 14): the signature
 # covers only `data`, so a captured request came back with a new id and
 # passed; no server-side check of the id can stop a replay without new
-# clients (README "Security"). A configuration that still has it starts,
+# clients (docs/security.md). A configuration that still has it starts,
 # says so once per start (WCIM0012), and ids are not checked.
 use strict;
 use warnings;

@@ -11,7 +11,7 @@
 #    limits, and every user gets a token in about N / 180 seconds.
 #  - Either way every user's groups are synced again (their digests were in
 #    redis), spaced by the limit, none lost.
-# WCIM_STORM_USERS sets N (default 2000; the README's figures are of 5000).
+# WCIM_STORM_USERS sets N (default 2000; docs/cluster.md's figures are of 5000).
 # Run apart like t/cluster/two-nodes.t (t/run-suite.sh with WCIM_CLUSTER=1).
 use strict;
 use warnings;
@@ -148,7 +148,7 @@ cmp_ok($cache->{served}, '>=', $N / 200 - 1,
        sprintf('spread by the limit: %.1f s to serve everyone (N / 180 = %.1f s)',
                $cache->{served}, $N / 180));
 
-# what the README's "Running several nodes" quotes
+# what docs/cluster.md quotes
 diag(sprintf "storm of %d users over 2 nodes: with WeclubsIMTokenStore db served in %.1f s, "
      . "0 getToken, syncs done in %.1f s (at most %d/s); without: served in %.1f s, "
      . "%d getToken (at most %d/s), syncs done in %.1f s (at most %d/s)",

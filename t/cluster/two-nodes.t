@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Two Apache nodes, one PostgreSQL, one redis, one RongCloud stand-in
-# (README "Running several nodes"): a token fetched through node A is served
+# (docs/cluster.md): a token fetched through node A is served
 # by node B with no second RongCloud call; with redis killed mid-run both
 # nodes keep answering correctly, and use redis again once it is back.
 #
@@ -187,7 +187,7 @@ chomp $pid if defined $pid;
 my @children = grep { /\d/ } split /\s+/, `ps -o pid= --ppid $pid`;
 cmp_ok(scalar @children, '>=', 2, 'node A runs several children');
 
-# --- Apache as the balancer (README "Running several nodes") ----------------
+# --- Apache as the balancer (docs/cluster.md) ----------------
 # A front httpd balances both nodes, mod_proxy_hcheck probing their
 # weclubs-im-health; node B's database connection is broken: every request
 # through the front is still answered 2000, by node A.
