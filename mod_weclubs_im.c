@@ -244,8 +244,8 @@ static void attach_limits(wcim_srv_conf_t *sc, apr_hash_t *limits,
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, sp, WCIMLOGNO(0016)
                      "RongCloud App Key %s on this node (1 of %d, "
                      "WeclubsIMRongCloudNodes): user/getToken %s, "
-                     "user/refresh %s, group/sync %s", rc->app_key,
-                     rc->nodes, say[0], say[1], say[2]);
+                     "user/refresh %s, group/sync %s, user/block %s",
+                     rc->app_key, rc->nodes, say[0], say[1], say[2], say[3]);
     }
 }
 
@@ -388,6 +388,16 @@ static void wcim_register_hooks(apr_pool_t *p)
     ap_hook_test_config(wcim_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(wcim_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(wcim_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    {
+        /* before mod_watchdog's post_config: it starts only the
+         * instances that have callbacks by then */
+        static const char *const watchdog[] = { "mod_watchdog.c", NULL };
+
+        ap_hook_post_config(wcim_reconcile_post_config, NULL, watchdog,
+                            APR_HOOK_LAST);
+        ap_hook_child_init(wcim_reconcile_child_init, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+    }
     ap_hook_handler(wcim_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* before http_core's TRACE answer (APR_HOOK_MIDDLE) */
     ap_hook_map_to_storage(wcim_trace, NULL, NULL, APR_HOOK_FIRST);

@@ -49,6 +49,7 @@ typedef struct wcim_srv_conf_t {
     int configured;   /* some WeclubsIM directive applies to this server */
     int labels_done;  /* default message labels merged in */
     int replay_window_given;  /* the removed WeclubsIMReplayWindow */
+    int reconcile_given;      /* WeclubsIMReconcileInterval was said */
 } wcim_srv_conf_t;
 
 /* mod_weclubs_im_directives.c: the directives */
@@ -122,5 +123,10 @@ int wcim_health_handler(request_rec *r);
  * without threads), and the work after an answer (log_transaction) */
 apr_status_t wcim_sync_start(apr_pool_t *pchild, server_rec *s);
 int wcim_after_answer(request_rec *r);
+
+/* mod_weclubs_im_reconcile.c: reconciliation passes (mod_watchdog) */
+int wcim_reconcile_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s);
+void wcim_reconcile_child_init(apr_pool_t *p, server_rec *s);
 
 #endif

@@ -30,6 +30,9 @@
 /* a student asking get_token again this soon has most likely been told
  * "token incorrect" by RongCloud (the client asks again at once) */
 #define DEFAULT_TOKEN_RECHECK apr_time_from_sec(30)
+/* RongCloud follows the weclubs tables within a minute; a pass over a
+ * campus costs well under that (docs/reconciliation.md) */
+#define DEFAULT_RECONCILE_INTERVAL apr_time_from_sec(60)
 #define UNSET              -1
 
 void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
@@ -54,6 +57,7 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->c.token_store_db = UNSET;
     sc->c.rc_token_lifetime = UNSET;
     sc->c.token_recheck = UNSET;
+    sc->c.reconcile_interval = UNSET;
     return sc;
 }
 
@@ -93,6 +97,8 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.token_store_db = PICK(c.token_store_db, UNSET);
     sc->c.rc_token_lifetime = PICK(c.rc_token_lifetime, UNSET);
     sc->c.token_recheck = PICK(c.token_recheck, UNSET);
+    sc->c.reconcile_interval = PICK(c.reconcile_interval, UNSET);
+    sc->reconcile_given = add->reconcile_given || base->reconcile_given;
     sc->replay_window_given = add->replay_window_given
                               || base->replay_window_given;
     /* labels add up: a virtual host changes or adds some */
@@ -257,6 +263,9 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
         c->rc.rate_limit[WCIM_CALL_GROUP_SYNC] =
             WCIM_RC_DEFAULT_RATE_GROUP_SYNC;
     }
+    if (c->rc.rate_limit[WCIM_CALL_BLOCK] == UNSET) {
+        c->rc.rate_limit[WCIM_CALL_BLOCK] = WCIM_RC_DEFAULT_RATE_BLOCK;
+    }
     if (c->rc.nodes == UNSET) {
         c->rc.nodes = 1;
     }
@@ -287,6 +296,9 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     if (c->token_recheck == UNSET) {
         c->token_recheck = DEFAULT_TOKEN_RECHECK;
     }
+    if (c->reconcile_interval == UNSET) {
+        c->reconcile_interval = DEFAULT_RECONCILE_INTERVAL;
+    }
     if (sc->stmt_tag == NULL) {
         int i;
 
@@ -295,7 +307,9 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
         for (i = 0; i < WCIM_STMT_COUNT; ++i) {
             int used = i < WCIM_STMT_CORE_COUNT ? 1
                        : i < WCIM_STMT_RC_TOKEN_FIRST ? c->messages
-                       : i < WCIM_STMT_TOKEN_GROUPS ? c->token_store_db
+                       : i < WCIM_STMT_RECONCILE_FIRST ? c->token_store_db
+                       : i < WCIM_STMT_TOKEN_GROUPS
+                         ? c->token_store_db && c->reconcile_interval > 0
                        : i == WCIM_STMT_TOKEN_GROUPS ? wcim_conf_token_groups(sc)
                        : wcim_conf_token_user(sc);
             sc->stmt_sql[i] = used ? wcim_conf_sql(sc, (wcim_stmt_t)i) : NULL;

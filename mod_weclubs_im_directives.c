@@ -25,6 +25,7 @@ APLOG_USE_MODULE(weclubs_im);
 #define MAX_RC_TIMEOUT     apr_time_from_sec(300)
 #define MAX_RC_TOKEN_LIFETIME apr_time_from_sec(APR_INT64_C(10) * 365 * 86400)
 #define MAX_TOKEN_RECHECK  apr_time_from_sec(86400)
+#define MAX_RECONCILE_INTERVAL apr_time_from_sec(86400)
 
 static wcim_srv_conf_t *cmd_conf(cmd_parms *cmd)
 {
@@ -252,10 +253,18 @@ static const char *set_token_recheck(cmd_parms *cmd, void *dc,
                              MAX_TOKEN_RECHECK);
 }
 
+static const char *set_reconcile_interval(cmd_parms *cmd, void *dc,
+                                          const char *arg)
+{
+    cmd_conf(cmd)->reconcile_given = 1;
+    return parse_time_or_off(&cmd_conf(cmd)->c.reconcile_interval, cmd, arg,
+                             MAX_RECONCILE_INTERVAL);
+}
+
 /* RongCloud's API names the calls: user/getToken, user/refresh,
- * group/sync (wcim_call_t's order) */
+ * group/sync, user/block (with user/unblock) (wcim_call_t's order) */
 static const char *const rate_calls[WCIM_CALL_COUNT] = {
-    "user/getToken", "user/refresh", "group/sync"
+    "user/getToken", "user/refresh", "group/sync", "user/block"
 };
 
 static const char *set_rc_rate_limit(cmd_parms *cmd, void *dc,
@@ -473,6 +482,10 @@ const command_rec wcim_cmds[] = {
     AP_INIT_TAKE1("WeclubsIMTokenRecheck", set_token_recheck, NULL,
                   RSRC_CONF, "a get_token within this time of the "
                   "student's last one gets a fresh RongCloud token, or off"),
+    AP_INIT_TAKE1("WeclubsIMReconcileInterval", set_reconcile_interval, NULL,
+                  RSRC_CONF, "how often RongCloud is brought in line with "
+                  "the weclubs tables in the background (with "
+                  "WeclubsIMTokenStore db), or off"),
     AP_INIT_TAKE1("WeclubsIMRongCloudNodes", set_rc_nodes, NULL, RSRC_CONF,
                   "how many servers share the RongCloud App Key (each sends "
                   "its share of the rate limits)"),

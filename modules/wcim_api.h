@@ -62,6 +62,10 @@ void wcim_api_call(wcim_reply_t *reply, wcim_ctx_t *ctx, wcim_api_t api,
  * (run). */
 typedef struct wcim_sync_job_t wcim_sync_job_t;
 
+/* The digest the cache keeps of a group set (wcim_rc_group_t) synced. */
+const char *wcim_group_sync_digest(const apr_array_header_t *groups,
+                                   apr_pool_t *p);
+
 /* After get_group_chat_list: the sync of the user's group set as a job,
  * when RongCloud needs the set, i.e. it is not the set last synced
  * successfully (remembered in the cache); NULL otherwise (or out of

@@ -28,6 +28,8 @@ typedef struct wcim_config_t {
                                     * a margin) are never served; 0: off */
     apr_interval_time_t token_recheck;     /* a get_token this soon after
                                     * the last gets a fresh token; 0: off */
+    apr_interval_time_t reconcile_interval; /* between reconciliation
+                                    * passes (with token_store_db); 0: off */
 } wcim_config_t;
 
 #endif

@@ -12,8 +12,8 @@
 #include "wcim_digest.h"
 
 /* A digest of a group set: ids and names, in order. */
-static const char *groups_digest(const apr_array_header_t *groups,
-                                 apr_pool_t *p)
+const char *wcim_group_sync_digest(const apr_array_header_t *groups,
+                                   apr_pool_t *p)
 {
     unsigned char digest[APR_MD5_DIGESTSIZE];
     char *hex = apr_palloc(p, 2 * APR_MD5_DIGESTSIZE + 1);
@@ -211,7 +211,7 @@ static int sync_due(wcim_ctx_t *ctx)
     /* the usual case, nothing changed: no job, no call */
     if (wcim_ctx_cache_get(&synced, ctx, WCIM_CACHE_SYNC,
                   wcim_ctx_cache_key(ctx, WCIM_GROUPS_KEY_PREFIX)) == APR_SUCCESS
-        && sync_covers(synced, groups_digest(ctx->sync_groups, ctx->pool))) {
+        && sync_covers(synced, wcim_group_sync_digest(ctx->sync_groups, ctx->pool))) {
         ctx->sync_groups = NULL;
         return 0;
     }
@@ -329,7 +329,7 @@ apr_status_t wcim_group_sync_run(wcim_sync_job_t *job, apr_pool_t *parent)
     jc.sync_groups = groups_unpack(job->groups, job->ngroups, p);
     gs.ctx = &jc;
     gs.key = wcim_ctx_cache_key(&jc, WCIM_GROUPS_KEY_PREFIX);
-    gs.digest = groups_digest(jc.sync_groups, p);
+    gs.digest = wcim_group_sync_digest(jc.sync_groups, p);
     rv = jc.flight
         ? wcim_flight_do(&result, &shared, jc.flight,
                          apr_pstrcat(p, gs.key, " ", gs.digest, NULL),

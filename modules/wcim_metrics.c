@@ -22,7 +22,7 @@ static const char *const ep_names[WCIM_EP_COUNT] = {
     "get_token", "get_group_chat_list", "unknown"
 };
 static const char *const call_names[WCIM_CALL_COUNT] = {
-    "getToken", "refresh", "groupSync"
+    "getToken", "refresh", "groupSync", "block"
 };
 
 static const char *const cache_kinds[WCIM_CACHE_KINDS] = {
@@ -45,6 +45,20 @@ struct wcim_metrics_t {
     apr_uint64_t rate_wait_us[WCIM_CALL_COUNT];
     apr_uint32_t rate_refused[WCIM_CALL_COUNT];
     apr_uint32_t tokens_replaced[2];                 /* [recheck, lifetime] */
+    apr_uint32_t passes;
+    apr_uint32_t reconcile[WCIM_RECONCILE_COUNTS];
+    apr_uint64_t pass_ended;                         /* apr_time_t; 0: none */
+    apr_uint64_t pass_took_us;
+};
+
+static apr_uint64_t read64(const apr_uint64_t *v)
+{
+    return apr_atomic_read64((volatile apr_uint64_t *)v);
+}
+
+static const char *const reconcile_names[WCIM_RECONCILE_COUNTS] = {
+    "students", "changes", "calls", "failed", "synced", "renamed",
+    "blocked", "unblocked"
 };
 
 apr_size_t wcim_metrics_size(void)
@@ -126,6 +140,25 @@ void wcim_metrics_token_replaced(wcim_metrics_t *m, int too_old)
     if (m) {
         apr_atomic_inc32(&m->tokens_replaced[too_old ? 1 : 0]);
     }
+}
+
+void wcim_metrics_reconcile(wcim_metrics_t *m,
+                            const apr_uint32_t counts[WCIM_RECONCILE_COUNTS],
+                            apr_time_t ended, apr_interval_time_t took)
+{
+    int i;
+
+    if (m == NULL) {
+        return;
+    }
+    for (i = 0; i < WCIM_RECONCILE_COUNTS; ++i) {
+        apr_atomic_add32(&m->reconcile[i], counts[i]);
+    }
+    apr_atomic_set64((volatile apr_uint64_t *)&m->pass_took_us,
+                     (apr_uint64_t)took);
+    apr_atomic_set64((volatile apr_uint64_t *)&m->pass_ended,
+                     (apr_uint64_t)ended);
+    apr_atomic_inc32(&m->passes);
 }
 
 void wcim_metrics_failover(wcim_metrics_t *m)
@@ -267,6 +300,16 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
         add(&b, p, "\nRongCloud tokens replaced: %u asked again, %u too "
             "old\n", get32(&m->tokens_replaced[0]),
             get32(&m->tokens_replaced[1]));
+        add(&b, p, "\nreconciliation: %u passes, the last ended %.0f s ago "
+            "after %.3f s\n ", get32(&m->passes),
+            read64(&m->pass_ended)
+            ? (double)(apr_time_now() - (apr_time_t)read64(&m->pass_ended))
+              / APR_USEC_PER_SEC : 0.0,
+            (double)read64(&m->pass_took_us) / APR_USEC_PER_SEC);
+        for (c = 0; c < WCIM_RECONCILE_COUNTS; ++c) {
+            add(&b, p, " %s %u", reconcile_names[c], get32(&m->reconcile[c]));
+        }
+        add(&b, p, "\n");
         add(&b, p, "\nfailovers %u\ndatabase errors %u\n\n"
             "cache (kind hits misses hit_ratio):\n",
             get32(&m->failovers), get32(&m->db_errors));
@@ -333,6 +376,29 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
         "another RongCloud host.\n"
         "# TYPE weclubs_im_rongcloud_failovers_total counter\n"
         "weclubs_im_rongcloud_failovers_total %u\n", get32(&m->failovers));
+    add(&b, p, "# HELP weclubs_im_reconcile_passes_total Reconciliation "
+        "passes this node made (it held the App Key's lease).\n"
+        "# TYPE weclubs_im_reconcile_passes_total counter\n"
+        "weclubs_im_reconcile_passes_total %u\n"
+        "# HELP weclubs_im_reconcile_total What reconciliation passes "
+        "looked at, found and did: students seen, changes found, RongCloud "
+        "calls made and failed, group sets synced, students renamed, "
+        "blocked and unblocked.\n"
+        "# TYPE weclubs_im_reconcile_total counter\n", get32(&m->passes));
+    for (c = 0; c < WCIM_RECONCILE_COUNTS; ++c) {
+        add(&b, p, "weclubs_im_reconcile_total{what=\"%s\"} %u\n",
+            reconcile_names[c], get32(&m->reconcile[c]));
+    }
+    add(&b, p, "# HELP weclubs_im_reconcile_last_pass_seconds When the last "
+        "pass ended (Unix time; 0: none yet).\n"
+        "# TYPE weclubs_im_reconcile_last_pass_seconds gauge\n"
+        "weclubs_im_reconcile_last_pass_seconds %.3f\n"
+        "# HELP weclubs_im_reconcile_last_pass_duration_seconds How long the "
+        "last pass took.\n"
+        "# TYPE weclubs_im_reconcile_last_pass_duration_seconds gauge\n"
+        "weclubs_im_reconcile_last_pass_duration_seconds %.6f\n",
+        (double)read64(&m->pass_ended) / APR_USEC_PER_SEC,
+        (double)read64(&m->pass_took_us) / APR_USEC_PER_SEC);
     add(&b, p, "# HELP weclubs_im_rongcloud_tokens_replaced_total RongCloud "
         "tokens fetched anew instead of served: asked again within "
         "WeclubsIMTokenRecheck (recheck), past "

@@ -21,6 +21,7 @@ typedef enum {
     WCIM_CALL_GET_TOKEN,
     WCIM_CALL_REFRESH,
     WCIM_CALL_GROUP_SYNC,
+    WCIM_CALL_BLOCK,          /* user/block and user/unblock */
     WCIM_CALL_COUNT
 } wcim_call_t;
 
@@ -54,6 +55,14 @@ void wcim_metrics_rate_waited(wcim_metrics_t *m, wcim_call_t call,
  * the token lifetime (too_old), or asked for again within the recheck
  * time. */
 void wcim_metrics_token_replaced(wcim_metrics_t *m, int too_old);
+/* A reconciliation pass that ended at `ended` after `took`, with what it
+ * found and did (wcim_reconcile_stats_t's counts, in its order:
+ * students, changes, calls, failed, synced, renamed, blocked,
+ * unblocked). */
+#define WCIM_RECONCILE_COUNTS 8
+void wcim_metrics_reconcile(wcim_metrics_t *m,
+                            const apr_uint32_t counts[WCIM_RECONCILE_COUNTS],
+                            apr_time_t ended, apr_interval_time_t took);
 /* A call not made: it would have waited too long for the rate limit. */
 void wcim_metrics_rate_refused(wcim_metrics_t *m, wcim_call_t call);
 

@@ -691,3 +691,27 @@ const char *wcim_rc_error_text(const wcim_rc_error_t *err, apr_pool_t *p)
                         err->http_status, err->rc_code,
                         err->request_id ? err->request_id : "-");
 }
+
+apr_status_t wcim_rc_block_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
+                                const char *user_id, int minutes,
+                                apr_pool_t *p)
+{
+    apr_array_header_t *form = apr_array_make(p, 2, sizeof(const char *));
+    json_t *answer;
+
+    form_add(form, "userId", user_id, p);
+    form_add(form, "minute", apr_itoa(p, minutes), p);
+    return rc_post(&answer, err, rc, WCIM_CALL_BLOCK, "/user/block.json",
+                   apr_array_pstrcat(p, form, 0), p);
+}
+
+apr_status_t wcim_rc_unblock_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
+                                  const char *user_id, apr_pool_t *p)
+{
+    apr_array_header_t *form = apr_array_make(p, 1, sizeof(const char *));
+    json_t *answer;
+
+    form_add(form, "userId", user_id, p);
+    return rc_post(&answer, err, rc, WCIM_CALL_BLOCK, "/user/unblock.json",
+                   apr_array_pstrcat(p, form, 0), p);
+}

@@ -38,6 +38,10 @@
 #define WCIM_RC_DEFAULT_RATE_GET_TOKEN 200
 #define WCIM_RC_DEFAULT_RATE_REFRESH 100
 #define WCIM_RC_DEFAULT_RATE_GROUP_SYNC 100
+/* user/block and user/unblock: RongCloud documents no limit; only the
+ * reconciliation pass makes them, at most half a share of user/refresh's
+ * rate (WCIM_RECONCILE_SHARE), so no limit of ours either */
+#define WCIM_RC_DEFAULT_RATE_BLOCK 0
 #define WCIM_RC_RATE_SHARE 0.9
 /* How long a call may wait for a turn of that share: the weclubs app
  * gives up on an answer after 10 s (OkHttp's default read timeout; its
@@ -164,6 +168,15 @@ apr_status_t wcim_rc_group_sync(wcim_rc_error_t *err, const wcim_rc_t *rc,
                                 const char *user_id,
                                 const apr_array_header_t *groups,
                                 apr_pool_t *p);
+
+/* Block a user at RongCloud for `minutes` (1 to 43,200): his connections
+ * end and are refused until then, or until wcim_rc_unblock_user. */
+#define WCIM_RC_BLOCK_MAX_MINUTES 43200
+apr_status_t wcim_rc_block_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
+                                const char *user_id, int minutes,
+                                apr_pool_t *p);
+apr_status_t wcim_rc_unblock_user(wcim_rc_error_t *err, const wcim_rc_t *rc,
+                                  const char *user_id, apr_pool_t *p);
 
 /* Read an answer of RongCloud's (err->http_status already set): success
  * is HTTP 200 with a JSON object whose "code" is 200. */

@@ -111,6 +111,31 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
     { "rc_token_add", 6, 0,
       "INSERT INTO t_im_rc_token (app_key, user_id, secret_tag, profile, "
       "token, updated) VALUES (%s, %s, %s, %s, %s, %lld)" },
+    /* reconciliation: a page of known students (the LIMIT is
+     * WCIM_TOLD_PAGE) with what RongCloud was last told of each */
+    { "rc_known", 2, 7,
+      "SELECT k.user_id, k.secret_tag, k.profile, k.token, k.updated, "
+      "o.group_set, o.blocked FROM t_im_rc_token k "
+      "LEFT JOIN t_im_rc_told o ON o.app_key = k.app_key "
+      "AND o.user_id = k.user_id "
+      "WHERE k.app_key = %s AND k.user_id > %s ORDER BY k.user_id LIMIT 200" },
+    /* a student whatever his state: frozen (status 4) and deleted ones
+     * too, whom RongCloud must be told to block */
+    { "rc_student", 1, 5,
+      "SELECT real_name, nick_name, avatar_url, status, is_del "
+      "FROM t_student WHERE student_id = %lld" },
+    { "told_update", 5, 0,
+      "UPDATE t_im_rc_told SET group_set = %s, blocked = %lld, "
+      "updated = %lld WHERE app_key = %s AND user_id = %s" },
+    { "told_add", 5, 0,
+      "INSERT INTO t_im_rc_told (app_key, user_id, group_set, blocked, "
+      "updated) VALUES (%s, %s, %s, %lld, %lld)" },
+    { "lease_take", 5, 0,
+      "UPDATE t_im_rc_lease SET holder = %s, until_ms = %lld "
+      "WHERE app_key = %s AND (until_ms < %lld OR holder = %s)" },
+    { "lease_add", 3, 0,
+      "INSERT INTO t_im_rc_lease (app_key, holder, until_ms) "
+      "VALUES (%s, %s, %lld)" },
     /* "token" and "groups" in one round trip: the token row, then the
      * same clubs as MEMBER_CLUBS, each on a row of its own; one row with
      * club_id NULL for a user in none (or for a relation row that leads

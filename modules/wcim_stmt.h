@@ -34,4 +34,14 @@ apr_status_t wcim_stmt_exists(int *pfound, const char **perr,
                               wcim_store_t *st, wcim_stmt_t which,
                               apr_pool_t *p, const char **args);
 
+/* A prepared query, each row given to `take`; a column of a row as text
+ * (NULL for SQL NULL): for the store's other files. */
+typedef void wcim_row_fn(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
+                         apr_pool_t *p);
+apr_status_t wcim_stmt_query(const char **perr, wcim_store_t *st,
+                             wcim_stmt_t which, wcim_row_fn *take,
+                             void *baton, apr_pool_t *p, const char **args);
+const char *wcim_stmt_entry(wcim_store_t *st, apr_dbd_row_t *row, int col,
+                            apr_pool_t *p);
+
 #endif

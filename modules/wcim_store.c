@@ -10,8 +10,7 @@
 #include "wcim_decimal.h"
 
 /* What a query's rows are read into. */
-typedef void row_fn(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
-                    apr_pool_t *p);
+typedef wcim_row_fn row_fn;
 
 /* Whether a statement can run; else *perr says why: the configuration
  * does not use it (its SQL is NULL), or it could not be prepared on this
@@ -612,4 +611,17 @@ apr_status_t wcim_stmt_exists(int *pfound, const char **perr,
 {
     *pfound = 0;
     return store_query(perr, st, which, take_exists, pfound, p, args);
+}
+
+apr_status_t wcim_stmt_query(const char **perr, wcim_store_t *st,
+                             wcim_stmt_t which, wcim_row_fn *take,
+                             void *baton, apr_pool_t *p, const char **args)
+{
+    return store_query(perr, st, which, take, baton, p, args);
+}
+
+const char *wcim_stmt_entry(wcim_store_t *st, apr_dbd_row_t *row, int col,
+                            apr_pool_t *p)
+{
+    return entry(st, row, col, p);
 }

@@ -55,6 +55,24 @@ typedef enum {
     WCIM_STMT_RC_TOKEN_UPDATE,
     /* app_key, rc_user, secret_tag, profile, token, updated */
     WCIM_STMT_RC_TOKEN_ADD,
+    /* With reconciliation too (WeclubsIMReconcileInterval): */
+    /* rc_known(app_key, after rc_user) -> user_id, secret_tag, profile,
+     * token, updated, group_set, blocked: the next students with a token
+     * row, by user_id, with what RongCloud was last told of each (NULLs
+     * when nothing yet) */
+    WCIM_STMT_RC_KNOWN,
+    WCIM_STMT_RECONCILE_FIRST = WCIM_STMT_RC_KNOWN,
+    /* rc_student(uid) -> real_name, nick_name, avatar_url, status, is_del */
+    WCIM_STMT_RC_STUDENT,
+    /* group_set, blocked, updated, app_key, rc_user */
+    WCIM_STMT_TOLD_UPDATE,
+    /* app_key, rc_user, group_set, blocked, updated */
+    WCIM_STMT_TOLD_ADD,
+    /* holder, until, app_key, now, holder: taken when free, expired or
+     * already the holder's */
+    WCIM_STMT_LEASE_TAKE,
+    /* app_key, holder, until */
+    WCIM_STMT_LEASE_ADD,
     /* Without message routing, unless WeclubsIMSQL replaced token or
      * groups (and not this one): */
     /* token_groups(uid, caller) -> token, create_date, club_id, name,
@@ -252,5 +270,44 @@ apr_status_t wcim_store_rc_token_put(const char **perr, wcim_store_t *st,
                                      const char *app_key, const char *rc_user,
                                      const wcim_rc_token_row_t *row,
                                      apr_pool_t *p);
+
+/* ---- reconciliation (wcim_store_told.c) ---- */
+
+/* A student RongCloud knows (a token row) and what it was last told. */
+typedef struct wcim_told_t {
+    const char *rc_user;
+    wcim_rc_token_row_t token;
+    const char *group_set;    /* digest of the set last synced; NULL: none
+                               * recorded yet */
+    apr_int64_t blocked;      /* 0, or until when RongCloud blocks him, ms */
+} wcim_told_t;
+
+/* The next students of app_key after rc_user `after` ("" first), at most
+ * WCIM_TOLD_PAGE, in user_id order, as wcim_told_t in *ptold. */
+#define WCIM_TOLD_PAGE 200
+apr_status_t wcim_store_told_page(apr_array_header_t **ptold,
+                                  const char **perr, wcim_store_t *st,
+                                  const char *app_key, const char *after,
+                                  apr_pool_t *p);
+
+/* A student as the reconciliation sees him: APR_NOTFOUND when there is no
+ * row; *pgone when he is deleted (is_del 1) or frozen (status 4). */
+#define WCIM_STUDENT_FROZEN 4
+apr_status_t wcim_store_student_state(wcim_user_t *out, int *pgone,
+                                      const char **perr, wcim_store_t *st,
+                                      apr_int64_t uid, apr_pool_t *p);
+
+/* Record what RongCloud was told of rc_user. */
+apr_status_t wcim_store_told_put(const char **perr, wcim_store_t *st,
+                                 const char *app_key, const char *rc_user,
+                                 const char *group_set, apr_int64_t blocked,
+                                 apr_int64_t now, apr_pool_t *p);
+
+/* Take (or keep) app_key's lease for `holder` until `until` (ms): *pheld
+ * says whether it is ours now. */
+apr_status_t wcim_store_lease_take(int *pheld, const char **perr,
+                                   wcim_store_t *st, const char *app_key,
+                                   const char *holder, apr_int64_t now,
+                                   apr_int64_t until, apr_pool_t *p);
 
 #endif

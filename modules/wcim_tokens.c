@@ -11,7 +11,7 @@
 #define GET_TOKEN_FAILED_MSG "获取token失败，请检查后重试"
 
 /* Display name as the old server chose it: real name, else nickname. */
-static const char *display_name(const wcim_user_t *u)
+const char *wcim_tokens_display_name(const wcim_user_t *u)
 {
     if (u->real_name && *u->real_name) {
         return u->real_name;
@@ -19,8 +19,8 @@ static const char *display_name(const wcim_user_t *u)
     return (u->nick_name && *u->nick_name) ? u->nick_name : "";
 }
 
-static const char *profile_digest(const char *name, const char *portrait,
-                                  apr_pool_t *p)
+const char *wcim_tokens_profile(const char *name, const char *portrait,
+                                apr_pool_t *p)
 {
     char *hex = apr_palloc(p, WCIM_SHA1_HEX_LEN + 1);
     const char *both = apr_pstrcat(p, name, "\n", portrait, NULL);
@@ -62,7 +62,7 @@ typedef struct {
     int current;            /* RongCloud has the profile given */
 } held_t;
 
-static const char *held_entry(apr_pool_t *p, const char *profile,
+const char *wcim_tokens_entry(apr_pool_t *p, const char *profile,
                               apr_int64_t issued, const char *token)
 {
     return apr_psprintf(p, "%s %" APR_INT64_T_FMT " %s", profile, issued,
@@ -103,7 +103,7 @@ static apr_status_t stored_token(held_t *held, token_fetch_t *tf)
         || strchr(row.token, ' ') != NULL) {
         return APR_NOTFOUND;
     }
-    wcim_ctx_cache_put(ctx, tf->key, held_entry(ctx->pool, row.profile,
+    wcim_ctx_cache_put(ctx, tf->key, wcim_tokens_entry(ctx->pool, row.profile,
                                                 row.issued, row.token));
     held->token = row.token;
     held->issued = row.issued;
@@ -199,7 +199,7 @@ static apr_status_t token_fetch(const char **ptoken, void *baton,
     }
     issued = apr_time_as_msec(apr_time_now());
     save_token(tf, *ptoken, issued, p);
-    wcim_ctx_cache_put(ctx, tf->key, held_entry(p, tf->profile, issued,
+    wcim_ctx_cache_put(ctx, tf->key, wcim_tokens_entry(p, tf->profile, issued,
                                                 *ptoken));
     return APR_SUCCESS;
 }
@@ -251,7 +251,7 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
     tf.key = wcim_ctx_cache_key(ctx, WCIM_TOKEN_KEY_PREFIX);
     tf.name = name;
     tf.portrait = portrait;
-    tf.profile = profile_digest(name, portrait, ctx->pool);
+    tf.profile = wcim_tokens_profile(name, portrait, ctx->pool);
     tf.replaced = 0;
 
     asked = asked_before(ctx, now);
@@ -297,7 +297,7 @@ static apr_status_t rongcloud_token(const char **ptoken, wcim_ctx_t *ctx,
                 /* the token's age is RongCloud's, not the refresh's */
                 save_token(&tf, held.token, held.issued, ctx->pool);
                 wcim_ctx_cache_put(ctx, tf.key,
-                                   held_entry(ctx->pool, tf.profile,
+                                   wcim_tokens_entry(ctx->pool, tf.profile,
                                               held.issued, held.token));
             }
             else {
@@ -358,7 +358,7 @@ apr_status_t wcim_tokens_get(wcim_reply_t *reply, wcim_ctx_t *ctx,
                  "reading student %s: %s", ctx->user_id, why);
         return rv;
     }
-    rv = rongcloud_token(&token, ctx, store, display_name(user),
+    rv = rongcloud_token(&token, ctx, store, wcim_tokens_display_name(user),
                          user->avatar_url ? user->avatar_url : "");
     if (rv != APR_SUCCESS) {
         reply->result_msg = GET_TOKEN_FAILED_MSG;

@@ -36,4 +36,14 @@ wcim_held_t wcim_tokens_held(const wcim_config_t *conf, apr_int64_t issued,
 apr_status_t wcim_tokens_get(wcim_reply_t *reply, wcim_ctx_t *ctx,
                              const wcim_user_t *user, apr_status_t user_rv);
 
+/* What RongCloud is given of a student: his display name (the real name,
+ * else the nickname), a digest of it with his portrait (the "profile"
+ * the cache and the token table keep), and the cache's entry of a token
+ * held ("<profile> <issued ms> <token>"). */
+const char *wcim_tokens_display_name(const wcim_user_t *u);
+const char *wcim_tokens_profile(const char *name, const char *portrait,
+                                apr_pool_t *p);
+const char *wcim_tokens_entry(apr_pool_t *p, const char *profile,
+                              apr_int64_t issued, const char *token);
+
 #endif

@@ -168,15 +168,18 @@ for f in $MODDIR/mod_weclubs_im.so \
          /usr/share/mod_weclubs_im/sql/sqlite/messages.sql \
          /usr/share/mod_weclubs_im/sql/sqlite/nonces.sql \
          /usr/share/mod_weclubs_im/sql/sqlite/tokens.sql \
+         /usr/share/mod_weclubs_im/sql/sqlite/reconcile.sql \
          /usr/share/mod_weclubs_im/sql/sqlite/demo-data.sql \
          /usr/share/mod_weclubs_im/sql/mysql/schema.sql \
          /usr/share/mod_weclubs_im/sql/mysql/messages.sql \
          /usr/share/mod_weclubs_im/sql/mysql/nonces.sql \
          /usr/share/mod_weclubs_im/sql/mysql/tokens.sql \
+         /usr/share/mod_weclubs_im/sql/mysql/reconcile.sql \
          /usr/share/mod_weclubs_im/sql/pgsql/schema.sql \
          /usr/share/mod_weclubs_im/sql/pgsql/messages.sql \
          /usr/share/mod_weclubs_im/sql/pgsql/nonces.sql \
          /usr/share/mod_weclubs_im/sql/pgsql/tokens.sql \
+         /usr/share/mod_weclubs_im/sql/pgsql/reconcile.sql \
          /usr/bin/weclubs-im-request \
          /usr/share/man/man1/weclubs-im-request.1.gz \
          /usr/share/doc/$PKG/README.Debian \

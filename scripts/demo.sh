@@ -107,7 +107,7 @@ stop
 rm -rf "$RUN_DIR"
 mkdir -p "$RUN_DIR/db" "$RUN_DIR/standin"
 chmod 755 "$RUN_DIR"
-{ cat sql/sqlite/schema.sql sql/sqlite/tokens.sql sql/sqlite/demo-data.sql
+{ cat sql/sqlite/schema.sql sql/sqlite/tokens.sql sql/sqlite/reconcile.sql sql/sqlite/demo-data.sql
   echo "PRAGMA journal_mode=WAL;"; } | sqlite3 "$RUN_DIR/db/weclubs.sqlite" >/dev/null
 # RongCloud is not reachable from here: a stand-in plays it on loopback,
 # run from a copy that its user can read.

@@ -57,6 +57,8 @@ my %range = (
     'mod_weclubs_im_status.c'    => [510, 549],
     'mod_weclubs_im_config.c'    => [550, 569],
     'mod_weclubs_im_directives.c' => [570, 599],
+    'modules/wcim_reconcile.c'   => [600, 639],
+    'mod_weclubs_im_reconcile.c' => [640, 659],
 );
 my (%where, @dup, @out);
 for my $file (glob("$top/*.c"), glob("$top/modules/*.c")) {

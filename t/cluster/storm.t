@@ -41,7 +41,8 @@ my @uids = map { $BASE + $_ } 0 .. $N - 1;
 
 # two nodes that keep tokens in the database, two that keep them in redis
 # alone; each pair is a site of two nodes (WeclubsIMRongCloudNodes 2)
-$cl->start_node($_, conf => "WeclubsIMTokenStore db\n") for qw(a b);
+# (no reconciliation passes: this test counts the calls of the storm alone)
+$cl->start_node($_, conf => "WeclubsIMTokenStore db\nWeclubsIMReconcileInterval off\n") for qw(a b);
 $cl->start_node($_) for qw(c d);
 my %port = %{ $cl->{port} };
 

@@ -55,6 +55,7 @@ sub build_db {
                  catfile($top, 'sql', $schema_dir, 'messages.sql'),
                  catfile($top, 'sql', $schema_dir, 'nonces.sql'),
                  catfile($top, 'sql', $schema_dir, 'tokens.sql'),
+                 catfile($top, 'sql', $schema_dir, 'reconcile.sql'),
                  catfile($top, qw(sql sqlite demo-data.sql)),
                  catfile($t_dir, qw(sql test-data.sql)));
     if ($engine eq 'mysql') {
