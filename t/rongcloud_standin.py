@@ -72,8 +72,8 @@ MAX_BODY = 16 * 1024 * 1024     # refuse absurd request bodies instead of buffer
 # The calls for a semester's changes are 100/s each, "Rate Limit: 100
 # requests per second" on each one's page: docs.rongcloud.io/platform-chat-
 # api/user/block, user/unblock, user/query-blocked-list, group/quit-group,
-# group/dismiss-group (docs.rongcloud.cn the same: "频率限制: 每秒钟限 100
-# 次"), group/refresh-group-info.
+# group/dismiss-group, group/refresh-group-info (and docs.rongcloud.cn/
+# platform-chat-api/group/dismiss-group: "频率限制: 每秒钟限 100 次").
 RATE_LIMITS = {"/user/getToken.json": 200, "/user/refresh.json": 100,
                "/group/sync.json": 100, "/user/block.json": 100,
                "/user/unblock.json": 100, "/user/block/query.json": 100,
@@ -84,7 +84,10 @@ RATE_LIMITS = {"/user/getToken.json": 200, "/user/refresh.json": 100,
 # minutes)", docs.rongcloud.io/platform-chat-api/user/block), at least 1
 # (server-sdk-java src/main/resources/jsonsource/user/verify.json
 # user.minute size 1..43200; user/block/api.json add 20004: "Incorrect
-# minute, minute >= 1 and minute <= 43200").
+# minute, minute >= 1 and minute <= 43200"; server-sdk-go master
+# sdk/user.go BlockAdd: "1 - 1 * 30 * 24 * 60 minutes"). server-sdk-python
+# rongcloud/user.py Block.add lets 0 through ('0~43200'); the docs' smallest
+# unit being a minute, 0 is refused here.
 BLOCK_MINUTES = (1, 43200)
 # userId repeated in one call: block and unblock at most 20 ("Supports
 # banning multiple users at once, with a maximum of 20", docs user/block;
@@ -126,6 +129,7 @@ class State:
         # What RongCloud holds of users and groups, kept over resets as
         # RongCloud keeps it (/_control/forget clears it): see apply().
         self.members = {}       # groupId -> set of userIds bound to it
+        self.joined = {}        # userId -> set of groupIds (the same, by user)
         self.group_names = {}   # groupId -> name
         self.users = {}         # userId -> {"name": .., "portraitUri": ..}
         self.blocks = {}        # userId -> block end, seconds since the epoch
@@ -287,27 +291,24 @@ class State:
                     m = GROUP_KEY_RE.match(key)
                     if m:
                         wanted[m.group(1)] = value
-                for group, members in list(self.members.items()):
-                    if group not in wanted:
-                        members.discard(user)
-                        if not members:
-                            del self.members[group]
+                for group in self.joined.get(user, set()) - set(wanted):
+                    self._unbind(user, group)
                 for group, name in wanted.items():
                     self.members.setdefault(group, set()).add(user)
+                    self.joined.setdefault(user, set()).add(group)
                     self.group_names[group] = name
             elif path == "/group/quit.json":
                 # "Remove a user from a group so that they no longer receive
                 # messages from that group" (docs group/quit-group)
-                members = self.members.get(one["groupId"], set())
-                members.difference_update(users)
-                if not members:
-                    self.members.pop(one["groupId"], None)
+                for uid in users:
+                    self._unbind(uid, one["groupId"])
             elif path == "/group/dismiss.json":
                 # "Dismissing a group means that all users will no longer
                 # receive messages from that group"; any user may do it (docs
                 # group/dismiss-group). Its name goes too: the stand-in's
                 # choice (a group of that id made again starts afresh).
-                self.members.pop(one["groupId"], None)
+                for uid in list(self.members.get(one["groupId"], ())):
+                    self._unbind(uid, one["groupId"])
                 self.group_names.pop(one["groupId"], None)
             elif path == "/group/refresh.json":
                 # "call this API to refresh the group name information
@@ -326,6 +327,16 @@ class State:
             elif path == "/user/block/query.json":
                 return {"users": self._block_list(one)}
         return {}
+
+    def _unbind(self, user, group):
+        """Lock held."""
+        for index, key, value in ((self.members, group, user),
+                                  (self.joined, user, group)):
+            entries = index.get(key)
+            if entries is not None:
+                entries.discard(value)
+                if not entries:
+                    del index[key]
 
     def _block_list(self, form):
         """user/block/query's users: [{"userId", "blockEndTime"}] (docs
@@ -358,8 +369,7 @@ class State:
     def groups_of(self, user):
         with self.lock:
             return {g: self.group_names.get(g)
-                    for g, members in sorted(self.members.items())
-                    if user in members}
+                    for g in sorted(self.joined.get(user, ()))}
 
     def group_info(self, group):
         with self.lock:
@@ -388,6 +398,7 @@ class State:
         """A clean RongCloud: no memberships, names or blocks (tokens stay)."""
         with self.lock:
             self.members = {}
+            self.joined = {}
             self.group_names = {}
             self.users = {}
             self.blocks = {}
@@ -527,7 +538,8 @@ def check_user_id(user_id):
 
 
 def check_fields(path, form):
-    """Field rules per endpoint. Returns (rongcloud_code, message) or None."""
+    """Field rules per endpoint. Returns (rongcloud_code, message) or None.
+    The HTTP status of a refusal no source gives: 400 throughout."""
     if path == "/user/token/expire.json":
         # userId (repeated, at most 20) and time, ms: "该时间戳前用户获取的
         # Token 全部失效" (server-sdk-go branch v4 rongcloud/user.go
@@ -567,6 +579,9 @@ def check_fields(path, form):
     elif path in ("/group/refresh.json", "/user/block/query.json"):
         users = []              # these take no userId
     else:
+        # one userId, required: getToken, refresh, group/sync and
+        # group/dismiss (its operator, "可以为任何用户 ID": server-sdk-go v4
+        # rongcloud/group.go GroupDismissRequest, UserId *string [必传])
         users = [fields.get("userId") or ""]
     for user_id in users:
         problem = check_user_id(user_id)
