@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """Stand-in for the parts of the RongCloud server API that mod_weclubs_im uses.
 
-Serves POST /user/getToken.json, /user/refresh.json, /group/sync.json and
-/user/token/expire.json with
-RongCloud-style signature checks and a deliberately strict form parser (so the
-module's encoding bugs show up), plus a control API under /_control for the
-test suite: fault injection, and a record of every API call received.
+Serves POST /user/getToken.json, /user/refresh.json, /user/token/expire.json,
+/user/block.json, /user/unblock.json, /user/block/query.json,
+/group/sync.json, /group/quit.json, /group/dismiss.json and
+/group/refresh.json with RongCloud-style signature checks and a deliberately
+strict form parser (so the module's encoding bugs show up), keeping what
+RongCloud keeps (tokens, group membership, group and user names, blocked
+users), plus a control API under /_control for the test suite: fault
+injection, a record of every API call received, and what RongCloud holds.
 
 Python 3 standard library only (runs with Debian 12's /usr/bin/python3).
 
@@ -30,7 +33,9 @@ import time
 import urllib.parse
 
 API_PATHS = ("/user/getToken.json", "/user/refresh.json", "/group/sync.json",
-             "/user/token/expire.json")
+             "/user/token/expire.json", "/user/block.json", "/user/unblock.json",
+             "/user/block/query.json", "/group/quit.json", "/group/dismiss.json",
+             "/group/refresh.json")
 
 MODES = ("ok", "slow", "hang", "e500", "e503", "e401", "rate", "code",
          "garbage", "notoken", "huge", "close")
@@ -64,8 +69,37 @@ MAX_BODY = 16 * 1024 * 1024     # refuse absurd request bodies instead of buffer
 # documented behaviour; code 1008 in a 200 is the "code" mode, and the
 # module's tests use both (t/09-rongcloud.t). Modelled as a token bucket
 # holding one second's calls.
+# The calls for a semester's changes are 100/s each, "Rate Limit: 100
+# requests per second" on each one's page: docs.rongcloud.io/platform-chat-
+# api/user/block, user/unblock, user/query-blocked-list, group/quit-group,
+# group/dismiss-group, group/refresh-group-info (and docs.rongcloud.cn/
+# platform-chat-api/group/dismiss-group: "频率限制: 每秒钟限 100 次").
 RATE_LIMITS = {"/user/getToken.json": 200, "/user/refresh.json": 100,
-               "/group/sync.json": 100}
+               "/group/sync.json": 100, "/user/block.json": 100,
+               "/user/unblock.json": 100, "/user/block/query.json": 100,
+               "/group/quit.json": 100, "/group/dismiss.json": 100,
+               "/group/refresh.json": 100}
+
+# user/block: at most 30 days ("The maximum ban duration is 30 days (43,200
+# minutes)", docs.rongcloud.io/platform-chat-api/user/block), at least 1
+# (server-sdk-java src/main/resources/jsonsource/user/verify.json
+# user.minute size 1..43200; user/block/api.json add 20004: "Incorrect
+# minute, minute >= 1 and minute <= 43200"; server-sdk-go master
+# sdk/user.go BlockAdd: "1 - 1 * 30 * 24 * 60 minutes"). server-sdk-python
+# rongcloud/user.py Block.add lets 0 through ('0~43200'); the docs' smallest
+# unit being a minute, 0 is refused here.
+BLOCK_MINUTES = (1, 43200)
+# userId repeated in one call: block and unblock at most 20 ("Supports
+# banning multiple users at once, with a maximum of 20", docs user/block;
+# "a maximum of 20 users", docs user/unblock; server-sdk-go branch v4
+# rongcloud/user.go UserBlockRequest/UserUnBlockRequest "最多不超过 20
+# 个"; server-sdk-python rongcloud/user.py Block.add/remove check
+# '1~20'); group/quit at most 1000 ("Multiple user IDs can be submitted,
+# with a maximum of 1000", docs group/quit-group; server-sdk-go v4
+# rongcloud/group.go GroupQuitRequest "最多不超过 1000 个";
+# server-sdk-python rongcloud/group.py quit '1~1000').
+MAX_USERS = {"/user/block.json": 20, "/user/unblock.json": 20,
+             "/group/quit.json": 1000, "/user/token/expire.json": 20}
 
 
 class State:
@@ -92,6 +126,13 @@ class State:
         self.tokens = {}        # token -> (userId, issued ms)
         self.expired_before = {}  # userId -> ms ("*": every user)
         self.token_lifetime = None  # seconds; None: tokens never expire
+        # What RongCloud holds of users and groups, kept over resets as
+        # RongCloud keeps it (/_control/forget clears it): see apply().
+        self.members = {}       # groupId -> set of userIds bound to it
+        self.joined = {}        # userId -> set of groupIds (the same, by user)
+        self.group_names = {}   # groupId -> name
+        self.users = {}         # userId -> {"name": .., "portraitUri": ..}
+        self.blocks = {}        # userId -> block end, seconds since the epoch
         self._set_ok()
 
     def set_limits(self, limits):
@@ -189,6 +230,14 @@ class State:
             if token not in self.tokens:
                 return False, "unknown token"
             user_id, issued = self.tokens[token]
+            # "用户在封禁期间不能连接融云服务器，封禁期满后将自动解除封禁"
+            # (server-sdk-python rongcloud/user.py, class Block; docs
+            # platform-chat-api/user/block: "The banned user cannot
+            # establish an IM connection"); his tokens stay good for after
+            # ("After the ban is lifted, the user can normally connect",
+            # the same page)
+            if self._blocked_until(user_id) is not None:
+                return False, "blocked"
             before = max(self.expired_before.get(user_id, 0),
                          self.expired_before.get("*", 0))
             if issued < before:
@@ -197,6 +246,162 @@ class State:
                     and time.time() * 1000 - issued >= self.token_lifetime * 1000):
                 return False, "older than the token lifetime"
             return True, "ok"
+
+    def _blocked_until(self, user_id):
+        """The end of user_id's block, or None; a block past its end is
+        gone ("封禁期满后将自动解除封禁", server-sdk-python rongcloud/user.py
+        class Block). Called with the lock held."""
+        end = self.blocks.get(user_id)
+        if end is not None and end <= time.time():
+            del self.blocks[user_id]
+            end = None
+        return end
+
+    def apply(self, path, form):
+        """The effect of an accepted call on what RongCloud holds; returns
+        the answer's extra fields."""
+        one = dict(form)
+        users = [v for k, v in form if k == "userId"]
+        with self.lock:
+            if path in ("/user/getToken.json", "/user/refresh.json"):
+                # getToken takes name and portraitUri (server-sdk-go v4
+                # rongcloud/user.go UserGetTokenRequest); refresh changes
+                # what it is given: name "不提供则不进行刷新" (the same,
+                # UserRefreshRequest). A portraitUri left out is left as it
+                # was by both: the stand-in's choice, no source says.
+                info = self.users.setdefault(one["userId"],
+                                             {"name": None, "portraitUri": None})
+                for key in ("name", "portraitUri"):
+                    if key in one:
+                        info[key] = one[key]
+            elif path == "/group/sync.json":
+                # The user's whole set: "When the group[id]=name parameter
+                # is not submitted, it means that the binding relationship
+                # of the userId with the corresponding group is removed",
+                # and "If the group ID already exists, the corresponding
+                # group name will also be updated" (docs.rongcloud.io
+                # platform-chat-api/group/sync-group; server-sdk-go v4
+                # rongcloud/group.go GroupSyncRequest "如群组 ID 已经存在，则
+                # 同时刷新对应群组名称". server-sdk-python rongcloud/group.py
+                # sync, of 2020, says the name is not refreshed: the docs
+                # and the newer SDK are followed.)
+                user = one["userId"]
+                wanted = {}
+                for key, value in form:
+                    m = GROUP_KEY_RE.match(key)
+                    if m:
+                        wanted[m.group(1)] = value
+                for group in self.joined.get(user, set()) - set(wanted):
+                    self._unbind(user, group)
+                for group, name in wanted.items():
+                    self.members.setdefault(group, set()).add(user)
+                    self.joined.setdefault(user, set()).add(group)
+                    self.group_names[group] = name
+            elif path == "/group/quit.json":
+                # "Remove a user from a group so that they no longer receive
+                # messages from that group" (docs group/quit-group)
+                for uid in users:
+                    self._unbind(uid, one["groupId"])
+            elif path == "/group/dismiss.json":
+                # "Dismissing a group means that all users will no longer
+                # receive messages from that group"; any user may do it (docs
+                # group/dismiss-group). Its name goes too: the stand-in's
+                # choice (a group of that id made again starts afresh).
+                for uid in list(self.members.get(one["groupId"], ())):
+                    self._unbind(uid, one["groupId"])
+                self.group_names.pop(one["groupId"], None)
+            elif path == "/group/refresh.json":
+                # "call this API to refresh the group name information
+                # stored on the IM server" (docs group/refresh-group-info)
+                self.group_names[one["groupId"]] = one["groupName"]
+            elif path == "/user/block.json":
+                # from now for minute minutes (docs user/block: "The ban
+                # takes effect immediately"). Blocking a blocked user again
+                # sets the new end: the stand-in's choice, no source says.
+                end = time.time() + int(one["minute"]) * 60
+                for uid in users:
+                    self.blocks[uid] = end
+            elif path == "/user/unblock.json":
+                for uid in users:
+                    self.blocks.pop(uid, None)
+            elif path == "/user/block/query.json":
+                return {"users": self._block_list(one)}
+        return {}
+
+    def _unbind(self, user, group):
+        """Lock held."""
+        for index, key, value in ((self.members, group, user),
+                                  (self.joined, user, group)):
+            entries = index.get(key)
+            if entries is not None:
+                entries.discard(value)
+                if not entries:
+                    del index[key]
+
+    def _block_list(self, form):
+        """user/block/query's users: [{"userId", "blockEndTime"}] (docs
+        platform-chat-api/user/query-blocked-list; server-sdk-python
+        rongcloud/user.py Block.query: {"code":200,"users":[{"userId":
+        "jlk456j5","blockEndTime":"2015-01-11 01:28:20"}]}; server-sdk-go
+        v4 rongcloud/user.go UserBlockQueryUser, master sdk/user.go
+        BlockListResult). Without page (or 0): the first 1000, "sorted by
+        the ban end time in descending order"; with page, size a page
+        (default 50) (docs, the same). Which time zone blockEndTime is in
+        the page does not say; the stand-in writes UTC. Lock held."""
+        for uid in list(self.blocks):
+            self._blocked_until(uid)
+        ordered = sorted(self.blocks.items(), key=lambda kv: (-kv[1], kv[0]))
+        page = int(form.get("page") or 0)
+        size = int(form.get("size") or 50)
+        if page > 0:
+            ordered = ordered[(page - 1) * size:page * size]
+        else:
+            ordered = ordered[:1000]
+        return [{"userId": uid,
+                 "blockEndTime": time.strftime("%Y-%m-%d %H:%M:%S",
+                                               time.gmtime(end))}
+                for uid, end in ordered]
+
+    def members_of(self, group):
+        with self.lock:
+            return sorted(self.members.get(group, ()))
+
+    def groups_of(self, user):
+        with self.lock:
+            return {g: self.group_names.get(g)
+                    for g in sorted(self.joined.get(user, ()))}
+
+    def group_info(self, group):
+        with self.lock:
+            return {"name": self.group_names.get(group),
+                    "members": len(self.members.get(group, ()))}
+
+    def user_info(self, user):
+        with self.lock:
+            info = self.users.get(user, {})
+            end = self._blocked_until(user)
+            return {"name": info.get("name"),
+                    "portraitUri": info.get("portraitUri"),
+                    "blocked": end is not None,
+                    "blockEnd": end}
+
+    def end_block_in(self, user, seconds):
+        """Bring the end of user's block to now + seconds (for tests that
+        watch a block run out); False if he is not blocked."""
+        with self.lock:
+            if self._blocked_until(user) is None:
+                return False
+            self.blocks[user] = time.time() + seconds
+            return True
+
+    def forget(self):
+        """A clean RongCloud: no memberships, names or blocks (tokens stay)."""
+        with self.lock:
+            self.members = {}
+            self.joined = {}
+            self.group_names = {}
+            self.users = {}
+            self.blocks = {}
 
     def record(self, call):
         with self.lock:
@@ -321,11 +526,23 @@ def check_auth(headers, app_key, app_secret):
     return problems
 
 
+def check_user_id(user_id):
+    """(code, message) when user_id is not one RongCloud takes, else None."""
+    if user_id is None or user_id == "":
+        return 1002, "userId is required"
+    if len(user_id.encode()) > 64:
+        return 1005, "userId longer than 64 bytes"
+    if not USER_ID_RE.match(user_id):
+        return 1002, "userId has characters outside [A-Za-z0-9+=_-]"
+    return None
+
+
 def check_fields(path, form):
-    """Field rules per endpoint. Returns (rongcloud_code, message) or None."""
+    """Field rules per endpoint. Returns (rongcloud_code, message) or None.
+    The HTTP status of a refusal no source gives: 400 throughout."""
     if path == "/user/token/expire.json":
         # userId (repeated, at most 20) and time, ms: "该时间戳前用户获取的
-        # Token 全部失效" (server-sdk-go rongcloud/user.go
+        # Token 全部失效" (server-sdk-go branch v4 rongcloud/user.go
         # UserTokenExpireRequest, both [必传]; the 20 is its comment's
         # "最多不超过 20 个"; server-sdk-python rongcloud/user.py expire).
         # A refusal is 1002 like the other fields' (the code is the stand-
@@ -341,19 +558,85 @@ def check_fields(path, form):
         if not when.isdigit():
             return 1002, "time (ms) is required"
         return None
+    # Every field once, but userId where it may be repeated (MAX_USERS).
     fields = {}
     for key, value in form:
-        if key in fields:
+        if key in fields and not (key == "userId" and path in MAX_USERS):
             return 1002, "duplicate field %s" % key
         fields[key] = value
 
-    user_id = fields.get("userId")
-    if user_id is None or user_id == "":
-        return 1002, "userId is required"
-    if len(user_id.encode()) > 64:
-        return 1005, "userId longer than 64 bytes"
-    if not USER_ID_RE.match(user_id):
-        return 1002, "userId has characters outside [A-Za-z0-9+=_-]"
+    if path in MAX_USERS:
+        # A missing userId or too many are 1002 (server-sdk-java
+        # jsonsource/user/block/api.json 20005 "{{name}} parameter is
+        # required" and group/api.json quit 20002 "quantity exceeds
+        # limit": both reported as code 1002; server-sdk-python
+        # rongcloud/module.py _check_param: code 1002).
+        users = [v for k, v in form if k == "userId"]
+        if not users:
+            return 1002, "userId is required"
+        if len(users) > MAX_USERS[path]:
+            return 1002, "userId: at most %d of them" % MAX_USERS[path]
+    elif path in ("/group/refresh.json", "/user/block/query.json"):
+        users = []              # these take no userId
+    else:
+        # one userId, required: getToken, refresh, group/sync and
+        # group/dismiss (its operator, "可以为任何用户 ID": server-sdk-go v4
+        # rongcloud/group.go GroupDismissRequest, UserId *string [必传])
+        users = [fields.get("userId") or ""]
+    for user_id in users:
+        problem = check_user_id(user_id)
+        if problem:
+            return problem
+
+    if path in ("/group/quit.json", "/group/dismiss.json", "/group/refresh.json"):
+        # groupId: required ([必传], server-sdk-go v4 rongcloud/group.go
+        # GroupQuitRequest, GroupDismissRequest, GroupRefreshRequest;
+        # missing: 1002, server-sdk-java jsonsource/group/api.json 20005
+        # and server-sdk-php RongCloud/Lib/Group/verify.json group.id
+        # require 1002), 1 to 64 like every id (server-sdk-php
+        # Lib/Group/verify.json group.id length 1..64, refused as 1005, as
+        # group/sync's ids are refused here).
+        group_id = fields.get("groupId")
+        if not group_id:
+            return 1002, "groupId is required"
+        if not GROUP_ID_RE.match(group_id):
+            return 1005, "bad groupId %r" % group_id
+    if path == "/group/refresh.json":
+        # groupName required (docs group/refresh-group-info: "groupName
+        # String Yes"; server-sdk-java group/api.json update 20005 ->
+        # 1002). Its length: the docs give no limit and the SDKs' checks
+        # before sending disagree (server-sdk-python rongcloud/group.py
+        # update len() 1~64; server-sdk-php Lib/Group/verify.json group.name
+        # 1..64; server-sdk-java jsonsource/group/verify.json group.name
+        # 1..255 String.length()), so none is refused here, as in
+        # group/sync.
+        if not fields.get("groupName"):
+            return 1002, "groupName is required"
+    elif path == "/user/block.json":
+        # minute: required, a whole number 1..43200 (BLOCK_MINUTES). A
+        # refusal is 1002: server-sdk-java user/block/api.json maps its
+        # 20004 (out of range), 20001 (not a number) and 20005 (missing)
+        # all to code 1002. (server-sdk-php Lib/User/Block/api.json calls
+        # the range 1502 and the type 1501, server-sdk-go master
+        # sdk/user.go BlockAdd 20004: codes of the SDKs' own checks, before
+        # sending; what RongCloud itself answers no source shows.)
+        minute = fields.get("minute")
+        if minute is None or minute == "":
+            return 1002, "minute is required"
+        if not minute.isascii() or not minute.isdigit():
+            return 1002, "minute is not a whole number"
+        if not BLOCK_MINUTES[0] <= int(minute) <= BLOCK_MINUTES[1]:
+            return 1002, "minute must be %d to %d" % BLOCK_MINUTES
+    elif path == "/user/block/query.json":
+        # page and size, both optional numbers (docs user/query-blocked-
+        # list). Neither's refusal has a source: 1002, the stand-in's
+        # choice, like the other fields'.
+        for key in ("page", "size"):
+            value = fields.get(key)
+            if value is not None and not (value.isascii() and value.isdigit()):
+                return 1002, "%s is not a whole number" % key
+        if fields.get("size") == "0":
+            return 1002, "size must be at least 1"
 
     if path in ("/user/getToken.json", "/user/refresh.json"):
         # name: required by getToken; refresh may leave it out (then it is
@@ -384,11 +667,12 @@ def check_fields(path, form):
     elif path == "/group/sync.json":
         # group[<id>]=<name>, any number of them, names of any length: the
         # docs (docs.rongcloud.cn/platform-chat-api/group/sync-group) give
-        # no limit on either, and no SDK checks one before sending
-        # (server-sdk-go sdk/group.go GroupSync; server-sdk-java
-        # methods/group/Group.java sync, whose verify.json "user" rule
-        # checks only the userId and that groups is an array; server-sdk-
-        # php Lib/Group/Group.php sync, the same). The docs' group/create
+        # no limit on either, and of the SDKs only server-sdk-python checks
+        # names before sending (rongcloud/group.py sync: len() 1~64); the
+        # others check neither (server-sdk-go sdk/group.go GroupSync;
+        # server-sdk-java methods/group/Group.java sync, whose verify.json
+        # "user" rule checks only the userId and that groups is an array;
+        # server-sdk-php Lib/Group/Group.php sync, the same). The docs' group/create
         # says a user may join any number of groups ("每个用户加入和创建的
         # 群组数量没有限制"). Only the group id is checked, as ids are.
         for key, _ in form:
@@ -573,11 +857,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # The '+/=' suffix makes JSON/escaping bugs in the client visible.
             token = "tok-%s-%d+/=" % (user_id, self.state.next_token_number())
             self.state.issue_token(user_id, token)
+            self.state.apply(path, form)
             return 200, {"code": 200, "userId": user_id, "token": token}
         if path == "/user/token/expire.json":
             self.state.expire_tokens([v for k, v in form if k == "userId"],
                                      int(dict(form)["time"]))
-        return 200, {"code": 200}
+        reply = {"code": 200}
+        reply.update(self.state.apply(path, form))
+        return 200, reply
 
     # --- control API ----------------------------------------------------
 
@@ -647,6 +934,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # token_lifetime?seconds=N (off: none), as the console sets it
                 secs = arg("seconds", "off")
                 st.set_token_lifetime(None if secs == "off" else float(secs))
+                return self.send_json(200, {"ok": True})
+            # What RongCloud holds (kept over reset; forget clears it)
+            if path == "/_control/members":
+                return self.send_json(200, {"users": st.members_of(arg("group", ""))})
+            if path == "/_control/groups":
+                return self.send_json(200, {"groups": st.groups_of(arg("user", ""))})
+            if path == "/_control/user":
+                return self.send_json(200, st.user_info(arg("user", "")))
+            if path == "/_control/group":
+                return self.send_json(200, st.group_info(arg("group", "")))
+            if path == "/_control/block_ends":
+                # block_ends?user=U&seconds=S: U's block runs out S s from now
+                secs = float(arg("seconds", "0"))
+                if not 0 <= secs <= 3600:
+                    raise ValueError("seconds must be 0..3600")
+                if not st.end_block_in(arg("user", ""), secs):
+                    raise ValueError("user is not blocked")
+                return self.send_json(200, {"ok": True})
+            if path == "/_control/forget":
+                st.forget()
                 return self.send_json(200, {"ok": True})
             if path == "/_control/count":
                 return self.send_json(200, {"count": len(st.select(arg("path")))})

@@ -337,6 +337,207 @@ def test_tokens(s):
     check("and a new one connects", connects(four["token"])["connects"], four)
 
 
+def test_membership(s):
+    """The calls of a semester's changes: their rules, and what RongCloud
+    then holds (memberships, names, blocks)."""
+    s.control("forget")
+    members = lambda g: s.control("members", group=g)[1]["users"]
+    groups = lambda u: s.control("groups", user=u)[1]["groups"]
+    user = lambda u: s.control("user", user=u)[1]
+    group = lambda g: s.control("group", group=g)[1]
+
+    def connects(tok):
+        return s.control("connect", token=tok)[1]
+
+    def refused(what, path, form, code=1002):
+        st, obj, _, _ = s.api(path, form)
+        c = s.last_call()
+        check("%s refused -> %d" % (what, code), st == 400 and obj and obj["code"] == code
+              and c["errors"], (st, obj))
+
+    def accepted(what, path, form):
+        st, obj, _, _ = s.api(path, form)
+        check("%s accepted" % what, st == 200 and obj and obj["code"] == 200, (st, obj))
+        return obj
+
+    # group/sync sets the user's whole set; quit removes one; sync again
+    accepted("sync m1 to g1 g2", "/group/sync.json",
+             [("userId", "m1"), ("group[g1]", "读书会"), ("group[g2]", "摄影")])
+    accepted("sync m2 to g1", "/group/sync.json", [("userId", "m2"), ("group[g1]", "读书会")])
+    check("sync binds: members of g1", members("g1") == ["m1", "m2"], members("g1"))
+    check("sync binds: groups of m1 with names",
+          groups("m1") == {"g1": "读书会", "g2": "摄影"}, groups("m1"))
+    check("reset keeps what RongCloud holds",
+          s.control("reset")[0] == 200 and members("g1") == ["m1", "m2"])
+    accepted("quit one user", "/group/quit.json", [("userId", "m1"), ("groupId", "g2")])
+    check("quit unbinds him from that group only", groups("m1") == {"g1": "读书会"}
+          and members("g2") == [], (groups("m1"), members("g2")))
+    accepted("sync m1 to g2 g3 (not g1)", "/group/sync.json",
+             [("userId", "m1"), ("group[g2]", "摄影社"), ("group[g3]", "棋社")])
+    check("sync unbinds a group not listed, binds the new",
+          groups("m1") == {"g2": "摄影社", "g3": "棋社"} and members("g1") == ["m2"],
+          (groups("m1"), members("g1")))
+    check("sync renames a group it lists", group("g2")["name"] == "摄影社", group("g2"))
+    accepted("sync with no group", "/group/sync.json", [("userId", "m1")])
+    check("sync with no group unbinds all", groups("m1") == {}, groups("m1"))
+    accepted("quit of two users", "/group/quit.json",
+             [("userId", "m2"), ("userId", "m1"), ("groupId", "g1")])
+    check("quit of two users unbinds both", members("g1") == [], members("g1"))
+    accepted("quit of a user not in the group", "/group/quit.json",
+             [("userId", "nobody"), ("groupId", "g1")])
+    accepted("quit of 1000 users", "/group/quit.json",
+             [("userId", "q%d" % i) for i in range(1000)] + [("groupId", "g1")])
+    refused("quit of 1001 users", "/group/quit.json",
+            [("userId", "q%d" % i) for i in range(1001)] + [("groupId", "g1")])
+    refused("quit without userId", "/group/quit.json", [("groupId", "g1")])
+    refused("quit without groupId", "/group/quit.json", [("userId", "m1")])
+    refused("quit with two groupIds", "/group/quit.json",
+            [("userId", "m1"), ("groupId", "g1"), ("groupId", "g2")])
+    refused("quit with a bad userId", "/group/quit.json", [("userId", "m/1"), ("groupId", "g1")])
+    refused("quit with a bad groupId", "/group/quit.json",
+            [("userId", "m1"), ("groupId", "g/1")], 1005)
+
+    # dismiss: the group is gone for everyone
+    for u in ("m1", "m2", "m3"):
+        s.api("/group/sync.json", [("userId", u), ("group[g4]", "乐队"), ("group[g5]", "话剧")])
+    accepted("dismiss by any user", "/group/dismiss.json", [("userId", "m3"), ("groupId", "g4")])
+    check("dismiss unbinds every member", members("g4") == [] and
+          all(groups(u) == {"g5": "话剧"} for u in ("m1", "m2", "m3")),
+          (members("g4"), groups("m1")))
+    check("dismiss forgets the name", group("g4")["name"] is None, group("g4"))
+    check("other groups stay", members("g5") == ["m1", "m2", "m3"], members("g5"))
+    refused("dismiss without userId", "/group/dismiss.json", [("groupId", "g5")])
+    refused("dismiss without groupId", "/group/dismiss.json", [("userId", "m1")])
+    refused("dismiss with two userIds", "/group/dismiss.json",
+            [("userId", "m1"), ("userId", "m2"), ("groupId", "g5")])
+    check("a refused dismiss changes nothing", members("g5") == ["m1", "m2", "m3"])
+
+    # group/refresh renames
+    accepted("group refresh", "/group/refresh.json", [("groupId", "g5"), ("groupName", "话剧社 A&B")])
+    check("group refresh renames", group("g5") == {"name": "话剧社 A&B", "members": 3}
+          and groups("m1") == {"g5": "话剧社 A&B"}, (group("g5"), groups("m1")))
+    accepted("group refresh with a name of 100 characters", "/group/refresh.json",
+             [("groupId", "g5"), ("groupName", "名" * 100)])
+    refused("group refresh without groupName", "/group/refresh.json", [("groupId", "g5")])
+    refused("group refresh with empty groupName", "/group/refresh.json",
+            [("groupId", "g5"), ("groupName", "")])
+    refused("group refresh without groupId", "/group/refresh.json", [("groupName", "x")])
+    refused("group refresh with a bad groupId", "/group/refresh.json",
+            [("groupId", "g 5"), ("groupName", "x")], 1005)
+
+    # user names: getToken and refresh set them
+    st, tok, _, _ = s.api("/user/getToken.json", token_fields("b1", "张三", "http://x/a.png"))
+    check("getToken sets name and portrait",
+          user("b1") == {"name": "张三", "portraitUri": "http://x/a.png", "blocked": False,
+                         "blockEnd": None}, user("b1"))
+    accepted("user refresh of the name", "/user/refresh.json", [("userId", "b1"), ("name", "李四")])
+    check("refresh sets the name, leaves the portrait",
+          user("b1")["name"] == "李四" and user("b1")["portraitUri"] == "http://x/a.png", user("b1"))
+    accepted("user refresh of the portrait", "/user/refresh.json",
+             [("userId", "b1"), ("portraitUri", "http://x/b.png")])
+    check("refresh sets the portrait, leaves the name",
+          user("b1")["name"] == "李四" and user("b1")["portraitUri"] == "http://x/b.png", user("b1"))
+    refused("user refresh of a name of 65 characters", "/user/refresh.json",
+            [("userId", "b1"), ("name", "名" * 65)])
+    check("a refused refresh changes nothing", user("b1")["name"] == "李四")
+
+    # block -> no connection -> unblock -> connects
+    tok = tok["token"]
+    check("before a block his token connects", connects(tok)["connects"], connects(tok))
+    t0 = time.time()
+    obj = accepted("block for 10 minutes", "/user/block.json", [("userId", "b1"), ("minute", "10")])
+    check("block answers only the code", obj == {"code": 200}, obj)
+    check("a blocked user's token does not connect",
+          connects(tok) == {"connects": False, "why": "blocked"}, connects(tok))
+    info = user("b1")
+    check("user shows the block and its end", info["blocked"] is True
+          and t0 + 600 - 1 <= info["blockEnd"] <= time.time() + 600 + 1, info)
+    st, obj, _, _ = s.api("/user/block/query.json", [])
+    check("block/query lists him with his end time",
+          st == 200 and obj["code"] == 200 and obj["users"] == [{
+              "userId": "b1", "blockEndTime": time.strftime(
+                  "%Y-%m-%d %H:%M:%S", time.gmtime(info["blockEnd"]))}], (st, obj))
+    st, tok2, _, _ = s.api("/user/getToken.json", token_fields("b1", "李四"))
+    check("a token issued during the block does not connect either",
+          st == 200 and connects(tok2["token"])["why"] == "blocked", (st, tok2))
+    accepted("unblock", "/user/unblock.json", [("userId", "b1")])
+    check("after unblock both tokens connect", connects(tok)["connects"]
+          and connects(tok2["token"])["connects"], (connects(tok), connects(tok2["token"])))
+    check("after unblock user is not blocked", user("b1")["blocked"] is False, user("b1"))
+    check("after unblock block/query is empty",
+          s.api("/user/block/query.json", [])[1] == {"code": 200, "users": []})
+
+    # a block that runs out
+    accepted("block of two users for 1 minute", "/user/block.json",
+             [("userId", "b1"), ("userId", "b2"), ("minute", "1")])
+    check("both blocked", user("b1")["blocked"] and user("b2")["blocked"])
+    check("block_ends control", s.control("block_ends", user="b1", seconds="0.2")[0] == 200)
+    st, obj, _, _ = s.api("/user/block/query.json", [])
+    check("block/query: the later end first", [u["userId"] for u in obj["users"]] == ["b2", "b1"],
+          obj)
+    time.sleep(0.3)
+    check("a block past its end is gone: connects again", connects(tok)["connects"]
+          and user("b1")["blocked"] is False and user("b2")["blocked"] is True,
+          (connects(tok), user("b1")))
+    check("block_ends of a user not blocked -> 400",
+          s.control("block_ends", user="b1", seconds="1")[0] == 400)
+    st, obj, _, _ = s.api("/user/block/query.json", [("page", "1"), ("size", "1")])
+    check("block/query page 1 size 1", st == 200 and
+          [u["userId"] for u in obj["users"]] == ["b2"], (st, obj))
+    st, obj, _, _ = s.api("/user/block/query.json", [("page", "2"), ("size", "1")])
+    check("block/query page 2 size 1 is empty", st == 200 and obj["users"] == [], (st, obj))
+    refused("block/query with page not a number", "/user/block/query.json", [("page", "x")])
+    refused("block/query with size 0", "/user/block/query.json", [("page", "1"), ("size", "0")])
+    accepted("unblock of two users", "/user/unblock.json", [("userId", "b2"), ("userId", "b1")])
+    check("unblock of two: none blocked", not user("b2")["blocked"])
+
+    for minute in ("0", "43201", "-1", "1.5", "x", ""):
+        refused("block with minute %r" % minute, "/user/block.json",
+                [("userId", "b3"), ("minute", minute)])
+    refused("block without minute", "/user/block.json", [("userId", "b3")])
+    refused("block with two minutes", "/user/block.json",
+            [("userId", "b3"), ("minute", "1"), ("minute", "2")])
+    refused("block without userId", "/user/block.json", [("minute", "1")])
+    refused("block of 21 users", "/user/block.json",
+            [("userId", "u%d" % i) for i in range(21)] + [("minute", "1")])
+    refused("block with a userId of 65 bytes", "/user/block.json",
+            [("userId", "u" * 65), ("minute", "1")], 1005)
+    check("refused blocks block nobody", not user("b3")["blocked"] and
+          not user("u0")["blocked"])
+    accepted("block for 43200 minutes", "/user/block.json", [("userId", "b3"), ("minute", "43200")])
+    accepted("block of 20 users", "/user/block.json",
+             [("userId", "u%d" % i) for i in range(20)] + [("minute", "1")])
+    refused("unblock without userId", "/user/unblock.json", [])
+    refused("unblock of 21 users", "/user/unblock.json", [("userId", "u%d" % i) for i in range(21)])
+    accepted("unblock of 20 users", "/user/unblock.json", [("userId", "u%d" % i) for i in range(20)])
+    check("unblock of 20: none blocked", not any(user("u%d" % i)["blocked"] for i in range(20)))
+
+    # a call answered by a fault changes nothing
+    set_mode(s, set="e500", count=1, path="/group/dismiss.json")
+    st, _, _, _ = s.api("/group/dismiss.json", [("userId", "m1"), ("groupId", "g5")])
+    check("a dismiss answered 500 leaves the group", st == 500 and len(members("g5")) == 3,
+          (st, members("g5")))
+
+    # rate limits of the new calls: 100/s each (docs)
+    lim = s.control("limits")[1]["limits"]
+    check("new calls limited to 100/s", all(lim.get(p) == 100 for p in (
+        "/user/block.json", "/user/unblock.json", "/user/block/query.json",
+        "/group/quit.json", "/group/dismiss.json", "/group/refresh.json")), lim)
+    for p in ("/user/block.json", "/group/quit.json", "/group/refresh.json"):
+        check("mode path accepts %s" % p, s.control("mode", set="ok", path=p)[0] == 200)
+
+    # forget: a clean RongCloud
+    check("forget", s.control("forget") == (200, {"ok": True}))
+    check("forget clears memberships, names and blocks",
+          members("g5") == [] and groups("m1") == {} and group("g5")["name"] is None
+          and user("b1")["name"] is None and not user("b3")["blocked"],
+          (members("g5"), user("b1"), user("b3")))
+    check("forget keeps tokens", connects(tok)["connects"])
+    for bad in ("members", "groups", "user", "group"):
+        st, obj = s.control(bad)
+        check("control %s without argument answers empty" % bad, st == 200, (st, obj))
+
+
 def set_mode(s, **kw):
     st, obj = s.control("mode", **kw)
     return check("set mode %r" % kw, st == 200 and obj == {"ok": True}, (st, obj))
@@ -460,7 +661,10 @@ def test_rate_limits(s):
     s.control("reset")
     T = "/user/getToken.json"
     check("default limits are RongCloud's", s.control("limits")[1]["limits"] ==
-          {T: 200, "/user/refresh.json": 100, "/group/sync.json": 100})
+          {T: 200, "/user/refresh.json": 100, "/group/sync.json": 100,
+           "/user/block.json": 100, "/user/unblock.json": 100,
+           "/user/block/query.json": 100, "/group/quit.json": 100,
+           "/group/dismiss.json": 100, "/group/refresh.json": 100})
     s.control("limits", path=T, rate="5")
     sts = [s.api(T, token_fields())[:2] for _ in range(8)]
     codes = [st for st, _ in sts]
@@ -669,7 +873,7 @@ def main():
         s = Standin(tmp)
         try:
             for test in (test_signing, test_encoding, test_groups, test_faults,
-                         test_rate_limits, test_control, test_tokens):
+                         test_rate_limits, test_control, test_tokens, test_membership):
                 try:
                     test(s)
                 except Exception as exc:   # a crash counts as a failure, keep going

@@ -109,4 +109,22 @@ sub expire_all { control('expire', user => 'all') }
 # The token lifetime of RongCloud's console, in seconds ('off': none).
 sub token_lifetime { control('token_lifetime', seconds => $_[0]) }
 
+# What RongCloud holds now (group/sync, quit, dismiss, refresh, getToken,
+# user/refresh, block and unblock change it; reset keeps it).
+
+# The users bound to group $group, sorted (an arrayref).
+sub members { control('members', group => $_[0])->{users} }
+
+# The groups user $user is bound to: hashref groupId => name.
+sub groups_of { control('groups', user => $_[0])->{groups} }
+
+# { name, portraitUri, blocked (true/false), blockEnd (s or undef) } of $user.
+sub user_info { control('user', user => $_[0]) }
+
+# { name (undef if none), members (count) } of group $group.
+sub group_info { control('group', group => $_[0]) }
+
+# A clean RongCloud: no memberships, names or blocks (tokens stay valid).
+sub forget { control('forget') }
+
 1;
