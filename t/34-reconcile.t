@@ -73,6 +73,7 @@ sub wait_for {
 WCIM::DB::sql($_) for 'DELETE FROM t_im_rc_token', 'DELETE FROM t_im_rc_told',
                       'DELETE FROM t_im_rc_lease';
 WCIM::StandIn::reset();
+WCIM::StandIn::forget();
 
 # every student gets a token (a row): RongCloud knows them
 for my $uid (@uids) {
@@ -112,6 +113,9 @@ WCIM::DB::sql("UPDATE t_student_club_graduate_relation SET status = 0 WHERE stu_
 my $left = wait_for($SYNC, $QUITS, $since, 3 + 2);
 ok(@$left, 'the student who quit: a group/sync within three intervals');
 is(WCIM::StandIn::sync_clubs($left->[0] // {}), '', 'with an empty set: unbound from the club');
+is_deeply(WCIM::StandIn::groups_of("im_user_id_$QUITS"), {}, 'RongCloud holds him in no group');
+ok(!grep({ $_ eq "im_user_id_$QUITS" } @{ WCIM::StandIn::members("im_club_id_$BASE") }),
+   'and the club\'s group no longer lists him');
 is(scalar(grep { WCIM::StandIn::field($_, 'userId') ne "im_user_id_$QUITS" }
                 @{ WCIM::StandIn::calls(path => $SYNC, since => $since) }), 0,
    'and no one else synced');
@@ -121,6 +125,7 @@ $since = WCIM::StandIn::last_seq();
 WCIM::DB::sql("UPDATE t_student SET real_name = '新名字' WHERE student_id = $RENAMED");
 my $ref = wait_for($REFRESH, $RENAMED, $since, 5);
 is(WCIM::StandIn::field($ref->[0] // {}, 'name'), '新名字', 'a renamed student reaches RongCloud (user/refresh)');
+is(WCIM::StandIn::user_info("im_user_id_$RENAMED")->{name}, '新名字', 'RongCloud holds the new name');
 my $row = WCIM::DB::sql("SELECT profile FROM t_im_rc_token WHERE user_id = 'im_user_id_$RENAMED'");
 my $res = im('get_token', vhost => $VHOST, data => [user_id => "$RENAMED", token => $token{$RENAMED}]);
 $since = WCIM::StandIn::last_seq() if 0;
@@ -135,16 +140,21 @@ for my $uid (grep { ($_ - $BASE) % 2 == 1 } @uids) {
     my ($name) = map { $_->[1] } grep { $_->[0] eq "group[im_club_id_$CLUB]" } @{ ($c->[0] // {})->{form} || [] };
     is($name, '改名社团', "member $uid: the renamed club reaches RongCloud");
 }
+is(WCIM::StandIn::group_info("im_club_id_$CLUB")->{name}, '改名社团', 'RongCloud holds the new club name');
 
 # --- a student is frozen, then thawed --------------------------------------
 $since = WCIM::StandIn::last_seq();
 my $blocked0 = metric('blocked');
+my $frozen_token = WCIM::DB::sql("SELECT token FROM t_im_rc_token WHERE user_id = 'im_user_id_$FROZEN'")->[0][0];
+ok(WCIM::StandIn::connects($frozen_token), 'before: the frozen-to-be student\'s token connects');
 WCIM::DB::sql("UPDATE t_student SET status = 4 WHERE student_id = $FROZEN");
 my $blk = wait_for($BLOCK, $FROZEN, $since, 5);
 ok(@$blk, 'a frozen student: user/block');
 is(WCIM::StandIn::field($blk->[0] // {}, 'minute'), 43200, 'for 30 days, RongCloud\'s longest');
-$row = WCIM::DB::sql("SELECT token FROM t_im_rc_token WHERE user_id = 'im_user_id_$FROZEN'");
-is($row->[0][0], '', 'his token is dropped from the table');
+$row = WCIM::DB::sql("SELECT LENGTH(token) FROM t_im_rc_token WHERE user_id = 'im_user_id_$FROZEN'");
+is($row->[0][0], 0, 'his token is dropped from the table');
+ok(WCIM::StandIn::user_info("im_user_id_$FROZEN")->{blocked}, 'RongCloud holds him blocked');
+ok(!WCIM::StandIn::connects($frozen_token), 'the token he held no longer connects');
 cmp_ok(metric('blocked') - $blocked0, '>=', 1, 'counted (what="blocked")');
 Time::HiRes::sleep(2.5);
 is(scalar @{ WCIM::StandIn::calls_for($BLOCK, "im_user_id_$FROZEN", $blk->[0]{seq}) }, 0,
@@ -154,10 +164,12 @@ $since = WCIM::StandIn::last_seq();
 WCIM::DB::sql("UPDATE t_student SET status = 1 WHERE student_id = $FROZEN");
 my $unb = wait_for($UNBLOCK, $FROZEN, $since, 5);
 ok(@$unb, 'thawed: user/unblock');
+ok(!WCIM::StandIn::user_info("im_user_id_$FROZEN")->{blocked}, 'RongCloud holds him unblocked');
 $res = im('get_token', vhost => $VHOST, data => [user_id => "$FROZEN", token => $token{$FROZEN}]);
 my $a = eval { WCIM::JSON::decode($res->content) } || {};
 is($a->{result_code}, 2000, 'his next get_token answers');
 like(($a->{data} || {})->{im_token} // '', qr/^tok-im_user_id_$FROZEN-/, 'with a new token');
+ok(WCIM::StandIn::connects(($a->{data} || {})->{im_token} // ''), 'which connects');
 
 # --- what was told survives a restart (and its emptied cache) ----------------
 $since = WCIM::StandIn::last_seq();
