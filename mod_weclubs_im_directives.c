@@ -281,7 +281,8 @@ static const char *set_rc_rate_limit(cmd_parms *cmd, void *dc,
     }
     if (i == WCIM_CALL_COUNT) {
         return apr_psprintf(cmd->pool, "WeclubsIMRongCloudRateLimit: %s is "
-                            "not user/getToken, user/refresh or group/sync",
+                            "not user/getToken, user/refresh, group/sync or "
+                            "user/block",
                             call);
     }
     if (ap_cstr_casecmp(rate, "off") == 0) {
@@ -471,8 +472,8 @@ const command_rec wcim_cmds[] = {
                   "RongCloud (e.g. 1)"),
     AP_INIT_TAKE2("WeclubsIMRongCloudRateLimit", set_rc_rate_limit, NULL,
                   RSRC_CONF, "a RongCloud call (user/getToken, user/refresh, "
-                  "group/sync) and RongCloud's limit for the App Key in "
-                  "calls a second, or off"),
+                  "group/sync, user/block) and RongCloud's limit for the "
+                  "App Key in calls a second, or off"),
     AP_INIT_TAKE1("WeclubsIMRongCloudRateWait", set_rc_rate_wait, NULL,
                   RSRC_CONF, "how long a call may wait for a turn of this "
                   "node's share of the rate limit (e.g. 8)"),

@@ -263,6 +263,21 @@ static void record(pass_t *ps, student_t *su, wcim_store_t *st,
     }
 }
 
+/* A connection for a batch; NULL when there is none (said). */
+static wcim_store_t *batch_open(pass_t *ps, apr_pool_t *p)
+{
+    wcim_store_t *st = NULL;
+    const char *why = NULL;
+
+    if (ps->env->open(&st, &why, ps->env->baton, p) != APR_SUCCESS) {
+        WCIM_LOG(&ps->ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0607)
+                 "reconciliation: no database connection: %s",
+                 why ? why : "unknown error");
+        return NULL;
+    }
+    return st;
+}
+
 /* Take or keep the App Key's lease, for two intervals more than the pass
  * has taken so far; 0 when another node holds it. */
 static int lease(pass_t *ps, apr_pool_t *p)
@@ -274,10 +289,7 @@ static int lease(pass_t *ps, apr_pool_t *p)
     const char *why = NULL;
     int held = 0;
 
-    if (env->open(&st, &why, env->baton, p) != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0607)
-                 "reconciliation: no database connection: %s",
-                 why ? why : "unknown error");
+    if ((st = batch_open(ps, p)) == NULL) {
         return 0;
     }
     if (wcim_store_lease_take(&held, &why, st, ctx->conf->rc.app_key,
@@ -308,10 +320,7 @@ static int page(pass_t *ps, const char **pafter, apr_pool_t *p)
     int i, n, calls = 0;
     size_t plen = strlen(WCIM_RC_USER_PREFIX);
 
-    if (env->open(&st, &why, env->baton, p) != APR_SUCCESS) {
-        WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0607)
-                 "reconciliation: no database connection: %s",
-                 why ? why : "unknown error");
+    if ((st = batch_open(ps, p)) == NULL) {
         return -1;
     }
     if (wcim_store_told_page(&rows, &why, st, ctx->conf->rc.app_key, *pafter,
@@ -350,10 +359,7 @@ static int page(pass_t *ps, const char **pafter, apr_pool_t *p)
                 tell(ps, &su[i], p);
             }
         }
-        if (env->open(&st, &why, env->baton, p) != APR_SUCCESS) {
-            WCIM_LOG(&ctx->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0607)
-                     "reconciliation: no database connection: %s",
-                     why ? why : "unknown error");
+        if ((st = batch_open(ps, p)) == NULL) {
             return -1;
         }
     }

@@ -73,6 +73,8 @@ is($st, 0, 'a minimal configuration passes') or diag($out);
     . "WeclubsIMRongCloudAppKey k\nWeclubsIMRongCloudURL https://a.example http://b.example:8080/\n"
     . "WeclubsIMRongCloudTimeout 1500ms\nWeclubsIMRongCloudConnectTimeout 500ms\nWeclubsIMGroupSync Off\nWeclubsIMMaxBody 1024\n"
     . "WeclubsIMCache shmcb\nWeclubsIMCacheTTL 3600\nWeclubsIMTokenStore db\n"
+    . "WeclubsIMRongCloudRateWait 9\nWeclubsIMRongCloudTokenLifetime 720h\nWeclubsIMTokenRecheck off\n"
+    . "WeclubsIMReconcileInterval 5mi\nWeclubsIMRongCloudRateLimit user/block 50\n"
     . "WeclubsIMSQL token \"SELECT token, create_date FROM t_token WHERE uid = %lld AND caller = %s\"\n"
     . "<VirtualHost 127.0.0.1:1>\nWeclubsIMTokenLifetime 60\n</VirtualHost>");
 is($st, 0, 'every directive with a good value passes') or diag($out);
@@ -95,6 +97,13 @@ my @bad = (
     ["$ok\nWeclubsIMRongCloudURL ftp://api.example", qr/WeclubsIMRongCloudURL: 'ftp:\/\/api.example' is not an http/, 'URL not http(s)'],
     ["$ok\nWeclubsIMRongCloudURL api.rong-api.com", qr/WeclubsIMRongCloudURL: .* is not an http/, 'URL without scheme'],
     ["$ok\nWeclubsIMRongCloudTimeout 0", qr/WeclubsIMRongCloudTimeout takes a time up to 300 s/, 'zero time-out'],
+    ["$ok\nWeclubsIMRongCloudRateWait off", qr/WeclubsIMRongCloudRateWait takes a time up to 300 s/, 'rate wait off (a time only)'],
+    ["$ok\nWeclubsIMRongCloudRateWait 0", qr/WeclubsIMRongCloudRateWait takes/, 'zero rate wait'],
+    ["$ok\nWeclubsIMRongCloudTokenLifetime forever", qr/WeclubsIMRongCloudTokenLifetime takes off or a time/, 'token lifetime not a time'],
+    ["$ok\nWeclubsIMTokenRecheck 0", qr/WeclubsIMTokenRecheck takes off or a time up to 86400 s/, 'zero recheck'],
+    ["$ok\nWeclubsIMTokenRecheck 2d", qr/WeclubsIMTokenRecheck takes/, 'recheck with an unknown unit'],
+    ["$ok\nWeclubsIMReconcileInterval -1", qr/WeclubsIMReconcileInterval takes off or a time/, 'negative reconcile interval'],
+    ["$ok\nWeclubsIMRongCloudRateLimit user/kick 5", qr/WeclubsIMRongCloudRateLimit/, 'rate limit of an unknown call'],
     ["$ok\nWeclubsIMRongCloudTimeout 301", qr/WeclubsIMRongCloudTimeout takes/, 'time-out over 300 s'],
     ["$ok\nWeclubsIMRongCloudConnectTimeout 0", qr/WeclubsIMRongCloudConnectTimeout takes a time up to 300 s/, 'zero connection time-out'],
     ["$ok\nWeclubsIMRongCloudConnectTimeout soon", qr/WeclubsIMRongCloudConnectTimeout takes/, 'connection time-out not a time'],
