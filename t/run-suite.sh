@@ -82,7 +82,7 @@ done
 if [ -n "${WCIM_CLUSTER:-}" ]; then
     echo "=== two nodes, one PostgreSQL, one redis ==="
     rc=0
-    $AS env WCIM_TWO_NODES=1 sh -c 'cd "$1" && exec prove t/cluster/two-nodes.t t/cluster/storm.t t/cluster/sync-once.t' sh "$TREE" || rc=$?
+    $AS env WCIM_TWO_NODES=1 sh -c 'cd "$1" && exec prove t/cluster/two-nodes.t t/cluster/storm.t t/cluster/sync-once.t t/cluster/reconcile.t' sh "$TREE" || rc=$?
     # the nodes', the stand-in's and the servers' logs (t/lib/WCIM/Cluster.pm)
     if [ "$TREE" != "$TOP" ] && [ -w t ]; then
         rm -rf t/logs.cluster; cp -a "$TREE/t/logs.cluster" t/logs.cluster 2>/dev/null || true

@@ -238,6 +238,16 @@ EOC
     return $self->start_httpd($root, $port);
 }
 
+# Stop node $name (as its start registered, now).
+sub stop_node {
+    my ($self, $name) = @_;
+    my $root = "$self->{dir}/$name";
+    system($self->{httpd}, '-f', "$root/httpd.conf", '-k', 'stop');
+    # until its children are gone: its pid file goes last
+    my $deadline = Time::HiRes::time() + 15;
+    Time::HiRes::sleep(0.2) while -e "$root/httpd.pid" && Time::HiRes::time() < $deadline;
+}
+
 sub error_log {
     my ($self, $name) = @_;
     local $/;
