@@ -50,6 +50,7 @@ typedef struct wcim_srv_conf_t {
     int labels_done;  /* default message labels merged in */
     int replay_window_given;  /* the removed WeclubsIMReplayWindow */
     int reconcile_given;      /* WeclubsIMReconcileInterval was said */
+    int prefetch_given;       /* WeclubsIMTokenPrefetch was said */
 } wcim_srv_conf_t;
 
 /* mod_weclubs_im_directives.c: the directives */

@@ -58,6 +58,7 @@ void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->c.rc_token_lifetime = UNSET;
     sc->c.token_recheck = UNSET;
     sc->c.reconcile_interval = UNSET;
+    sc->c.token_prefetch = UNSET;
     return sc;
 }
 
@@ -98,7 +99,9 @@ void *wcim_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->c.rc_token_lifetime = PICK(c.rc_token_lifetime, UNSET);
     sc->c.token_recheck = PICK(c.token_recheck, UNSET);
     sc->c.reconcile_interval = PICK(c.reconcile_interval, UNSET);
+    sc->c.token_prefetch = PICK(c.token_prefetch, UNSET);
     sc->reconcile_given = add->reconcile_given || base->reconcile_given;
+    sc->prefetch_given = add->prefetch_given || base->prefetch_given;
     sc->replay_window_given = add->replay_window_given
                               || base->replay_window_given;
     /* labels add up: a virtual host changes or adds some */
@@ -299,6 +302,9 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
     if (c->reconcile_interval == UNSET) {
         c->reconcile_interval = DEFAULT_RECONCILE_INTERVAL;
     }
+    if (c->token_prefetch == UNSET) {
+        c->token_prefetch = 0;
+    }
     if (sc->stmt_tag == NULL) {
         int i;
 
@@ -309,7 +315,8 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
                        : i < WCIM_STMT_RC_TOKEN_FIRST ? c->messages
                        : i < WCIM_STMT_RECONCILE_FIRST ? c->token_store_db
                        : i < WCIM_STMT_TOKEN_GROUPS
-                         ? c->token_store_db && c->reconcile_interval > 0
+                         ? c->token_store_db && (c->reconcile_interval > 0
+                                                 || c->token_prefetch > 0)
                        : i == WCIM_STMT_TOKEN_GROUPS ? wcim_conf_token_groups(sc)
                        : wcim_conf_token_user(sc);
             sc->stmt_sql[i] = used ? wcim_conf_sql(sc, (wcim_stmt_t)i) : NULL;

@@ -261,6 +261,26 @@ static const char *set_reconcile_interval(cmd_parms *cmd, void *dc,
                              MAX_RECONCILE_INTERVAL);
 }
 
+static const char *set_token_prefetch(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    double n;
+    char *end;
+
+    cmd_conf(cmd)->prefetch_given = 1;
+    if (ap_cstr_casecmp(arg, "off") == 0) {
+        cmd_conf(cmd)->c.token_prefetch = 0;
+        return NULL;
+    }
+    n = strtod(arg, &end);
+    if (end == arg || *end != '\0' || !(n >= 1 && n <= 10000)) {
+        return "WeclubsIMTokenPrefetch takes off or a number of calls a "
+               "second, 1 to 10000";
+    }
+    cmd_conf(cmd)->c.token_prefetch = n;
+    return NULL;
+}
+
 /* RongCloud's API names the calls: user/getToken, user/refresh,
  * group/sync, user/block (with user/unblock) (wcim_call_t's order) */
 static const char *const rate_calls[WCIM_CALL_COUNT] = {
@@ -486,6 +506,10 @@ const command_rec wcim_cmds[] = {
     AP_INIT_TAKE1("WeclubsIMReconcileInterval", set_reconcile_interval, NULL,
                   RSRC_CONF, "how often RongCloud is brought in line with "
                   "the weclubs tables in the background (with "
+                  "WeclubsIMTokenStore db), or off"),
+    AP_INIT_TAKE1("WeclubsIMTokenPrefetch", set_token_prefetch, NULL,
+                  RSRC_CONF, "getToken calls a second made ahead for "
+                  "students without a RongCloud token (with "
                   "WeclubsIMTokenStore db), or off"),
     AP_INIT_TAKE1("WeclubsIMRongCloudNodes", set_rc_nodes, NULL, RSRC_CONF,
                   "how many servers share the RongCloud App Key (each sends "

@@ -1,7 +1,7 @@
-/* Reconciliation passes (modules/wcim_reconcile.c) on mod_watchdog: one
- * singleton watchdog, so one child of the node runs them, each server
- * with WeclubsIMReconcileInterval and the token table on its own
- * interval. Each batch of a pass borrows a connection from mod_dbd
+/* Reconciliation passes and token prefetch (modules/wcim_reconcile.c) on
+ * mod_watchdog: one singleton watchdog, so one child of the node runs
+ * them, each server with WeclubsIMReconcileInterval (or
+ * WeclubsIMTokenPrefetch) and the token table on its own interval. Each batch of a pass borrows a connection from mod_dbd
  * (ap_dbd_open) and gives it back before RongCloud is called. */
 
 #include <unistd.h>
@@ -32,7 +32,15 @@ static volatile apr_uint32_t stopping;
 typedef struct {
     server_rec *s;
     wcim_srv_conf_t *sc;
+    apr_int64_t prefetch_after;     /* where the prefetch scan is */
+    apr_time_t prefetch_next;       /* a finished scan starts again then */
 } pass_server_t;
+
+/* Prefetch runs in rounds of this long, on a callback of its own. */
+#define PREFETCH_ROUND apr_time_from_sec(1)
+/* A scan that found every student with a token starts again after this
+ * (new students). */
+#define PREFETCH_RESCAN apr_time_from_sec(60)
 
 typedef struct {
     server_rec *s;
@@ -80,6 +88,88 @@ static void close_store(wcim_store_t *st, void *baton)
     }
 }
 
+/* The core's context and environment for work of srv's in `pool`. */
+static void pass_setup(wcim_ctx_t *pctx, wcim_reconcile_env_t *penv,
+                       pass_store_t *pstore, pass_server_t *srv,
+                       apr_pool_t *pool)
+{
+    server_rec *s = srv->s;
+    wcim_srv_conf_t *sc = srv->sc;
+    char host[256];
+
+    memset(pctx, 0, sizeof(*pctx));
+    pctx->pool = pool;
+    pctx->conf = &sc->c;
+    pctx->now = apr_time_now();
+    pctx->log.fn = wcim_log_to_server;
+    pctx->log.baton = s;
+    pctx->log.level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
+    pctx->log.pool = pool;
+    pctx->cache = wcim_cache_for(NULL);
+    pctx->rc_client = wcim_process.rc_client;
+    pctx->metrics = wcim_process.metrics;
+
+    pstore->s = s;
+    pstore->sc = sc;
+    pstore->dbd = NULL;
+    pstore->pool = pool;
+    if (gethostname(host, sizeof(host)) != 0) {
+        apr_cpystrn(host, "?", sizeof(host));
+    }
+    host[sizeof(host) - 1] = '\0';
+    penv->open = open_store;
+    penv->close = close_store;
+    penv->baton = pstore;
+    penv->stop = &stopping;
+    penv->interval = sc->c.reconcile_interval > 0 ? sc->c.reconcile_interval
+                                                  : PREFETCH_ROUND;
+    penv->holder = apr_psprintf(pool, "%s:%ld %s:%u", host, (long)getpid(),
+                                s->server_hostname ? s->server_hostname
+                                                   : "-", (unsigned)s->port);
+}
+
+static int not_now(int state)
+{
+    return state != AP_WATCHDOG_STATE_RUNNING
+           || wcim_process.rc_client == NULL
+           || apr_atomic_read32(&stopping);
+}
+
+static apr_status_t prefetch_callback(int state, void *data,
+                                      apr_pool_t *pool)
+{
+    pass_server_t *srv = data;
+    wcim_reconcile_stats_t stats;
+    wcim_reconcile_env_t env;
+    pass_store_t store;
+    wcim_ctx_t ctx;
+    int end = 0;
+
+    if (not_now(state) || apr_time_now() < srv->prefetch_next) {
+        return APR_SUCCESS;
+    }
+    pass_setup(&ctx, &env, &store, srv, pool);
+    wcim_reconcile_prefetch(&stats, &srv->prefetch_after, &end, &ctx, &env,
+                            PREFETCH_ROUND);
+    if (end) {
+        srv->prefetch_next = apr_time_now() + PREFETCH_RESCAN;
+    }
+    if (stats.held && stats.calls) {
+        apr_uint32_t counts[WCIM_RECONCILE_COUNTS] = { 0 };
+
+        counts[2] = stats.calls;
+        counts[3] = stats.failed;
+        counts[8] = stats.prefetched;
+        wcim_metrics_reconcile(wcim_process.metrics, counts, 0, 0);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, srv->s, WCIMLOGNO(0647)
+                     "token prefetch of App Key %s: %u tokens fetched ahead "
+                     "(%u calls failed)%s", srv->sc->c.rc.app_key,
+                     stats.prefetched, stats.failed,
+                     end ? "; every student has one" : "");
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t pass_callback(int state, void *data, apr_pool_t *pool)
 {
     pass_server_t *srv = data;
@@ -90,47 +180,17 @@ static apr_status_t pass_callback(int state, void *data, apr_pool_t *pool)
     pass_store_t store;
     wcim_ctx_t ctx;
     apr_time_t began = apr_time_now();
-    char host[256];
     apr_status_t rv;
 
-    if (state != AP_WATCHDOG_STATE_RUNNING || wcim_process.rc_client == NULL
-        || apr_atomic_read32(&stopping)) {
+    if (not_now(state)) {
         return APR_SUCCESS;
     }
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.pool = pool;
-    ctx.conf = &sc->c;
-    ctx.now = began;
-    ctx.log.fn = wcim_log_to_server;
-    ctx.log.baton = s;
-    ctx.log.level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
-    ctx.log.pool = pool;
-    ctx.cache = wcim_cache_for(NULL);
-    ctx.rc_client = wcim_process.rc_client;
-    ctx.metrics = wcim_process.metrics;
-
-    store.s = s;
-    store.sc = sc;
-    store.dbd = NULL;
-    store.pool = pool;
-    if (gethostname(host, sizeof(host)) != 0) {
-        apr_cpystrn(host, "?", sizeof(host));
-    }
-    host[sizeof(host) - 1] = '\0';
-    env.open = open_store;
-    env.close = close_store;
-    env.baton = &store;
-    env.stop = &stopping;
-    env.interval = sc->c.reconcile_interval;
-    env.holder = apr_psprintf(pool, "%s:%ld %s:%u", host, (long)getpid(),
-                              s->server_hostname ? s->server_hostname : "-",
-                              (unsigned)s->port);
-
+    pass_setup(&ctx, &env, &store, srv, pool);
     rv = wcim_reconcile_pass(&stats, &ctx, &env);
     if (stats.held) {
         apr_uint32_t counts[WCIM_RECONCILE_COUNTS] = {
             stats.students, stats.changes, stats.calls, stats.failed,
-            stats.synced, stats.renamed, stats.blocked, stats.unblocked
+            stats.synced, stats.renamed, stats.blocked, stats.unblocked, 0
         };
         apr_interval_time_t took = apr_time_now() - began;
 
@@ -168,17 +228,19 @@ int wcim_reconcile_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         pass_server_t *srv;
         apr_status_t rv;
 
-        if (!sc->configured || sc->c.reconcile_interval <= 0) {
+        if (!sc->configured || (sc->c.reconcile_interval <= 0
+                                && sc->c.token_prefetch <= 0)) {
             continue;
         }
         if (!sc->c.token_store_db || !sc->c.rc.app_key
             || !sc->c.rc.app_secret) {
-            if (sc->reconcile_given) {
+            if (sc->reconcile_given || sc->prefetch_given) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp,
-                             WCIMLOGNO(0642) "WeclubsIMReconcileInterval: "
-                             "no passes for this server: they need "
-                             "WeclubsIMTokenStore db (the students RongCloud "
-                             "knows) and the RongCloud App Key and Secret");
+                             WCIMLOGNO(0642) "WeclubsIMReconcileInterval, "
+                             "WeclubsIMTokenPrefetch: nothing done for this "
+                             "server: they need WeclubsIMTokenStore db (the "
+                             "students RongCloud knows) and the RongCloud "
+                             "App Key and Secret");
             }
             continue;
         }
@@ -198,17 +260,27 @@ int wcim_reconcile_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         srv = apr_pcalloc(pconf, sizeof(*srv));
         srv->s = sp;
         srv->sc = sc;
-        if ((rv = register_callback(wd, sc->c.reconcile_interval, srv,
-                                    pass_callback)) != APR_SUCCESS) {
+        if (sc->c.reconcile_interval > 0
+            && (rv = register_callback(wd, sc->c.reconcile_interval, srv,
+                                       pass_callback)) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, sp, WCIMLOGNO(0645)
                          "WeclubsIMReconcileInterval: the pass could not be "
                          "scheduled");
             continue;
         }
+        if (sc->c.token_prefetch > 0
+            && (rv = register_callback(wd, PREFETCH_ROUND, srv,
+                                       prefetch_callback)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, sp, WCIMLOGNO(0648)
+                         "WeclubsIMTokenPrefetch: could not be scheduled");
+            continue;
+        }
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, sp, WCIMLOGNO(0646)
-                     "reconciliation of App Key %s every %.1f s",
+                     "App Key %s: reconciliation every %.1f s (0: off), "
+                     "token prefetch %.0f a second (0: off)",
                      sc->c.rc.app_key,
-                     (double)sc->c.reconcile_interval / APR_USEC_PER_SEC);
+                     (double)sc->c.reconcile_interval / APR_USEC_PER_SEC,
+                     sc->c.token_prefetch);
     }
     return OK;
 }

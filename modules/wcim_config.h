@@ -30,6 +30,8 @@ typedef struct wcim_config_t {
                                     * the last gets a fresh token; 0: off */
     apr_interval_time_t reconcile_interval; /* between reconciliation
                                     * passes (with token_store_db); 0: off */
+    double token_prefetch;          /* tokens fetched a second ahead of
+                                    * students' first get_token; 0: off */
 } wcim_config_t;
 
 #endif

@@ -58,7 +58,7 @@ static apr_uint64_t read64(const apr_uint64_t *v)
 
 static const char *const reconcile_names[WCIM_RECONCILE_COUNTS] = {
     "students", "changes", "calls", "failed", "synced", "renamed",
-    "blocked", "unblocked"
+    "blocked", "unblocked", "prefetched"
 };
 
 apr_size_t wcim_metrics_size(void)
@@ -153,6 +153,9 @@ void wcim_metrics_reconcile(wcim_metrics_t *m,
     }
     for (i = 0; i < WCIM_RECONCILE_COUNTS; ++i) {
         apr_atomic_add32(&m->reconcile[i], counts[i]);
+    }
+    if (ended == 0) {
+        return;
     }
     apr_atomic_set64((volatile apr_uint64_t *)&m->pass_took_us,
                      (apr_uint64_t)took);
@@ -383,7 +386,8 @@ const char *wcim_metrics_render(const wcim_metrics_t *m, int human,
         "# HELP weclubs_im_reconcile_total What reconciliation passes "
         "looked at, found and did: students seen, changes found, RongCloud "
         "calls made and failed, group sets synced, students renamed, "
-        "blocked and unblocked.\n"
+        "blocked and unblocked, and tokens prefetched "
+        "(WeclubsIMTokenPrefetch).\n"
         "# TYPE weclubs_im_reconcile_total counter\n", get32(&m->passes));
     for (c = 0; c < WCIM_RECONCILE_COUNTS; ++c) {
         add(&b, p, "weclubs_im_reconcile_total{what=\"%s\"} %u\n",

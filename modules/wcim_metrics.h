@@ -58,8 +58,8 @@ void wcim_metrics_token_replaced(wcim_metrics_t *m, int too_old);
 /* A reconciliation pass that ended at `ended` after `took`, with what it
  * found and did (wcim_reconcile_stats_t's counts, in its order:
  * students, changes, calls, failed, synced, renamed, blocked,
- * unblocked). */
-#define WCIM_RECONCILE_COUNTS 8
+ * unblocked, prefetched); ended 0: a prefetch round, not a pass. */
+#define WCIM_RECONCILE_COUNTS 9
 void wcim_metrics_reconcile(wcim_metrics_t *m,
                             const apr_uint32_t counts[WCIM_RECONCILE_COUNTS],
                             apr_time_t ended, apr_interval_time_t took);

@@ -30,6 +30,7 @@ typedef struct wcim_reconcile_stats_t {
     apr_uint32_t failed;    /* of them failed (made again next pass) */
     apr_uint32_t synced, renamed, blocked, unblocked;
     apr_uint32_t errors;    /* database errors (the student is skipped) */
+    apr_uint32_t prefetched;/* tokens fetched ahead (WeclubsIMTokenPrefetch) */
 } wcim_reconcile_stats_t;
 
 typedef struct wcim_reconcile_env_t {
@@ -48,5 +49,16 @@ typedef struct wcim_reconcile_env_t {
 apr_status_t wcim_reconcile_pass(wcim_reconcile_stats_t *stats,
                                  wcim_ctx_t *ctx,
                                  const wcim_reconcile_env_t *env);
+
+/* Prefetch (WeclubsIMTokenPrefetch): for about `span`, students who have
+ * no RongCloud token get one, at the configured rate (at most half the
+ * node's getToken share), scanning t_student from uid *pafter on. At the
+ * end of the students *pafter is set back to 0 and *pend to 1. Of several
+ * nodes the one holding the App Key's prefetch lease does it. */
+apr_status_t wcim_reconcile_prefetch(wcim_reconcile_stats_t *stats,
+                                     apr_int64_t *pafter, int *pend,
+                                     wcim_ctx_t *ctx,
+                                     const wcim_reconcile_env_t *env,
+                                     apr_interval_time_t span);
 
 #endif

@@ -136,6 +136,10 @@ const wcim_stmt_spec_t wcim_store_specs[WCIM_STMT_COUNT] = {
     { "lease_add", 3, 0,
       "INSERT INTO t_im_rc_lease (app_key, holder, until_ms) "
       "VALUES (%s, %s, %lld)" },
+    { "prefetch_students", 1, 4,
+      "SELECT student_id, real_name, nick_name, avatar_url FROM t_student "
+      "WHERE student_id > %lld AND is_del = 0 AND status <> 4 "
+      "ORDER BY student_id LIMIT 200" },
     /* "token" and "groups" in one round trip: the token row, then the
      * same clubs as MEMBER_CLUBS, each on a row of its own; one row with
      * club_id NULL for a user in none (or for a relation row that leads

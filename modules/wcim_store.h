@@ -73,6 +73,10 @@ typedef enum {
     WCIM_STMT_LEASE_TAKE,
     /* app_key, holder, until */
     WCIM_STMT_LEASE_ADD,
+    /* prefetch_students(after uid) -> student_id, real_name, nick_name,
+     * avatar_url: the next students who may ask for a token (neither
+     * frozen nor deleted), by student_id (WeclubsIMTokenPrefetch) */
+    WCIM_STMT_PREFETCH_STUDENTS,
     /* Without message routing, unless WeclubsIMSQL replaced token or
      * groups (and not this one): */
     /* token_groups(uid, caller) -> token, create_date, club_id, name,
@@ -296,6 +300,16 @@ apr_status_t wcim_store_told_page(apr_array_header_t **ptold,
 apr_status_t wcim_store_student_state(wcim_user_t *out, int *pgone,
                                       const char **perr, wcim_store_t *st,
                                       apr_int64_t uid, apr_pool_t *p);
+
+/* The next students after uid `after` who may ask for a token, at most
+ * WCIM_TOLD_PAGE, as wcim_prefetch_t in *pstudents. */
+typedef struct wcim_prefetch_t {
+    apr_int64_t uid;
+    wcim_user_t user;
+} wcim_prefetch_t;
+apr_status_t wcim_store_prefetch_page(apr_array_header_t **pstudents,
+                                      const char **perr, wcim_store_t *st,
+                                      apr_int64_t after, apr_pool_t *p);
 
 /* Record what RongCloud was told of rc_user. */
 apr_status_t wcim_store_told_put(const char **perr, wcim_store_t *st,

@@ -102,6 +102,35 @@ apr_status_t wcim_store_student_state(wcim_user_t *out, int *pgone,
     return rv != APR_SUCCESS ? rv : sr.found ? APR_SUCCESS : APR_NOTFOUND;
 }
 
+static void take_prefetch(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
+                          apr_pool_t *p)
+{
+    apr_array_header_t *students = baton;
+    const char *id = wcim_stmt_entry(st, row, 0, p);
+    wcim_prefetch_t *s;
+    apr_int64_t uid;
+
+    if (!id || wcim_decimal_parse(&uid, id, strlen(id), 19) != APR_SUCCESS) {
+        return;
+    }
+    s = apr_array_push(students);
+    s->uid = uid;
+    s->user.real_name = wcim_stmt_entry(st, row, 1, p);
+    s->user.nick_name = wcim_stmt_entry(st, row, 2, p);
+    s->user.avatar_url = wcim_stmt_entry(st, row, 3, p);
+}
+
+apr_status_t wcim_store_prefetch_page(apr_array_header_t **pstudents,
+                                      const char **perr, wcim_store_t *st,
+                                      apr_int64_t after, apr_pool_t *p)
+{
+    const char *args[] = { i64(after, p) };
+
+    *pstudents = apr_array_make(p, WCIM_TOLD_PAGE, sizeof(wcim_prefetch_t));
+    return wcim_stmt_query(perr, st, WCIM_STMT_PREFETCH_STUDENTS,
+                           take_prefetch, *pstudents, p, args);
+}
+
 apr_status_t wcim_store_told_put(const char **perr, wcim_store_t *st,
                                  const char *app_key, const char *rc_user,
                                  const char *group_set, apr_int64_t blocked,
