@@ -186,13 +186,16 @@ static const char *form_escape(const char *s, apr_pool_t *p)
     return out;
 }
 
-/* Append "&name=value" with the value percent-encoded. */
+/* Append "&name=value" with the value percent-encoded ("name=value"
+ * first). Made before the push: the two sides of an assignment are
+ * evaluated in no set order, and the push counts the part. */
 static void form_add(apr_array_header_t *parts, const char *name,
                      const char *value, apr_pool_t *p)
 {
-    *(const char **)apr_array_push(parts) =
-        apr_pstrcat(p, parts->nelts ? "&" : "", name, "=",
-                    form_escape(value ? value : "", p), NULL);
+    const char *part = apr_pstrcat(p, parts->nelts ? "&" : "", name, "=",
+                                   form_escape(value ? value : "", p), NULL);
+
+    APR_ARRAY_PUSH(parts, const char *) = part;
 }
 
 /* RongCloud's limits on a name and a portrait. A name: 1 to 64 characters
