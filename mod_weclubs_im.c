@@ -5,9 +5,10 @@
  * and start-up notes, post-config (shared memory) and child init (the
  * process's state). The rest of the glue, one job a file: the directives
  * (_directives.c), the server configuration (_config.c), the cache
- * (_cache.c), the API handler, TRACE and the error filter (_handler.c),
- * message routing (_callback.c), the status page (_status.c), the health
- * check (_health.c), work after the answer (_sync.c). The core in modules/
+ * (_cache.c), a request as the core sees it (_request.c), the API handler
+ * and the error filter (_handler.c), message routing (_callback.c), TRACE
+ * under both (_trace.c), the status page (_status.c), the health check
+ * (_health.c), work after the answer (_sync.c). The core in modules/
  * knows nothing of httpd. */
 
 /* before APR: its ring macros need offsetof from here */

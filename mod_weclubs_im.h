@@ -93,24 +93,28 @@ void wcim_cache_say_capacity(server_rec *s);
 /* WeclubsIMCache none was given. */
 int wcim_cache_is_none(void);
 
-/* mod_weclubs_im_handler.c: the API handler, TRACE, the error filter */
-int wcim_handler(request_rec *r);
-int wcim_trace(request_rec *r);
-apr_status_t wcim_error_filter(ap_filter_t *f, apr_bucket_brigade *bb);
-void wcim_insert_error_filter(request_rec *r);
+/* mod_weclubs_im_request.c: a request as the core sees it */
 /* The core's view of a request (logging to it, its store and cache). */
 wcim_ctx_t *wcim_request_ctx(request_rec *r, wcim_srv_conf_t *sc,
                              apr_time_t now);
 /* The core's logger for work apart from requests (baton: server_rec). */
 void wcim_log_to_server(void *baton, const char *file, int line, int level,
                         apr_status_t rv, const char *msg);
+/* A request's whole body, at most max bytes (*ptoo_large set when more
+ * came or were announced). */
+apr_status_t wcim_read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
+                            request_rec *r, apr_size_t max);
+
+/* mod_weclubs_im_handler.c: the API handler, the error filter */
+int wcim_handler(request_rec *r);
+apr_status_t wcim_error_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+void wcim_insert_error_filter(request_rec *r);
 
 /* mod_weclubs_im_callback.c: message routing posts */
 int wcim_callback_handler(request_rec *r);
-/* mod_weclubs_im_handler.c: a request's whole body, at most max bytes
- * (*ptoo_large set when more came or were announced) */
-apr_status_t wcim_read_body(char **pbuf, apr_size_t *plen, int *ptoo_large,
-                            request_rec *r, apr_size_t max);
+
+/* mod_weclubs_im_trace.c: TRACE under the module's handlers */
+int wcim_trace(request_rec *r);
 
 /* mod_weclubs_im_status.c: the status page, and the module's part of
  * mod_status' /server-status */

@@ -1,36 +1,23 @@
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
+/* The RongCloud calls (wcim_rongcloud.h): their forms and signed
+ * headers, this node's share of the rate limits, host failover, reading
+ * the answers. Each POST goes through an HTTP transport (wcim_http.h:
+ * libcurl's, wcim_http.c, unless the caller gives another). */
 #include <string.h>
 #include <apr_atomic.h>
 #include <apr_general.h>
-#include <apr_reslist.h>
 #include <apr_strings.h>
 #include <curl/curl.h>
 
 #include "wcim_rongcloud.h"
-#include "wcim_buf.h"
+#include "wcim_http.h"
 #include "wcim_digest.h"
 #include "wcim_utf8.h"
 #include "wcim_json.h"
 #include "wcim_metrics.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
-#define RC_USER_AGENT "mod_weclubs_im/" PACKAGE_VERSION
 #define RC_NONCE_BYTES 8                  /* 16 hex digits; 18 allowed */
 #define RC_REQUEST_ID_BYTES 16            /* 32 hex digits, as a UUID */
 #define RC_MIN_ATTEMPT apr_time_from_msec(100)
-#define RC_POOL_SOFT_MAX 16               /* idle handles kept */
-#define RC_POOL_HARD_MAX 256
-#define RC_POOL_IDLE_TTL apr_time_from_sec(WCIM_RC_CONN_MAX_AGE)
-
-apr_status_t wcim_rc_global_init(void)
-{
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
-           ? APR_SUCCESS : APR_EGENERAL;
-}
 
 /* ---- rate limits ------------------------------------------------- */
 
@@ -187,104 +174,7 @@ static void hosts_failed(wcim_rc_hosts_t *h, int idx, int n)
     }
 }
 
-/* ---- reusable handles ------------------------------------------ */
-
-struct wcim_rc_client_t {
-    apr_reslist_t *handles;
-};
-
-static apr_status_t handle_make(void **res, void *params, apr_pool_t *p)
-{
-    *res = curl_easy_init();
-    return *res ? APR_SUCCESS : APR_ENOMEM;
-}
-
-static apr_status_t handle_drop(void *res, void *params, apr_pool_t *p)
-{
-    curl_easy_cleanup((CURL *)res);
-    return APR_SUCCESS;
-}
-
-apr_status_t wcim_rc_client_create(wcim_rc_client_t **pclient, apr_pool_t *p)
-{
-    wcim_rc_client_t *c = apr_pcalloc(p, sizeof(*c));
-    apr_status_t rv;
-
-    *pclient = NULL;
-    rv = apr_reslist_create(&c->handles, 0, RC_POOL_SOFT_MAX,
-                            RC_POOL_HARD_MAX, RC_POOL_IDLE_TTL, handle_make,
-                            handle_drop, NULL, p);
-    if (rv == APR_SUCCESS) {
-        /* when all are busy, a fresh handle beats waiting for one */
-        apr_reslist_timeout_set(c->handles, apr_time_from_msec(1));
-        *pclient = c;
-    }
-    return rv;
-}
-
-static apr_status_t easy_release(void *h)
-{
-    curl_easy_cleanup((CURL *)h);
-    return APR_SUCCESS;
-}
-
-/* A handle from the client's list (*pooled) or, failing that, a fresh
- * one owned by the pool. */
-static apr_status_t handle_acquire(CURL **ph, int *pooled,
-                                   wcim_rc_client_t *c, apr_pool_t *p)
-{
-    void *res;
-
-    *pooled = 0;
-    if (c && apr_reslist_acquire(c->handles, &res) == APR_SUCCESS) {
-        *ph = res;
-        *pooled = 1;
-        curl_easy_reset(*ph);   /* keeps its connection cache */
-        return APR_SUCCESS;
-    }
-    *ph = curl_easy_init();
-    if (*ph == NULL) {
-        return APR_ENOMEM;
-    }
-    apr_pool_cleanup_register(p, *ph, easy_release, apr_pool_cleanup_null);
-    return APR_SUCCESS;
-}
-
-/* A handle whose transfer failed is dropped with its connection. */
-static void handle_return(CURL *h, int pooled, int failed,
-                          wcim_rc_client_t *c, apr_pool_t *p)
-{
-    if (!pooled) {
-        apr_pool_cleanup_run(p, h, easy_release);
-    }
-    else if (failed) {
-        apr_reslist_invalidate(c->handles, h);
-    }
-    else {
-        apr_reslist_release(c->handles, h);
-    }
-}
-
 /* ---- one call ---------------------------------------------------- */
-
-/* The answer body, capped at WCIM_RC_MAX_ANSWER. */
-typedef struct {
-    wcim_buf_t buf;
-    int overflow;
-} answer_t;
-
-static size_t answer_write(char *data, size_t size, size_t nmemb, void *baton)
-{
-    answer_t *a = baton;
-    apr_size_t n = size * nmemb;
-
-    if (a->buf.len + n > WCIM_RC_MAX_ANSWER) {
-        a->overflow = 1;
-        return 0;   /* curl then fails the transfer with CURLE_WRITE_ERROR */
-    }
-    wcim_buf_append(&a->buf, data, n);
-    return n;
-}
 
 /* Percent-encode a form value (curl leaves only ALPHA DIGIT -._~). */
 static const char *form_escape(const char *s, apr_pool_t *p)
@@ -296,13 +186,16 @@ static const char *form_escape(const char *s, apr_pool_t *p)
     return out;
 }
 
-/* Append "&name=value" with the value percent-encoded. */
+/* Append "&name=value" with the value percent-encoded ("name=value"
+ * first). Made before the push: the two sides of an assignment are
+ * evaluated in no set order, and the push counts the part. */
 static void form_add(apr_array_header_t *parts, const char *name,
                      const char *value, apr_pool_t *p)
 {
-    *(const char **)apr_array_push(parts) =
-        apr_pstrcat(p, parts->nelts ? "&" : "", name, "=",
-                    form_escape(value ? value : "", p), NULL);
+    const char *part = apr_pstrcat(p, parts->nelts ? "&" : "", name, "=",
+                                   form_escape(value ? value : "", p), NULL);
+
+    APR_ARRAY_PUSH(parts, const char *) = part;
 }
 
 /* RongCloud's limits on a name and a portrait. A name: 1 to 64 characters
@@ -347,15 +240,15 @@ static void user_form(apr_array_header_t *form, const char *user_id,
  * fresh X-Request-ID (*prequest_id): RongCloud's support asks for it, and
  * every SDK sends one (server-sdk-java io/rong/util/HttpUtil.java: a UUID's
  * 32 hex digits; server-sdk-go rongcloud/rongcloud.go fillHeader). */
-static struct curl_slist *auth_headers(const char **prequest_id,
-                                       const wcim_rc_config_t *conf,
-                                       apr_pool_t *p)
+static apr_array_header_t *auth_headers(const char **prequest_id,
+                                        const wcim_rc_config_t *conf,
+                                        apr_pool_t *p)
 {
     unsigned char rnd[RC_NONCE_BYTES], rid[RC_REQUEST_ID_BYTES];
     char nonce[2 * RC_NONCE_BYTES + 1], sig[WCIM_SHA1_HEX_LEN + 1];
     char *request_id = apr_palloc(p, 2 * RC_REQUEST_ID_BYTES + 1);
     const char *ts, *plain;
-    struct curl_slist *l = NULL;
+    apr_array_header_t *l = apr_array_make(p, 6, sizeof(const char *));
 
     *prequest_id = NULL;
     if (apr_generate_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS
@@ -369,22 +262,17 @@ static struct curl_slist *auth_headers(const char **prequest_id,
     plain = apr_pstrcat(p, conf->app_secret, nonce, ts, NULL);
     wcim_sha1_hex(sig, plain, strlen(plain), 0);
 
-    l = curl_slist_append(l, apr_pstrcat(p, "App-Key: ", conf->app_key, NULL));
-    l = curl_slist_append(l, apr_pstrcat(p, "Nonce: ", nonce, NULL));
-    l = curl_slist_append(l, apr_pstrcat(p, "Timestamp: ", ts, NULL));
-    l = curl_slist_append(l, apr_pstrcat(p, "Signature: ", sig, NULL));
-    l = curl_slist_append(l, "Content-Type: application/x-www-form-urlencoded;"
-                             " charset=UTF-8");
-    l = curl_slist_append(l, apr_pstrcat(p, "X-Request-ID: ", request_id,
-                                         NULL));
-    l = curl_slist_append(l, "Expect:");   /* no 100-continue round trip */
+    APR_ARRAY_PUSH(l, const char *) = apr_pstrcat(p, "App-Key: ",
+                                                  conf->app_key, NULL);
+    APR_ARRAY_PUSH(l, const char *) = apr_pstrcat(p, "Nonce: ", nonce, NULL);
+    APR_ARRAY_PUSH(l, const char *) = apr_pstrcat(p, "Timestamp: ", ts, NULL);
+    APR_ARRAY_PUSH(l, const char *) = apr_pstrcat(p, "Signature: ", sig,
+                                                  NULL);
+    APR_ARRAY_PUSH(l, const char *) =
+        "Content-Type: application/x-www-form-urlencoded; charset=UTF-8";
+    APR_ARRAY_PUSH(l, const char *) = apr_pstrcat(p, "X-Request-ID: ",
+                                                  request_id, NULL);
     return l;
-}
-
-static apr_status_t slist_release(void *l)
-{
-    curl_slist_free_all((struct curl_slist *)l);
-    return APR_SUCCESS;
 }
 
 void wcim_rc_attempt_limits(apr_interval_time_t *ptotal,
@@ -407,83 +295,49 @@ void wcim_rc_attempt_limits(apr_interval_time_t *ptotal,
 }
 
 /* One POST to one host, within `limit` (its connection set-up within
- * `connect_limit`). */
+ * `connect_limit`), through rc's transport. */
 static apr_status_t rc_attempt(json_t **pjson, wcim_rc_error_t *err,
                                const wcim_rc_t *rc, const char *url,
                                const char *form, apr_interval_time_t limit,
                                apr_interval_time_t connect_limit,
                                apr_pool_t *p)
 {
-    const wcim_rc_config_t *conf = rc->conf;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    answer_t answer;
-    struct curl_slist *headers;
-    long limit_ms = (long)apr_time_as_msec(limit);
-    long connect_ms = (long)apr_time_as_msec(connect_limit);
-    CURL *h;
-    CURLcode cc;
-    int pooled;
+    const wcim_http_t *http = rc->http ? rc->http : &wcim_http_curl;
+    wcim_http_request_t req;
+    wcim_http_answer_t ans;
+    apr_status_t rv;
 
     *pjson = NULL;
     memset(err, 0, sizeof(*err));
     err->url = url;
-    wcim_buf_init(&answer.buf, p, 1024);
-    answer.overflow = 0;
-    headers = auth_headers(&err->request_id, conf, p);
-    if (headers == NULL || handle_acquire(&h, &pooled, rc->client, p) != APR_SUCCESS) {
-        if (headers) {
-            curl_slist_free_all(headers);
-        }
+    memset(&req, 0, sizeof(req));
+    req.url = url;
+    req.headers = auth_headers(&err->request_id, rc->conf, p);
+    req.body = form;
+    req.body_len = strlen(form);
+    req.limit = limit;
+    req.connect_limit = connect_limit;
+    req.ca_file = rc->conf->ca_file;
+    req.max_answer = WCIM_RC_MAX_ANSWER;
+    rv = req.headers ? http->post(&ans, http, rc->client, &req, p)
+                     : APR_ENOMEM;
+    if (rv == APR_ENOMEM) {
         err->detail = "out of memory or randomness";
-        return APR_ENOMEM;
+        return rv;
     }
-    apr_pool_cleanup_register(p, headers, slist_release,
-                              apr_pool_cleanup_null);
-
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit_ms > 0 ? limit_ms : 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0
-                                                   ? connect_ms : 1L);
-    curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, (long)WCIM_RC_CONN_MAX_AGE);
-    curl_easy_setopt(h, CURLOPT_MAXLIFETIME_CONN, (long)WCIM_RC_CONN_MAX_AGE);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, RC_USER_AGENT);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(form));
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, answer_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (conf->ca_file) {
-        curl_easy_setopt(h, CURLOPT_CAINFO, conf->ca_file);
-    }
-
-    cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &err->http_status);
-    /* nothing of this stack frame may stay in a handle that is reused */
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    handle_return(h, pooled, cc != CURLE_OK, rc->client, p);
-
-    if (cc != CURLE_OK) {
-        err->curl_code = (int)cc;
-        err->curl_msg = apr_pstrdup(p, errbuf[0] ? errbuf
-                                                 : curl_easy_strerror(cc));
-        err->detail = answer.overflow
+    err->http_status = ans.status;
+    if (rv != APR_SUCCESS) {
+        err->curl_code = ans.error;
+        err->curl_msg = ans.error_msg;
+        err->detail = ans.overflow
             ? apr_psprintf(p, "answer larger than %d bytes",
                            WCIM_RC_MAX_ANSWER)
             : "transfer failed";
         /* an oversized answer is RongCloud's, whichever host: no failover */
-        err->retryable = !answer.overflow;
-        return cc == CURLE_OPERATION_TIMEDOUT ? APR_TIMEUP : APR_EGENERAL;
+        err->retryable = !ans.overflow;
+        return rv;
     }
-    return wcim_rc_answer_parse(pjson, err, answer.buf.data, answer.buf.len,
-                                p);
+    return wcim_rc_answer_parse(pjson, err, ans.body, ans.len, p);
 }
 
 apr_status_t wcim_rc_answer_parse(json_t **pjson, wcim_rc_error_t *err,

@@ -1,6 +1,6 @@
-/* RongCloud server API client (libcurl): user/getToken, user/refresh and
- * group/sync, with host failover and reused connections. Knows nothing of
- * httpd. */
+/* RongCloud server API client: user/getToken, user/refresh and
+ * group/sync, with host failover (wcim_rongcloud.c), over libcurl with
+ * reused connections (wcim_http.c). Knows nothing of httpd. */
 #ifndef WCIM_RONGCLOUD_H
 #define WCIM_RONGCLOUD_H
 
@@ -57,8 +57,10 @@ typedef struct wcim_rc_limits_t wcim_rc_limits_t;
  * process, changed with atomics. */
 typedef struct wcim_rc_hosts_t wcim_rc_hosts_t;
 
-/* Reusable curl handles (and so connections) of one process. */
+/* Reusable curl handles (and so connections) of one process: the
+ * transport's (wcim_http.c). */
 typedef struct wcim_rc_client_t wcim_rc_client_t;
+struct wcim_http_t;
 
 typedef struct wcim_rc_config_t {
     const char *app_key;
@@ -85,6 +87,8 @@ typedef struct wcim_rc_t {
     const wcim_logger_t *log;
     apr_interval_time_t *spent;    /* time spent upstream is added here */
     struct wcim_metrics_t *metrics;/* calls are counted here (optional) */
+    const struct wcim_http_t *http;/* the HTTP transport (wcim_http.h);
+                                    * NULL: libcurl's, over client */
 } wcim_rc_t;
 
 /* What went wrong with a call, for an administrator's log line. */

@@ -1,4 +1,5 @@
-/* Internal to the store (wcim_store.c, wcim_stmt.c): a connection's
+/* Internal to the store (wcim_store.c, wcim_stmt.c, wcim_store_messages.c,
+ * wcim_nonce.c): a connection's
  * prepared statements, and their repair after a lost session. */
 #ifndef WCIM_STMT_H
 #define WCIM_STMT_H
@@ -33,6 +34,8 @@ apr_status_t wcim_stmt_exec(int *pnrows, const char **perr, wcim_store_t *st,
 apr_status_t wcim_stmt_exists(int *pfound, const char **perr,
                               wcim_store_t *st, wcim_stmt_t which,
                               apr_pool_t *p, const char **args);
+/* An integer as a statement's argument (values are passed as text). */
+const char *wcim_stmt_i64(apr_int64_t v, apr_pool_t *p);
 
 /* A prepared query, each row given to `take`; a column of a row as text
  * (NULL for SQL NULL): for the store's other files. */

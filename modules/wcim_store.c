@@ -1,6 +1,7 @@
-/* Club data and routed messages through the store's prepared statements
- * (wcim_stmt.c): running a query and reading every row, running a write,
- * and what each query's rows mean. */
+/* Club data and the RongCloud token table through the store's prepared
+ * statements (wcim_stmt.c): running a query and reading every row,
+ * running a write, and what each query's rows mean. Message routing's
+ * rows: wcim_store_messages.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -404,8 +405,6 @@ apr_status_t wcim_store_token_groups(wcim_token_row_t *out,
     return APR_SUCCESS;
 }
 
-/* ---- message routing ---------------------------------------------- */
-
 static void take_exists(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
                         apr_pool_t *p)
 {
@@ -415,115 +414,6 @@ static void take_exists(wcim_store_t *st, apr_dbd_row_t *row, void *baton,
 static const char *i64(apr_int64_t v, apr_pool_t *p)
 {
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
-}
-
-/* The UPDATE of a row that exists, else the insert, which writes the
- * first one or keeps the later of two (wcim_stmt.c): a group's last
- * message, a student's read mark. */
-static apr_status_t update_else_add(const char **perr, wcim_store_t *st,
-                                    wcim_stmt_t update, const char **uargs,
-                                    wcim_stmt_t add, const char **aargs,
-                                    apr_pool_t *p)
-{
-    int nrows = 0;
-    apr_status_t rv = store_exec(&nrows, perr, st, update, p, uargs);
-
-    if (rv == APR_SUCCESS && nrows == 0) {
-        rv = store_exec(NULL, perr, st, add, p, aargs);
-    }
-    return rv;
-}
-
-/* Make a message its group's last one unless a later one is. */
-static apr_status_t state_write(const char **perr, wcim_store_t *st,
-                                const wcim_message_t *msg, const char *club,
-                                const char *time, apr_pool_t *p)
-{
-    const char *update[] = { msg->uid, msg->preview, time, club, time, time,
-                             msg->uid };
-    const char *state[] = { club, msg->uid, msg->preview, time };
-
-    return update_else_add(perr, st, WCIM_STMT_STATE_UPDATE, update,
-                           WCIM_STMT_STATE_ADD, state, p);
-}
-
-apr_status_t wcim_store_message_add(const char **perr, wcim_store_t *st,
-                                    const wcim_message_t *msg, apr_pool_t *p)
-{
-    const char *club = i64(msg->club_id, p), *time = i64(msg->time, p);
-    const char *add[] = { msg->uid, club, msg->from_user, msg->object_name,
-                          msg->preview, time };
-    const char *exists[] = { msg->uid };
-    const char *why;
-    int found = 0;
-    apr_status_t rv;
-
-    /* A plain INSERT, which the primary key refuses for a repeat: the only
-     * portable "insert once" across the three engines. */
-    if (store_exec(NULL, perr, st, WCIM_STMT_MSG_ADD, p, add)
-        != APR_SUCCESS) {
-        rv = store_query(&why, st, WCIM_STMT_MSG_EXISTS, take_exists, &found,
-                         p, exists);
-        if (rv != APR_SUCCESS || !found) {
-            return APR_EGENERAL;
-        }
-        /* a repeat: RongCloud's retry of a post whose state write failed
-         * (answered 500) comes back here, and the state is written now */
-        return state_write(perr, st, msg, club, time, p) == APR_SUCCESS
-               ? APR_EEXIST : APR_EGENERAL;
-    }
-    return state_write(perr, st, msg, club, time, p);
-}
-
-apr_status_t wcim_store_message_recall(const char **perr, wcim_store_t *st,
-                                       apr_int64_t club_id, const char *uid,
-                                       const char *from_user,
-                                       const char *label, apr_pool_t *p)
-{
-    const char *club = i64(club_id, p);
-    const char *del[] = { uid, club, from_user };
-    const char *state[] = { label, club, uid };
-    const char *exists[] = { uid };
-    int nrows = 0, found = 0;
-    apr_status_t rv;
-
-    rv = store_exec(&nrows, perr, st, WCIM_STMT_MSG_RECALL, p, del);
-    if (rv == APR_SUCCESS && nrows > 0) {
-        /* the group's state keeps no sender: changed only once the
-         * sender's own message was deleted */
-        rv = store_exec(NULL, perr, st, WCIM_STMT_STATE_RECALL, p, state);
-    }
-    else if (rv == APR_SUCCESS) {
-        /* nothing deleted: someone else's message, or none (a failed look
-         * is a failure, said as one) */
-        rv = store_query(perr, st, WCIM_STMT_MSG_EXISTS, take_exists, &found,
-                         p, exists);
-        if (rv == APR_SUCCESS && found) {
-            rv = APR_EACCES;
-        }
-    }
-    return rv;
-}
-
-apr_status_t wcim_store_read_mark(const char **perr, wcim_store_t *st,
-                                  const char *rc_user, apr_int64_t club_id,
-                                  apr_int64_t time, apr_pool_t *p)
-{
-    const char *club = i64(club_id, p), *t = i64(time, p);
-    const char *update[] = { t, rc_user, club, t };
-    const char *add[] = { rc_user, club, t };
-
-    return update_else_add(perr, st, WCIM_STMT_MARK_UPDATE, update,
-                           WCIM_STMT_MARK_ADD, add, p);
-}
-
-apr_status_t wcim_store_messages_prune(int *pdeleted, const char **perr,
-                                       wcim_store_t *st, apr_int64_t before,
-                                       apr_pool_t *p)
-{
-    const char *args[] = { i64(before, p) };
-
-    return store_exec(pdeleted, perr, st, WCIM_STMT_MSG_PRUNE, p, args);
 }
 
 /* ---- the RongCloud token table ------------------------------------ */
@@ -624,4 +514,9 @@ const char *wcim_stmt_entry(wcim_store_t *st, apr_dbd_row_t *row, int col,
                             apr_pool_t *p)
 {
     return entry(st, row, col, p);
+}
+
+const char *wcim_stmt_i64(apr_int64_t v, apr_pool_t *p)
+{
+    return i64(v, p);
 }

@@ -8,11 +8,6 @@
 #include "wcim_stmt.h"
 #include "wcim_decimal.h"
 
-static const char *i64(apr_int64_t v, apr_pool_t *p)
-{
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
-}
-
 /* an integer column: decimal text; NULL or anything else is 0 */
 static apr_int64_t int_or_0(const char *s)
 {
@@ -92,7 +87,7 @@ apr_status_t wcim_store_student_state(wcim_user_t *out, int *pgone,
                                       apr_int64_t uid, apr_pool_t *p)
 {
     student_read_t sr = { out, 0, 0 };
-    const char *args[] = { i64(uid, p) };
+    const char *args[] = { wcim_stmt_i64(uid, p) };
     apr_status_t rv;
 
     memset(out, 0, sizeof(*out));
@@ -124,7 +119,7 @@ apr_status_t wcim_store_prefetch_page(apr_array_header_t **pstudents,
                                       const char **perr, wcim_store_t *st,
                                       apr_int64_t after, apr_pool_t *p)
 {
-    const char *args[] = { i64(after, p) };
+    const char *args[] = { wcim_stmt_i64(after, p) };
 
     *pstudents = apr_array_make(p, WCIM_TOLD_PAGE, sizeof(wcim_prefetch_t));
     return wcim_stmt_query(perr, st, WCIM_STMT_PREFETCH_STUDENTS,
@@ -136,7 +131,8 @@ apr_status_t wcim_store_told_put(const char **perr, wcim_store_t *st,
                                  const char *group_set, apr_int64_t blocked,
                                  apr_int64_t now, apr_pool_t *p)
 {
-    const char *b = i64(blocked, p), *when = i64(now, p), *why;
+    const char *b = wcim_stmt_i64(blocked, p), *why;
+    const char *when = wcim_stmt_i64(now, p);
     const char *update[] = { group_set, b, when, app_key, rc_user };
     const char *add[] = { app_key, rc_user, group_set, b, when };
     int nrows = 0;
@@ -160,8 +156,8 @@ apr_status_t wcim_store_lease_take(int *pheld, const char **perr,
                                    const char *holder, apr_int64_t now,
                                    apr_int64_t until, apr_pool_t *p)
 {
-    const char *u = i64(until, p), *why;
-    const char *take[] = { holder, u, app_key, i64(now, p), holder };
+    const char *u = wcim_stmt_i64(until, p), *why;
+    const char *take[] = { holder, u, app_key, wcim_stmt_i64(now, p), holder };
     const char *add[] = { app_key, holder, u };
     int nrows = 0;
     apr_status_t rv;

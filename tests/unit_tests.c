@@ -56,6 +56,7 @@ static int run_tests(void)
     test_store_writes(p);
     test_rc_limits(p);
     test_rc_name_fit(p);
+    test_rc_calls(p);
     test_utf8_cut(p);
     test_api(p);
     apr_pool_destroy(p);

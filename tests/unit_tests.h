@@ -45,6 +45,8 @@ void test_store_writes(apr_pool_t *p);  /* test_store.c: routing writes */
 void test_ratelimit(apr_pool_t *p);     /* test_ratelimit.c */
 void test_rc_limits(apr_pool_t *p);     /* test_rongcloud.c */
 void test_rc_name_fit(apr_pool_t *p);   /* test_rongcloud.c */
+/* test_rc_calls.c: the calls over a fake HTTP transport */
+void test_rc_calls(apr_pool_t *p);
 void test_utf8_cut(apr_pool_t *p);      /* test_utf8.c */
 /* test_api.c: wcim_api_call end to end on in-memory SQLite */
 void test_api(apr_pool_t *p);
