@@ -550,5 +550,3 @@ const command_rec wcim_cmds[] = {
     { NULL }
 };
 
-/* apr_table_do: the first label of a type wins (in a merged table, a
- * virtual host's own labels come before the main server's). */

@@ -50,7 +50,16 @@ apr_status_t wcim_reconcile_pass(wcim_reconcile_stats_t *stats,
                                  wcim_ctx_t *ctx,
                                  const wcim_reconcile_env_t *env);
 
-/* Prefetch (WeclubsIMTokenPrefetch): for about `span`, students who have
+/* For the pass and the prefetch (wcim_prefetch.c): a connection for a
+ * batch, NULL when there is none (said); a lease `key` taken or kept for
+ * this node (0: another node holds it). */
+wcim_store_t *wcim_reconcile_open(wcim_ctx_t *ctx,
+                                  const wcim_reconcile_env_t *env,
+                                  apr_pool_t *p);
+int wcim_reconcile_lease(wcim_ctx_t *ctx, const wcim_reconcile_env_t *env,
+                         const char *key, apr_pool_t *p);
+
+/* Prefetch (WeclubsIMTokenPrefetch, wcim_prefetch.c): for about `span`, students who have
  * no RongCloud token get one, at the configured rate (at most half the
  * node's getToken share), scanning t_student from uid *pafter on. At the
  * end of the students *pafter is set back to 0 and *pend to 1. Of several

@@ -1,6 +1,6 @@
 /* The RongCloud calls (wcim_rongcloud.h): their forms and signed
- * headers, this node's share of the rate limits, host failover, reading
- * the answers. Each POST goes through an HTTP transport (wcim_http.h:
+ * headers, this node's share of the rate limits, host failover (which
+ * host is in use: wcim_rc_hosts.c), reading the answers. Each POST goes through an HTTP transport (wcim_http.h:
  * libcurl's, wcim_http.c, unless the caller gives another). */
 #include <string.h>
 #include <apr_atomic.h>
@@ -10,6 +10,7 @@
 
 #include "wcim_rongcloud.h"
 #include "wcim_http.h"
+#include "wcim_rc_hosts.h"
 #include "wcim_digest.h"
 #include "wcim_utf8.h"
 #include "wcim_json.h"
@@ -117,61 +118,6 @@ static apr_status_t rate_wait(apr_interval_time_t *pwaited,
         *pwaited = wait;
     }
     return APR_SUCCESS;
-}
-
-/* ---- hosts ------------------------------------------------------- */
-
-struct wcim_rc_hosts_t {
-    volatile apr_uint32_t active;        /* index in use */
-};
-
-apr_status_t wcim_rc_hosts_create(wcim_rc_hosts_t **phosts, apr_pool_t *p)
-{
-    wcim_rc_hosts_t *h = apr_pcalloc(p, sizeof(*h));
-
-    *phosts = h;
-    return APR_SUCCESS;
-}
-
-apr_size_t wcim_rc_hosts_size(void)
-{
-    return APR_ALIGN_DEFAULT(sizeof(wcim_rc_hosts_t));
-}
-
-wcim_rc_hosts_t *wcim_rc_hosts_at(void *mem)
-{
-    wcim_rc_hosts_t *h = mem;
-
-    memset(h, 0, sizeof(*h));
-    return h;
-}
-
-int wcim_rc_hosts_active(const wcim_rc_hosts_t *hosts)
-{
-    return hosts ? (int)apr_atomic_read32(&((wcim_rc_hosts_t *)hosts)->active)
-                 : 0;
-}
-
-/* The host to try first: the one in use. There is no going back to the
- * primary on a timer: the SDKs keep the host that answers until it fails
- * (server-sdk-java io/rong/RongCloudConfig.java getDomain moves on errors
- * only; server-sdk-go rongcloud/rongcloud.go changeURI is called on
- * failures only), and a timer would pay the primary's time-out again and
- * again during a long outage. */
-static int hosts_pick(wcim_rc_hosts_t *h, int n)
-{
-    return h ? (int)(apr_atomic_read32(&h->active) % (apr_uint32_t)n) : 0;
-}
-
-/* Host idx failed: the next one is used from now on, unless another
- * thread moved away from idx already (a late failure of a host no longer
- * in use must not move the process off the one that works). */
-static void hosts_failed(wcim_rc_hosts_t *h, int idx, int n)
-{
-    if (h) {
-        apr_atomic_cas32(&h->active, (apr_uint32_t)((idx + 1) % n),
-                         (apr_uint32_t)idx);
-    }
 }
 
 /* ---- one call ---------------------------------------------------- */
@@ -437,7 +383,7 @@ static apr_status_t rc_attempts(json_t **pjson,
     apr_interval_time_t waited;
     int idx, attempt;
 
-    idx = hosts_pick(conf->hosts, n);
+    idx = wcim_rc_hosts_pick(conf->hosts, n);
     for (attempt = 0; attempt < attempts; ++attempt) {
         const char *url = apr_pstrcat(p, APR_ARRAY_IDX(conf->urls, idx,
                                                        const char *),
@@ -466,7 +412,7 @@ static apr_status_t rc_attempts(json_t **pjson,
         if (!err->retryable || n < 2) {
             break;
         }
-        hosts_failed(conf->hosts, idx, n);
+        wcim_rc_hosts_failed(conf->hosts, idx, n);
         WCIM_LOG(rc->log, WCIM_LOG_ERR, 0, WCIMLOGNO(0301)
                  "RongCloud host failed, switching to %s: %s",
                  APR_ARRAY_IDX(conf->urls, (idx + 1) % n, const char *),

@@ -60,6 +60,7 @@ my %range = (
     'mod_weclubs_im_directives.c' => [570, 599],
     'modules/wcim_reconcile.c'   => [600, 639],
     'mod_weclubs_im_reconcile.c' => [640, 659],
+    'modules/wcim_prefetch.c'    => [660, 669],
 );
 my (%where, @dup, @out);
 for my $file (glob("$top/*.c"), glob("$top/modules/*.c")) {
