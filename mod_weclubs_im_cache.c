@@ -18,13 +18,14 @@
 #include <apr_strings.h>
 
 #include "mod_weclubs_im.h"
+#include "mod_weclubs_im_defaults.h"
 
 APLOG_USE_MODULE(weclubs_im);
 
 #define CACHE_MUTEX_TYPE "weclubs-im-cache"
 #define CACHE_CNAME "weclubs-im"
-#define DEFAULT_PROVIDER "shmcb"
-#define DEFAULT_TTL apr_time_from_sec(7 * 86400)
+#define DEFAULT_PROVIDER WCIM_DEFAULT_CACHE_PROVIDER
+#define DEFAULT_TTL apr_time_from_sec(WCIM_DEFAULT_CACHE_TTL)
 
 /* shmcb sized for a campus: 16 MiB hold the tokens and sync digests of
  * ~50,000 users (each entry costs its id, its value and shmcb's 24-byte

@@ -1,7 +1,8 @@
 /* mod_weclubs_im's server configuration: its defaults, creating and
  * merging it per server, and finishing it once the configuration is read
  * (defaults filled in, what is derived computed once). The directives that
- * set it are in mod_weclubs_im_directives.c. */
+ * set it are in mod_weclubs_im_directives.c, their defaults in
+ * mod_weclubs_im_defaults.h. */
 
 #include <stddef.h>
 
@@ -14,25 +15,17 @@
 #include <apr_uri.h>
 
 #include "mod_weclubs_im.h"
+#include "mod_weclubs_im_defaults.h"
 #include "modules/wcim_digest.h"
 #include "modules/wcim_routing.h"
 #include "modules/wcim_sign.h"
 
-#define DEFAULT_CALLERS    "ios_test weclubs_android chrome_test"
-#define DEFAULT_LIFETIME_S 604800
-#define DEFAULT_RC_URLS    "https://api.rong-api.com https://api-b.rong-api.com"
-#define DEFAULT_MAX_BODY   65536
-/* a routed message: up to 128 KB of content, percent-encoded (a Chinese
- * character costs 9 bytes), and one groupUserIds field per member */
-#define DEFAULT_CALLBACK_MAX_BODY (2 * 1024 * 1024)
-#define DEFAULT_MESSAGE_MAX_AGE_S (30 * 86400)
-#define DEFAULT_CALLBACK_WINDOW_S 300
-/* a student asking get_token again this soon has most likely been told
- * "token incorrect" by RongCloud (the client asks again at once) */
-#define DEFAULT_TOKEN_RECHECK apr_time_from_sec(30)
-/* RongCloud follows the weclubs tables within a minute; a pass over a
- * campus costs well under that (docs/reconciliation.md) */
-#define DEFAULT_RECONCILE_INTERVAL apr_time_from_sec(60)
+/* the core keeps its own time limits (its unit tests use them): the same */
+typedef char wcim_rc_timeouts_agree[
+    (WCIM_RC_DEFAULT_TIMEOUT == apr_time_from_sec(WCIM_DEFAULT_RC_TIMEOUT)
+     && WCIM_RC_DEFAULT_CONNECT_TIMEOUT
+        == apr_time_from_sec(WCIM_DEFAULT_RC_CONNECT_TIMEOUT)) ? 1 : -1];
+
 #define UNSET              -1
 
 void *wcim_create_srv_conf(apr_pool_t *p, server_rec *s)
@@ -227,16 +220,16 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
         c->sign_forms = WCIM_SIGN_FORMS_ALL;
     }
     if (c->sign_check == UNSET) {
-        c->sign_check = 1;
+        c->sign_check = WCIM_DEFAULT_SIGN_CHECK;
     }
     if (c->callers == NULL) {
-        wcim_conf_parse_callers(&c->callers, p, DEFAULT_CALLERS);
+        wcim_conf_parse_callers(&c->callers, p, WCIM_DEFAULT_CALLERS);
     }
     if (c->token_lifetime_ms == UNSET) {
-        c->token_lifetime_ms = (apr_int64_t)DEFAULT_LIFETIME_S * 1000;
+        c->token_lifetime_ms = (apr_int64_t)WCIM_DEFAULT_TOKEN_LIFETIME * 1000;
     }
     if (c->rc.urls == NULL) {
-        wcim_conf_parse_urls(&c->rc.urls, p, DEFAULT_RC_URLS);
+        wcim_conf_parse_urls(&c->rc.urls, p, WCIM_DEFAULT_RC_URLS);
     }
     if (c->rc.secret_tag == NULL) {
         char hex[WCIM_SHA1_HEX_LEN + 1];
@@ -248,62 +241,66 @@ void wcim_conf_finish(wcim_srv_conf_t *sc, apr_pool_t *p)
         c->rc.secret_tag = c->rc.app_secret ? apr_pstrmemdup(p, hex, 8) : "-";
     }
     if (c->rc.timeout == UNSET) {
-        c->rc.timeout = WCIM_RC_DEFAULT_TIMEOUT;
+        c->rc.timeout = apr_time_from_sec(WCIM_DEFAULT_RC_TIMEOUT);
     }
     if (c->rc.connect_timeout == UNSET) {
-        c->rc.connect_timeout = WCIM_RC_DEFAULT_CONNECT_TIMEOUT;
+        c->rc.connect_timeout =
+            apr_time_from_sec(WCIM_DEFAULT_RC_CONNECT_TIMEOUT);
     }
     if (c->rc.rate_wait == UNSET) {
-        c->rc.rate_wait = WCIM_RC_DEFAULT_RATE_WAIT;
+        c->rc.rate_wait = apr_time_from_sec(WCIM_DEFAULT_RC_RATE_WAIT);
     }
     if (c->rc.rate_limit[WCIM_CALL_GET_TOKEN] == UNSET) {
-        c->rc.rate_limit[WCIM_CALL_GET_TOKEN] = WCIM_RC_DEFAULT_RATE_GET_TOKEN;
+        c->rc.rate_limit[WCIM_CALL_GET_TOKEN] = WCIM_DEFAULT_RATE_GET_TOKEN;
     }
     if (c->rc.rate_limit[WCIM_CALL_REFRESH] == UNSET) {
-        c->rc.rate_limit[WCIM_CALL_REFRESH] = WCIM_RC_DEFAULT_RATE_REFRESH;
+        c->rc.rate_limit[WCIM_CALL_REFRESH] = WCIM_DEFAULT_RATE_REFRESH;
     }
     if (c->rc.rate_limit[WCIM_CALL_GROUP_SYNC] == UNSET) {
         c->rc.rate_limit[WCIM_CALL_GROUP_SYNC] =
-            WCIM_RC_DEFAULT_RATE_GROUP_SYNC;
+            WCIM_DEFAULT_RATE_GROUP_SYNC;
     }
     if (c->rc.rate_limit[WCIM_CALL_BLOCK] == UNSET) {
-        c->rc.rate_limit[WCIM_CALL_BLOCK] = WCIM_RC_DEFAULT_RATE_BLOCK;
+        c->rc.rate_limit[WCIM_CALL_BLOCK] = WCIM_DEFAULT_RATE_BLOCK;
     }
     if (c->rc.nodes == UNSET) {
-        c->rc.nodes = 1;
+        c->rc.nodes = WCIM_DEFAULT_RC_NODES;
     }
     if (c->group_sync == UNSET) {
-        c->group_sync = 1;
+        c->group_sync = WCIM_DEFAULT_GROUP_SYNC;
     }
     if (c->max_body == 0) {
-        c->max_body = DEFAULT_MAX_BODY;
+        c->max_body = WCIM_DEFAULT_MAX_BODY;
     }
     if (c->callback_max_body == 0) {
-        c->callback_max_body = DEFAULT_CALLBACK_MAX_BODY;
+        c->callback_max_body = WCIM_DEFAULT_CALLBACK_MAX_BODY;
     }
     if (c->messages == UNSET) {
-        c->messages = 0;
+        c->messages = WCIM_DEFAULT_MESSAGES;
     }
     if (c->message_max_age == UNSET) {
-        c->message_max_age = apr_time_from_sec(DEFAULT_MESSAGE_MAX_AGE_S);
+        c->message_max_age = apr_time_from_sec(WCIM_DEFAULT_MESSAGE_MAX_AGE);
     }
     if (c->callback_window == UNSET) {
-        c->callback_window = apr_time_from_sec(DEFAULT_CALLBACK_WINDOW_S);
+        c->callback_window = apr_time_from_sec(WCIM_DEFAULT_CALLBACK_WINDOW);
     }
     if (c->token_store_db == UNSET) {
-        c->token_store_db = 0;
+        c->token_store_db =
+            strcasecmp(WCIM_DEFAULT_TOKEN_STORE_TEXT, "db") == 0;
     }
     if (c->rc_token_lifetime == UNSET) {
-        c->rc_token_lifetime = 0;
+        c->rc_token_lifetime =
+            apr_time_from_sec(WCIM_DEFAULT_RC_TOKEN_LIFETIME);
     }
     if (c->token_recheck == UNSET) {
-        c->token_recheck = DEFAULT_TOKEN_RECHECK;
+        c->token_recheck = apr_time_from_sec(WCIM_DEFAULT_TOKEN_RECHECK);
     }
     if (c->reconcile_interval == UNSET) {
-        c->reconcile_interval = DEFAULT_RECONCILE_INTERVAL;
+        c->reconcile_interval =
+            apr_time_from_sec(WCIM_DEFAULT_RECONCILE_INTERVAL);
     }
     if (c->token_prefetch == UNSET) {
-        c->token_prefetch = 0;
+        c->token_prefetch = WCIM_DEFAULT_TOKEN_PREFETCH;
     }
     if (sc->stmt_tag == NULL) {
         int i;

@@ -1,6 +1,7 @@
 /* mod_weclubs_im's directives: each one's parsing and checks (a value
  * that cannot work fails configtest, naming the directive), and the
- * command table. */
+ * command table. Their defaults, limits and contexts are in
+ * mod_weclubs_im_defaults.h. */
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -16,16 +17,12 @@
 #include <apr_strings.h>
 
 #include "mod_weclubs_im.h"
+#include "mod_weclubs_im_defaults.h"
 #include "modules/wcim_sign.h"
 
 APLOG_USE_MODULE(weclubs_im);
 
-#define MAX_BODY_LIMIT     (16 * 1024 * 1024)
-#define CALLBACK_MAX_BODY_LIMIT   (64 * 1024 * 1024)
-#define MAX_RC_TIMEOUT     apr_time_from_sec(300)
-#define MAX_RC_TOKEN_LIFETIME apr_time_from_sec(APR_INT64_C(10) * 365 * 86400)
-#define MAX_TOKEN_RECHECK  apr_time_from_sec(86400)
-#define MAX_RECONCILE_INTERVAL apr_time_from_sec(86400)
+#define MAX_RC_TIMEOUT apr_time_from_sec(WCIM_MAX_RC_TIMEOUT)
 
 static wcim_srv_conf_t *cmd_conf(cmd_parms *cmd)
 {
@@ -159,7 +156,7 @@ static const char *set_token_lifetime(cmd_parms *cmd, void *dc,
     }
     secs = apr_strtoi64(arg, &end, 10);
     if (*arg == '\0' || *end != '\0' || secs <= 0
-        || secs > APR_INT64_C(100) * 365 * 86400) {
+        || secs > WCIM_MAX_TOKEN_LIFETIME) {
         return "WeclubsIMTokenLifetime takes a number of seconds or 'off'";
     }
     sc->c.token_lifetime_ms = secs * 1000;
@@ -243,14 +240,14 @@ static const char *set_rc_token_lifetime(cmd_parms *cmd, void *dc,
                                          const char *arg)
 {
     return parse_time_or_off(&cmd_conf(cmd)->c.rc_token_lifetime, cmd, arg,
-                             MAX_RC_TOKEN_LIFETIME);
+                             apr_time_from_sec(WCIM_MAX_RC_TOKEN_LIFETIME));
 }
 
 static const char *set_token_recheck(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
     return parse_time_or_off(&cmd_conf(cmd)->c.token_recheck, cmd, arg,
-                             MAX_TOKEN_RECHECK);
+                             apr_time_from_sec(WCIM_MAX_TOKEN_RECHECK));
 }
 
 static const char *set_reconcile_interval(cmd_parms *cmd, void *dc,
@@ -258,7 +255,7 @@ static const char *set_reconcile_interval(cmd_parms *cmd, void *dc,
 {
     cmd_conf(cmd)->reconcile_given = 1;
     return parse_time_or_off(&cmd_conf(cmd)->c.reconcile_interval, cmd, arg,
-                             MAX_RECONCILE_INTERVAL);
+                             apr_time_from_sec(WCIM_MAX_RECONCILE_INTERVAL));
 }
 
 static const char *set_token_prefetch(cmd_parms *cmd, void *dc,
@@ -273,9 +270,11 @@ static const char *set_token_prefetch(cmd_parms *cmd, void *dc,
         return NULL;
     }
     n = strtod(arg, &end);
-    if (end == arg || *end != '\0' || !(n >= 1 && n <= 10000)) {
+    if (end == arg || *end != '\0' || !(n >= WCIM_MIN_TOKEN_PREFETCH
+                                         && n <= WCIM_MAX_TOKEN_PREFETCH)) {
         return "WeclubsIMTokenPrefetch takes off or a number of calls a "
-               "second, 1 to 10000";
+               "second, " WCIM_STR(WCIM_MIN_TOKEN_PREFETCH) " to "
+               WCIM_STR(WCIM_MAX_TOKEN_PREFETCH);
     }
     cmd_conf(cmd)->c.token_prefetch = n;
     return NULL;
@@ -310,10 +309,12 @@ static const char *set_rc_rate_limit(cmd_parms *cmd, void *dc,
         return NULL;
     }
     n = strtod(rate, &end);
-    if (end == rate || *end != '\0' || !(n >= 1 && n <= 1000000)) {
+    if (end == rate || *end != '\0' || !(n >= WCIM_MIN_RATE_LIMIT
+                                          && n <= WCIM_MAX_RATE_LIMIT)) {
         return apr_psprintf(cmd->pool, "WeclubsIMRongCloudRateLimit %s takes "
                             "RongCloud's limit for the App Key in calls a "
-                            "second (1 to 1000000), or off", call);
+                            "second (" WCIM_STR(WCIM_MIN_RATE_LIMIT) " to "
+                            WCIM_STR(WCIM_MAX_RATE_LIMIT) "), or off", call);
     }
     cmd_conf(cmd)->c.rc.rate_limit[i] = n;
     return NULL;
@@ -324,9 +325,11 @@ static const char *set_rc_nodes(cmd_parms *cmd, void *dc, const char *arg)
     char *end;
     long n = strtol(arg, &end, 10);
 
-    if (end == arg || *end != '\0' || n < 1 || n > 10000) {
+    if (end == arg || *end != '\0' || n < WCIM_MIN_RC_NODES
+        || n > WCIM_MAX_RC_NODES) {
         return "WeclubsIMRongCloudNodes takes the number of servers that "
-               "share the RongCloud App Key (1 to 10000)";
+               "share the RongCloud App Key (" WCIM_STR(WCIM_MIN_RC_NODES)
+               " to " WCIM_STR(WCIM_MAX_RC_NODES) ")";
     }
     cmd_conf(cmd)->c.rc.nodes = (int)n;
     return NULL;
@@ -384,14 +387,14 @@ static const char *set_message_max_age(cmd_parms *cmd, void *dc,
                                        const char *arg)
 {
     return parse_time(&cmd_conf(cmd)->c.message_max_age, cmd, arg,
-                      apr_time_from_sec(APR_INT64_C(10) * 365 * 86400));
+                      apr_time_from_sec(WCIM_MAX_MESSAGE_MAX_AGE));
 }
 
 static const char *set_callback_window(cmd_parms *cmd, void *dc,
                                        const char *arg)
 {
     return parse_time(&cmd_conf(cmd)->c.callback_window, cmd, arg,
-                      apr_time_from_sec(86400));
+                      apr_time_from_sec(WCIM_MAX_CALLBACK_WINDOW));
 }
 
 /* Removed: the signature covers only `data`, so a captured request came
@@ -424,15 +427,15 @@ static const char *parse_bytes(apr_size_t *pv, cmd_parms *cmd,
 
 static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return parse_bytes(&cmd_conf(cmd)->c.max_body, cmd, arg, 256,
-                       MAX_BODY_LIMIT);
+    return parse_bytes(&cmd_conf(cmd)->c.max_body, cmd, arg,
+                       WCIM_MIN_MAX_BODY, WCIM_MAX_MAX_BODY);
 }
 
 static const char *set_callback_max_body(cmd_parms *cmd, void *dc,
                                          const char *arg)
 {
     return parse_bytes(&cmd_conf(cmd)->c.callback_max_body, cmd, arg,
-                       65536, CALLBACK_MAX_BODY_LIMIT);
+                       WCIM_MIN_CALLBACK_MAX_BODY, WCIM_MAX_CALLBACK_MAX_BODY);
 }
 
 static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,

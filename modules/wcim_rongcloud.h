@@ -28,26 +28,11 @@
 /* RongCloud asks that kept-alive connections live under 60 s. */
 #define WCIM_RC_CONN_MAX_AGE 50
 
-/* RongCloud's rate limits per App Key, in calls a second, as its docs give
- * them: user/getToken 200 (docs.rongcloud.io/server-rtc-api/user/register),
- * user/refresh 100 (docs.rongcloud.cn/platform-chat-api/user/modify),
- * group/sync 100 (docs.rongcloud.cn/platform-chat-api/group/sync-group),
- * whatever the number of servers calling. A node sends at most its share:
+/* A node sends at most its share of RongCloud's rate limit for a call
+ * (the limits and their sources: mod_weclubs_im_defaults.h):
  * WCIM_RC_RATE_SHARE of the limit over the nodes, steadily, plus the
  * rest as a burst, so that all nodes together stay within any second. */
-#define WCIM_RC_DEFAULT_RATE_GET_TOKEN 200
-#define WCIM_RC_DEFAULT_RATE_REFRESH 100
-#define WCIM_RC_DEFAULT_RATE_GROUP_SYNC 100
-/* user/block and user/unblock: RongCloud documents no limit; only the
- * reconciliation pass makes them, at most half a share of user/refresh's
- * rate (WCIM_RECONCILE_SHARE), so no limit of ours either */
-#define WCIM_RC_DEFAULT_RATE_BLOCK 0
 #define WCIM_RC_RATE_SHARE 0.9
-/* How long a call may wait for a turn of that share: the weclubs app
- * gives up on an answer after 10 s (OkHttp's default read timeout; its
- * ServiceGenerator sets only a connect timeout), so a student waits for
- * RongCloud at most this, with time left for the call itself. */
-#define WCIM_RC_DEFAULT_RATE_WAIT apr_time_from_sec(8)
 
 /* This node's limiters, one per call (wcim_call_t), shared by its
  * children: made at start-up for each App Key. */
