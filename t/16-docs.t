@@ -1,6 +1,8 @@
 # Every directive in the source is documented in docs/directives.md (with
 # its syntax, default and context) and in docs/configuration.md's table, and
-# nothing documented there is missing from the source. Every relative link
+# nothing documented there is missing from the source; the defaults and
+# contexts shown are the code's (mod_weclubs_im_defaults.h), and every
+# handler is in the reference. Every relative link
 # of the README, docs/*.md and bench/README.md leads to a file that exists
 # (and a heading or anchor in it, when it names one); the README's index
 # links every page of docs/ and bench/README.md, and stays a first reader's
@@ -9,6 +11,7 @@ use strict;
 use warnings;
 
 use Cwd ();
+use File::Temp ();
 use FindBin ();
 use Test::More;
 
@@ -38,6 +41,103 @@ my %in_source = map { $_ => 1 } @directives;
 for my $d (grep { /^WeclubsIM/ } keys %sections) {
     ok($in_source{$d}, "documented $d exists in the source");
 }
+
+# Each directive's default and context as the code has them: defined once,
+# in mod_weclubs_im_defaults.h's WCIM_DIRECTIVES (which the setters and
+# wcim_conf_finish use), and read here through the C preprocessor, so that
+# a default is what the code compiles to (WCIM_STR(WCIM_DEFAULT_...) is
+# "10"), not what a regexp makes of C.
+my %facts;
+{
+    my ($fh, $in) = File::Temp::tempfile('facts-XXXXXX', SUFFIX => '.c',
+                                         TMPDIR => 1, UNLINK => 1);
+    print $fh qq{#include "mod_weclubs_im_defaults.h"\n},
+              qq{#define FACT(name, context, dflt) \@fact name context dflt\n},
+              qq{WCIM_DIRECTIVES(FACT)\n};
+    close $fh;
+    my $cc = $ENV{CC} || 'cc';
+    my $out = qx{$cc -E -P -I'$top' '$in'};
+    is($?, 0, "$cc -E reads mod_weclubs_im_defaults.h");
+    for my $fact (split /\@fact/, $out // '') {
+        next unless $fact =~ /^\s*(\w+)\s+(\w+)\s+(.*?)\s*$/s;
+        my ($d, $context, $dflt) = ($1, $2, $3);
+        if ($dflt eq 'NULL') {
+            $dflt = undef;
+        } else {
+            # adjacent string literals, as C joins them
+            my @parts = $dflt =~ /\G\s*"((?:[^"\\]|\\.)*)"/gc;
+            ok(@parts && $dflt =~ /\G\s*\z/gc, "$d: its default is a string")
+                or diag($dflt);
+            $dflt = join '', map { s/\\(.)/$1/gr } @parts;
+        }
+        $facts{$d} = { context => $context, dflt => $dflt };
+    }
+}
+is_deeply([sort keys %facts], [sort @directives],
+          'mod_weclubs_im_defaults.h has every directive of wcim_cmds');
+
+my %context_text = (VHOST  => 'server config, virtual host',
+                    GLOBAL => 'server config');
+# The code spans of a Default cell, each without the directive's name in
+# front: `WeclubsIMRongCloudTimeout 10` is "10".
+sub spans {
+    my ($d, $cell) = @_;
+    return map { s/^\Q$d\E(?: |$)//r } $cell =~ /`([^`]*)`/g;
+}
+# A default shows as its code spans, in order (several for a directive
+# given several times, "; " apart in the code); words may follow
+# ("(7 days)"). With no default in the code, the cell shows no value.
+sub default_ok {
+    my ($d, $cell, $where) = @_;
+    my $want = $facts{$d}{dflt};
+    my @got = spans($d, $cell);
+    if (!defined $want) {
+        my @values = grep { /^\Q$d\E/ } $cell =~ /`([^`]*)`/g;
+        ok(!@values, "$d: no default in the code, none in $where")
+            or diag("$where shows: $cell");
+        return;
+    }
+    my @want = split /; /, $want;
+    is(join(' | ', map { $_ // '' } @got[0 .. $#want]), join(' | ', @want),
+       "$d: the default in $where is the code's")
+        or diag("${where}'s cell: $cell");
+}
+# Every handler the module answers for (SetHandler) is in the reference's
+# list of handlers.
+my @handlers = slurp("$top/mod_weclubs_im.h")
+               =~ /^#define WCIM_\w*HANDLER "([^"]+)"/mg;
+cmp_ok(scalar @handlers, '>=', 4, 'handlers found in mod_weclubs_im.h');
+my ($handler_list) = $doc =~ /^Handlers:\n\n(.*?)\n\n(?!- )/ms;
+for my $h (@handlers) {
+    like($handler_list // '', qr/^- `\Q$h\E`: /m,
+         "the handler $h is in docs/directives.md's list");
+}
+
+my %config_row;
+for my $line (split /\n/, $config) {
+    next unless $line =~ /^\| `(WeclubsIM\w+)[ `]/;
+    # cells apart at | not written \|
+    my @cells = map { s/^\s+|\s+$//gr } split /(?<!\\)\|/, $line;
+    $config_row{$1} = { dflt => $cells[2], what => $cells[3] };
+}
+for my $d (sort keys %facts) {
+    my $s = $sections{$d} // next;
+    my ($context) = $s =~ /^\| Context \| (.*?) \|$/m;
+    is($context, $context_text{$facts{$d}{context}},
+       "$d: the context in docs/directives.md is the code's");
+    my ($default) = $s =~ /^\| Default \| (.*?) \|$/m;
+    default_ok($d, $default // '', 'docs/directives.md');
+    my $row = $config_row{$d} // next;
+    default_ok($d, $row->{dflt} // '', "docs/configuration.md's table");
+    my $global = $facts{$d}{context} eq 'GLOBAL';
+    is(($row->{what} // '') =~ /^Main server only\./ ? 1 : 0, $global ? 1 : 0,
+       "$d: docs/configuration.md's table says \"Main server only\" "
+       . ($global ? 'as' : 'unless') . " the code has it so");
+}
+my ($only) = $config =~ /except\s+the\s+\w+\s+marked\s+"Main\s+server\s+only"\s+\(([^)]*)\)/;
+is_deeply([sort(($only // '') =~ /`(\w+)`/g)],
+          [sort grep { $facts{$_}{context} eq 'GLOBAL' } keys %facts],
+          "docs/configuration.md names the directives of the main server only");
 
 # Every log tag (WCIMLOGNO) is used once, in the range of its file, so a
 # tag in a log says where it came from.
