@@ -4,12 +4,12 @@
  * This file: the module record, hook registration, configuration checks
  * and start-up notes, post-config (shared memory) and child init (the
  * process's state). The rest of the glue, one job a file: the directives
- * (_directives.c), the server configuration (_config.c), the cache
- * (_cache.c), a request as the core sees it (_request.c), the API handler
- * and the error filter (_handler.c), message routing (_callback.c), TRACE
- * under both (_trace.c), the status page (_status.c), the health check
- * (_health.c), work after the answer (_sync.c). The core in modules/
- * knows nothing of httpd. */
+ * (_directives.c) and their defaults (_defaults.h), the server
+ * configuration (_config.c), the cache (_cache.c), a request as the core
+ * sees it (_request.c), the API handler and the error filter (_handler.c),
+ * message routing (_callback.c), TRACE under both (_trace.c), the status
+ * page (_status.c), the health check (_health.c), work after the answer
+ * (_sync.c). The core in modules/ knows nothing of httpd. */
 
 /* before APR: its ring macros need offsetof from here */
 #include <stddef.h>

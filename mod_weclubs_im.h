@@ -9,6 +9,7 @@
 #include <apr_optional.h>
 #include <apr_dbd.h>
 #include <mod_dbd.h>
+#include <ap_socache.h>
 
 #include "modules/wcim_api.h"
 #include "modules/wcim_cache.h"
@@ -75,10 +76,21 @@ const char *wcim_conf_parse_callers(apr_array_header_t **pcallers,
                                     apr_pool_t *p, const char *args);
 const char *wcim_conf_parse_urls(apr_array_header_t **purls, apr_pool_t *p,
                                  const char *args);
+/* A secret given inline or as file:<path> (read now, and refused when
+ * others can read it): NULL, or why not. */
+const char *wcim_conf_parse_secret(const char **psecret, apr_size_t *plen,
+                                   cmd_parms *cmd, const char *arg);
+/* NULL, or why the directive being read cannot be where it is (its
+ * context in mod_weclubs_im_defaults.h). */
+const char *wcim_conf_check_context(cmd_parms *cmd);
 
 /* mod_weclubs_im_cache.c: the ap_socache provider behind wcim_cache_t */
-const char *wcim_cache_cmd(cmd_parms *cmd, void *dc, const char *arg);
-const char *wcim_cache_ttl_cmd(cmd_parms *cmd, void *dc, const char *arg);
+/* WeclubsIMCache: this provider (NULL: none), named name, with args;
+ * NULL, or the provider's complaint. WeclubsIMCacheTTL: this TTL. */
+const char *wcim_cache_use(const ap_socache_provider_t *provider,
+                           const char *name, const char *args,
+                           apr_pool_t *p, apr_pool_t *ptemp);
+void wcim_cache_set_ttl(apr_interval_time_t ttl);
 int wcim_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp);
 int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -1,8 +1,8 @@
 /* The module's cache (RongCloud tokens, group-sync digests) on one of
  * httpd's ap_socache providers, in the manner of mod_authn_socache: one
- * cache for the whole server, chosen by WeclubsIMCache, with a global
- * mutex only for providers that need one (shmcb, dbm; not redis or
- * memcache). */
+ * cache for the whole server, chosen by WeclubsIMCache (its setter is in
+ * mod_weclubs_im_directives.c), with a global mutex only for providers
+ * that need one (shmcb, dbm; not redis or memcache). */
 
 #include <stddef.h>
 
@@ -109,57 +109,35 @@ void wcim_cache_say_capacity(server_rec *s)
     }
 }
 
-const char *wcim_cache_cmd(cmd_parms *cmd, void *dc, const char *arg)
+const char *wcim_cache_use(const ap_socache_provider_t *use,
+                           const char *name, const char *args,
+                           apr_pool_t *p, apr_pool_t *ptemp)
 {
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    const char *sep, *name, *args = NULL;
+    const char *err;
 
-    if (err) {
-        return err;
-    }
     configured = 1;
     provider = NULL;
     instance = NULL;
-    if (strcasecmp(arg, "none") == 0) {
-        return NULL;
+    if (use == NULL) {
+        return NULL;   /* none */
     }
-    sep = ap_strchr_c(arg, ':');
-    name = sep ? apr_pstrmemdup(cmd->pool, arg, sep - arg) : arg;
-    args = sep ? sep + 1 : NULL;
-    provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                  AP_SOCACHE_PROVIDER_VERSION);
-    if (provider == NULL) {
-        return apr_psprintf(cmd->pool, "WeclubsIMCache: unknown cache "
-                            "provider '%s' (is mod_socache_%s loaded?)",
-                            name, name);
-    }
+    provider = use;
     shmcb_size = 0;
     if (strcmp(name, "shmcb") == 0) {
-        args = shmcb_args(&shmcb_size, args, cmd->pool);
+        args = shmcb_args(&shmcb_size, args, p);
     }
-    err = provider->create(&instance, args, cmd->temp_pool, cmd->pool);
+    err = provider->create(&instance, args, ptemp, p);
     if (err) {
         provider = NULL;
-        return apr_psprintf(cmd->pool, "WeclubsIMCache %s: %s", arg, err);
+        return err;
     }
     provider_name = name;
     return NULL;
 }
 
-const char *wcim_cache_ttl_cmd(cmd_parms *cmd, void *dc, const char *arg)
+void wcim_cache_set_ttl(apr_interval_time_t t)
 {
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_interval_time_t t;
-
-    if (err) {
-        return err;
-    }
-    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t <= 0) {
-        return "WeclubsIMCacheTTL takes a positive time, in seconds or with "
-               "a unit (e.g. 86400, 30m)";
-    }
     ttl = t;
-    return NULL;
 }
 
 int wcim_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -1,8 +1,9 @@
 /* mod_weclubs_im's server configuration: its defaults, creating and
  * merging it per server, and finishing it once the configuration is read
- * (defaults filled in, what is derived computed once). The directives that
- * set it are in mod_weclubs_im_directives.c, their defaults in
- * mod_weclubs_im_defaults.h. */
+ * (defaults filled in, what is derived computed once), and what the
+ * setters share: the values several directives take (callers, URLs,
+ * secrets) and each directive's context. The setters are in
+ * mod_weclubs_im_directives.c, the defaults in mod_weclubs_im_defaults.h. */
 
 #include <stddef.h>
 
@@ -10,6 +11,8 @@
 #include <http_config.h>
 #include <http_core.h>
 
+#include <apr_file_info.h>
+#include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
@@ -168,6 +171,96 @@ const char *wcim_conf_parse_urls(apr_array_header_t **purls, apr_pool_t *p,
         APR_ARRAY_IDX(a, i, const char *) = url;
     }
     *purls = a;
+    return NULL;
+}
+
+/* A secret given inline or as file:<path>. The file is read now, must be
+ * unreadable by others, and its trailing line break is not part of it. */
+const char *wcim_conf_parse_secret(const char **psecret, apr_size_t *plen,
+                                   cmd_parms *cmd, const char *arg)
+{
+    const char *path;
+    apr_finfo_t fi;
+    apr_file_t *f;
+    apr_size_t len;
+    char *buf;
+    apr_status_t rv;
+
+    if (strncmp(arg, "file:", 5) != 0) {
+        if (*arg == '\0') {
+            return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                               " needs a non-empty secret", NULL);
+        }
+        *psecret = arg;
+        *plen = strlen(arg);
+        return NULL;
+    }
+    path = ap_server_root_relative(cmd->pool, arg + 5);
+    /* open first, then look at what was opened: no race with a rename */
+    if (path == NULL
+        || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)
+           != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_TYPE | APR_FINFO_PROT
+                                  | APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
+                            cmd->cmd->name, arg + 5);
+    }
+    if (fi.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is not a regular "
+                            "file", cmd->cmd->name, path);
+    }
+    if (fi.protection & (APR_FPROT_WREAD | APR_FPROT_WWRITE
+                         | APR_FPROT_GWRITE)) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is readable by "
+                            "every user, or writable by others; chmod "
+                            "o-rw,g-w it", cmd->cmd->name, path);
+    }
+    if (fi.size > 4096) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is larger than "
+                            "4096 bytes", cmd->cmd->name, path);
+    }
+    len = (apr_size_t)fi.size;
+    buf = apr_palloc(cmd->pool, len + 1);
+    if (len && (rv = apr_file_read_full(f, buf, len, &len)) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
+                            cmd->cmd->name, path);
+    }
+    apr_file_close(f);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
+        --len;
+    }
+    buf[len] = '\0';
+    if (len == 0) {
+        return apr_psprintf(cmd->pool, "%s: secret file %s is empty",
+                            cmd->cmd->name, path);
+    }
+    *psecret = buf;
+    *plen = len;
+    return NULL;
+}
+
+/* Each directive's context, from mod_weclubs_im_defaults.h. The default
+ * as the docs show it is compiled too: a value that WCIM_ONOFF or WCIM_OFF
+ * cannot spell fails the build. */
+#define CONTEXT_VHOST 0
+#define CONTEXT_GLOBAL GLOBAL_ONLY
+#define FACT(name, context, dflt) { #name, CONTEXT_##context, dflt },
+static const struct {
+    const char *name;
+    int forbidden;        /* for ap_check_cmd_context */
+    const char *dflt;     /* as docs/directives.md shows it */
+} facts[] = { WCIM_DIRECTIVES(FACT) };
+
+const char *wcim_conf_check_context(cmd_parms *cmd)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(facts) / sizeof(facts[0]); ++i) {
+        if (strcmp(facts[i].name, cmd->cmd->name) == 0) {
+            return facts[i].forbidden
+                   ? ap_check_cmd_context(cmd, facts[i].forbidden) : NULL;
+        }
+    }
     return NULL;
 }
 

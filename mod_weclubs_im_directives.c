@@ -11,10 +11,10 @@
 #include <http_core.h>
 #include <http_log.h>
 
-#include <apr_file_info.h>
-#include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <ap_provider.h>
+#include <ap_socache.h>
 
 #include "mod_weclubs_im.h"
 #include "mod_weclubs_im_defaults.h"
@@ -32,75 +32,10 @@ static wcim_srv_conf_t *cmd_conf(cmd_parms *cmd)
     return sc;
 }
 
-/* A secret given inline or as file:<path>. The file is read now, must be
- * unreadable by others, and its trailing line break is not part of it. */
-static const char *secret_value(const char **psecret, apr_size_t *plen,
-                                cmd_parms *cmd, const char *arg)
-{
-    const char *path;
-    apr_finfo_t fi;
-    apr_file_t *f;
-    apr_size_t len;
-    char *buf;
-    apr_status_t rv;
-
-    if (strncmp(arg, "file:", 5) != 0) {
-        if (*arg == '\0') {
-            return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                               " needs a non-empty secret", NULL);
-        }
-        *psecret = arg;
-        *plen = strlen(arg);
-        return NULL;
-    }
-    path = ap_server_root_relative(cmd->pool, arg + 5);
-    /* open first, then look at what was opened: no race with a rename */
-    if (path == NULL
-        || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)
-           != APR_SUCCESS
-        || apr_file_info_get(&fi, APR_FINFO_TYPE | APR_FINFO_PROT
-                                  | APR_FINFO_SIZE, f) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
-                            cmd->cmd->name, arg + 5);
-    }
-    if (fi.filetype != APR_REG) {
-        return apr_psprintf(cmd->pool, "%s: secret file %s is not a regular "
-                            "file", cmd->cmd->name, path);
-    }
-    if (fi.protection & (APR_FPROT_WREAD | APR_FPROT_WWRITE
-                         | APR_FPROT_GWRITE)) {
-        return apr_psprintf(cmd->pool, "%s: secret file %s is readable by "
-                            "every user, or writable by others; chmod "
-                            "o-rw,g-w it", cmd->cmd->name, path);
-    }
-    if (fi.size > 4096) {
-        return apr_psprintf(cmd->pool, "%s: secret file %s is larger than "
-                            "4096 bytes", cmd->cmd->name, path);
-    }
-    len = (apr_size_t)fi.size;
-    buf = apr_palloc(cmd->pool, len + 1);
-    if (len && (rv = apr_file_read_full(f, buf, len, &len)) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s",
-                            cmd->cmd->name, path);
-    }
-    apr_file_close(f);
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
-        --len;
-    }
-    buf[len] = '\0';
-    if (len == 0) {
-        return apr_psprintf(cmd->pool, "%s: secret file %s is empty",
-                            cmd->cmd->name, path);
-    }
-    *psecret = buf;
-    *plen = len;
-    return NULL;
-}
-
 static const char *set_sign_secret(cmd_parms *cmd, void *dc, const char *arg)
 {
     wcim_srv_conf_t *sc = cmd_conf(cmd);
-    return secret_value(&sc->c.sign_secret, &sc->c.sign_secret_len, cmd, arg);
+    return wcim_conf_parse_secret(&sc->c.sign_secret, &sc->c.sign_secret_len, cmd, arg);
 }
 
 static const char *set_sign_forms(cmd_parms *cmd, void *dc, const char *a1,
@@ -176,7 +111,7 @@ static const char *set_rc_app_secret(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
     apr_size_t len;
-    return secret_value(&cmd_conf(cmd)->c.rc.app_secret, &len, cmd, arg);
+    return wcim_conf_parse_secret(&cmd_conf(cmd)->c.rc.app_secret, &len, cmd, arg);
 }
 
 static const char *set_rc_urls(cmd_parms *cmd, void *dc, const char *args)
@@ -471,6 +406,50 @@ static const char *set_sql(cmd_parms *cmd, void *dc, const char *which,
     return NULL;
 }
 
+/* The cache is one for the whole server (mod_weclubs_im_cache.c keeps it):
+ * provider[:args], or none. */
+static const char *set_cache(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const ap_socache_provider_t *provider = NULL;
+    const char *err = wcim_conf_check_context(cmd);
+    const char *sep, *name = NULL, *args = NULL;
+
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(arg, "none") != 0) {
+        sep = ap_strchr_c(arg, ':');
+        name = sep ? apr_pstrmemdup(cmd->pool, arg, sep - arg) : arg;
+        args = sep ? sep + 1 : NULL;
+        provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                      AP_SOCACHE_PROVIDER_VERSION);
+        if (provider == NULL) {
+            return apr_psprintf(cmd->pool, "WeclubsIMCache: unknown cache "
+                                "provider '%s' (is mod_socache_%s loaded?)",
+                                name, name);
+        }
+    }
+    err = wcim_cache_use(provider, name, args, cmd->pool, cmd->temp_pool);
+    return err ? apr_psprintf(cmd->pool, "WeclubsIMCache %s: %s", arg, err)
+               : NULL;
+}
+
+static const char *set_cache_ttl(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = wcim_conf_check_context(cmd);
+    apr_interval_time_t t;
+
+    if (err) {
+        return err;
+    }
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t <= 0) {
+        return "WeclubsIMCacheTTL takes a positive time, in seconds or with "
+               "a unit (e.g. 86400, 30m)";
+    }
+    wcim_cache_set_ttl(t);
+    return NULL;
+}
+
 const command_rec wcim_cmds[] = {
     AP_INIT_TAKE1("WeclubsIMSignSecret", set_sign_secret, NULL, RSRC_CONF,
                   "the shared request-signing secret, or file:<path>"),
@@ -546,9 +525,9 @@ const command_rec wcim_cmds[] = {
                   "where RongCloud tokens are kept: cache (the "
                   "WeclubsIMCache only) or db (also the table of "
                   "sql/<engine>/tokens.sql, read when the cache misses)"),
-    AP_INIT_TAKE1("WeclubsIMCache", wcim_cache_cmd, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("WeclubsIMCache", set_cache, NULL, RSRC_CONF,
                   "ap_socache provider[:args] for tokens, or none"),
-    AP_INIT_TAKE1("WeclubsIMCacheTTL", wcim_cache_ttl_cmd, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("WeclubsIMCacheTTL", set_cache_ttl, NULL, RSRC_CONF,
                   "how long cached tokens and sync digests live"),
     { NULL }
 };

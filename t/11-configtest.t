@@ -121,6 +121,7 @@ my @bad = (
     ["$ok\nWeclubsIMTokenStore", qr/WeclubsIMTokenStore takes one argument/, 'token store without a value'],
     ["$ok\nWeclubsIMCacheTTL never", qr/WeclubsIMCacheTTL takes a positive time/, 'bad cache TTL'],
     ["$ok\n<VirtualHost 127.0.0.1:1>\nWeclubsIMCache shmcb\n</VirtualHost>", qr/WeclubsIMCache cannot occur within <VirtualHost> section/, 'cache inside a vhost'],
+    ["$ok\n<VirtualHost 127.0.0.1:1>\nWeclubsIMCacheTTL 60\n</VirtualHost>", qr/WeclubsIMCacheTTL cannot occur within <VirtualHost> section/, 'cache TTL inside a vhost'],
 );
 for my $case (@bad) {
     my ($lines, $re, $name) = @$case;
