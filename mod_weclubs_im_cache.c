@@ -24,8 +24,6 @@ APLOG_USE_MODULE(weclubs_im);
 
 #define CACHE_MUTEX_TYPE "weclubs-im-cache"
 #define CACHE_CNAME "weclubs-im"
-#define DEFAULT_PROVIDER WCIM_DEFAULT_CACHE_PROVIDER
-#define DEFAULT_TTL apr_time_from_sec(WCIM_DEFAULT_CACHE_TTL)
 
 /* shmcb sized for a campus: 16 MiB hold the tokens and sync digests of
  * ~50,000 users (each entry costs its id, its value and shmcb's 24-byte
@@ -81,7 +79,8 @@ void wcim_cache_say_capacity(server_rec *s)
     apr_size_t entries, users, size = shmcb_size;
 
     if (!configured && size == 0
-        && ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, DEFAULT_PROVIDER,
+        && ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
+                              WCIM_DEFAULT_CACHE_PROVIDER,
                               AP_SOCACHE_PROVIDER_VERSION)) {
         size = SHMCB_DEFAULT_SIZE;   /* configtest: before post_config */
     }
@@ -151,7 +150,7 @@ int wcim_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     mutex = NULL;
     configured = 0;
     shmcb_size = 0;
-    ttl = DEFAULT_TTL;
+    ttl = apr_time_from_sec(WCIM_DEFAULT_CACHE_TTL);
     rv = ap_mutex_register(pconf, CACHE_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
                            0);
     if (rv != APR_SUCCESS) {
@@ -182,7 +181,7 @@ int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (!configured) {
         /* the default: shared memory of this machine, if available */
         provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
-                                      DEFAULT_PROVIDER,
+                                      WCIM_DEFAULT_CACHE_PROVIDER,
                                       AP_SOCACHE_PROVIDER_VERSION);
         if (provider == NULL) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, WCIMLOGNO(0402)
@@ -198,7 +197,7 @@ int wcim_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "default cache: %s", err);
             return 500;
         }
-        provider_name = DEFAULT_PROVIDER;
+        provider_name = WCIM_DEFAULT_CACHE_PROVIDER;
     }
     if (provider == NULL) {
         return OK;   /* WeclubsIMCache none */

@@ -22,8 +22,6 @@
 
 APLOG_USE_MODULE(weclubs_im);
 
-#define MAX_RC_TIMEOUT apr_time_from_sec(WCIM_MAX_RC_TIMEOUT)
-
 static wcim_srv_conf_t *cmd_conf(cmd_parms *cmd)
 {
     wcim_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
@@ -35,7 +33,8 @@ static wcim_srv_conf_t *cmd_conf(cmd_parms *cmd)
 static const char *set_sign_secret(cmd_parms *cmd, void *dc, const char *arg)
 {
     wcim_srv_conf_t *sc = cmd_conf(cmd);
-    return wcim_conf_parse_secret(&sc->c.sign_secret, &sc->c.sign_secret_len, cmd, arg);
+    return wcim_conf_parse_secret(&sc->c.sign_secret, &sc->c.sign_secret_len,
+                                  cmd, arg);
 }
 
 static const char *set_sign_forms(cmd_parms *cmd, void *dc, const char *a1,
@@ -111,7 +110,8 @@ static const char *set_rc_app_secret(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
     apr_size_t len;
-    return wcim_conf_parse_secret(&cmd_conf(cmd)->c.rc.app_secret, &len, cmd, arg);
+    return wcim_conf_parse_secret(&cmd_conf(cmd)->c.rc.app_secret, &len,
+                                  cmd, arg);
 }
 
 static const char *set_rc_urls(cmd_parms *cmd, void *dc, const char *args)
@@ -138,21 +138,22 @@ static const char *parse_time(apr_interval_time_t *pt, cmd_parms *cmd,
 
 static const char *set_rc_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return parse_time(&cmd_conf(cmd)->c.rc.timeout, cmd, arg, MAX_RC_TIMEOUT);
+    return parse_time(&cmd_conf(cmd)->c.rc.timeout, cmd, arg,
+                      apr_time_from_sec(WCIM_MAX_RC_TIMEOUT));
 }
 
 static const char *set_rc_connect_timeout(cmd_parms *cmd, void *dc,
                                           const char *arg)
 {
     return parse_time(&cmd_conf(cmd)->c.rc.connect_timeout, cmd, arg,
-                      MAX_RC_TIMEOUT);
+                      apr_time_from_sec(WCIM_MAX_RC_TIMEOUT));
 }
 
 static const char *set_rc_rate_wait(cmd_parms *cmd, void *dc,
                                     const char *arg)
 {
     return parse_time(&cmd_conf(cmd)->c.rc.rate_wait, cmd, arg,
-                      MAX_RC_TIMEOUT);
+                      apr_time_from_sec(WCIM_MAX_RC_TIMEOUT));
 }
 
 /* A positive time, or off (0). */

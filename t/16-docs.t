@@ -102,16 +102,6 @@ sub default_ok {
        "$d: the default in $where is the code's")
         or diag("${where}'s cell: $cell");
 }
-# Every handler the module answers for (SetHandler) is in the reference's
-# list of handlers.
-my @handlers = slurp("$top/mod_weclubs_im.h")
-               =~ /^#define WCIM_\w*HANDLER "([^"]+)"/mg;
-cmp_ok(scalar @handlers, '>=', 4, 'handlers found in mod_weclubs_im.h');
-my ($handler_list) = $doc =~ /^Handlers:\n\n(.*?)\n\n(?!- )/ms;
-for my $h (@handlers) {
-    like($handler_list // '', qr/^- `\Q$h\E`: /m,
-         "the handler $h is in docs/directives.md's list");
-}
 
 my %config_row;
 for my $line (split /\n/, $config) {
@@ -134,10 +124,23 @@ for my $d (sort keys %facts) {
        "$d: docs/configuration.md's table says \"Main server only\" "
        . ($global ? 'as' : 'unless') . " the code has it so");
 }
-my ($only) = $config =~ /except\s+the\s+\w+\s+marked\s+"Main\s+server\s+only"\s+\(([^)]*)\)/;
+my ($only) = $config
+    =~ /except\s+the\s+\w+\s+marked\s+"Main\s+server\s+only"\s+\(([^)]*)\)/;
 is_deeply([sort(($only // '') =~ /`(\w+)`/g)],
           [sort grep { $facts{$_}{context} eq 'GLOBAL' } keys %facts],
-          "docs/configuration.md names the directives of the main server only");
+          'docs/configuration.md names the directives of the main server '
+          . 'only');
+
+# Every handler the module answers for (SetHandler) is in the reference's
+# list of handlers.
+my @handlers = slurp("$top/mod_weclubs_im.h")
+               =~ /^#define WCIM_\w*HANDLER "([^"]+)"/mg;
+cmp_ok(scalar @handlers, '>=', 4, 'handlers found in mod_weclubs_im.h');
+my ($handler_list) = $doc =~ /^Handlers:\n\n(.*?)\n\n(?!- )/ms;
+for my $h (@handlers) {
+    like($handler_list // '', qr/^- `\Q$h\E`: /m,
+         "the handler $h is in docs/directives.md's list");
+}
 
 # Every log tag (WCIMLOGNO) is used once, in the range of its file, so a
 # tag in a log says where it came from.
