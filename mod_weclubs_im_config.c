@@ -20,7 +20,7 @@
 #include "mod_weclubs_im.h"
 #include "mod_weclubs_im_defaults.h"
 #include "modules/wcim_digest.h"
-#include "modules/wcim_routing.h"
+#include "modules/wcim_route_parse.h"
 #include "modules/wcim_sign.h"
 
 /* the core keeps its own time limits (its unit tests use them): the same */

@@ -16,7 +16,7 @@
 #include <apr_tables.h>
 
 #include "wcim_form.h"
-#include "wcim_routing.h"
+#include "wcim_route_parse.h"
 
 #ifndef COST_CONSTANT
 #define COST_CONSTANT 4096   /* the table and its few entries */

@@ -1,5 +1,5 @@
 /* libFuzzer target: RongCloud's message routing posts (modules/
- * wcim_routing.c), what the weclubs-im-callback handler hands the core:
+ * wcim_route_parse.c), what the weclubs-im-callback handler hands the core:
  * wcim_routing_verify on the query's nonce, signTimestamp and signature,
  * and wcim_routing_classify on the form's fields.
  *
@@ -21,7 +21,7 @@
 #include <apr_tables.h>
 
 #include "wcim_digest.h"
-#include "wcim_routing.h"
+#include "wcim_route_parse.h"
 
 #define FUZZ_RC_SECRET "testappsecret"
 #define WINDOW apr_time_from_sec(300)

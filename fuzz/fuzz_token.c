@@ -1,4 +1,4 @@
-/* libFuzzer target: the user token check (modules/wcim_token.c).
+/* libFuzzer target: the user token check (modules/wcim_login_token.c).
  *
  *  1. wcim_token_decode on the input, with its exact length, in a copy
  *     that ends at an inaccessible page (fuzz_guarded): the header
@@ -22,7 +22,7 @@
 #include "fuzz_common.h"
 
 #include "wcim_result.h"
-#include "wcim_token.h"
+#include "wcim_login_token.h"
 
 #define LIFETIME_7D APR_INT64_C(604800000)
 

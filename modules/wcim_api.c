@@ -1,7 +1,7 @@
 /* The two IM endpoints: the checks every call goes through, in the old
  * server's order (protocol.md section 5), get_group_chat_list, and the
  * dispatch to get_token (wcim_tokens.c). Group syncs are in
- * wcim_groupsync.c, message routing in wcim_routes.c. */
+ * wcim_groupsync.c, message routing in wcim_route_apply.c. */
 #include <string.h>
 #include <apr_strings.h>
 
@@ -12,7 +12,7 @@
 #include "wcim_json.h"
 #include "wcim_result.h"
 #include "wcim_sign.h"
-#include "wcim_token.h"
+#include "wcim_login_token.h"
 #include "wcim_tokens.h"
 
 apr_status_t wcim_api_find(wcim_api_t *papi, const char *name)

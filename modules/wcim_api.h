@@ -13,7 +13,7 @@
 #include "wcim_flight.h"
 #include "wcim_log.h"
 #include "wcim_metrics.h"
-#include "wcim_routing.h"
+#include "wcim_route_parse.h"
 #include "wcim_reply.h"
 #include "wcim_store.h"
 

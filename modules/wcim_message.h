@@ -1,4 +1,4 @@
-/* A routed group message, as message routing (wcim_routing.c) reads it
+/* A routed group message, as message routing (wcim_route_parse.c) reads it
  * and the store (wcim_store.c) keeps it: neither needs the other's
  * headers for it. */
 #ifndef WCIM_MESSAGE_H

@@ -10,7 +10,7 @@
 #include <apr_dbd.h>
 
 #include "wcim_message.h"
-#include "wcim_token.h"
+#include "wcim_login_token.h"
 
 /* The module's statements. Placeholders are apr_dbd's driver-neutral ones
  * (%lld for ids, %s for text; values are always passed as text), so the

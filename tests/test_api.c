@@ -16,7 +16,7 @@
 #include "../modules/wcim_result.h"
 #include "../modules/wcim_envelope.h"
 #include "../modules/wcim_sign.h"
-#include "../modules/wcim_routing.h"
+#include "../modules/wcim_route_parse.h"
 #include "../modules/wcim_tokens.h"
 
 /* ---- a store on in-memory SQLite ---------------------------------- */

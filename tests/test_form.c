@@ -6,7 +6,7 @@
 
 #include "unit_tests.h"
 #include "../modules/wcim_form.h"
-#include "../modules/wcim_routing.h"
+#include "../modules/wcim_route_parse.h"
 
 static apr_status_t parse(apr_table_t **pform, apr_size_t *pfields,
                           const char *text, apr_size_t max_fields,

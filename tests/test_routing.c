@@ -1,4 +1,4 @@
-/* Message routing posts (modules/wcim_routing.c): the signature and what
+/* Message routing posts (modules/wcim_route_parse.c): the signature and what
  * a post is. */
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 
 #include "unit_tests.h"
 #include "../modules/wcim_digest.h"
-#include "../modules/wcim_routing.h"
+#include "../modules/wcim_route_parse.h"
 
 void test_routing(apr_pool_t *p)
 {

@@ -1,4 +1,4 @@
-/* User tokens (modules/wcim_token.c): decoding and the check against the
+/* User tokens (modules/wcim_login_token.c): decoding and the check against the
  * stored row. */
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 
 #include "unit_tests.h"
 #include "../modules/wcim_result.h"
-#include "../modules/wcim_token.h"
+#include "../modules/wcim_login_token.h"
 #include "../modules/wcim_digest.h"
 
 /* The comparison of a given token with the stored one. */

@@ -2,8 +2,8 @@
  * the app server. This checks the post's signature and turns it into what
  * get_group_chat_list shows: a group's last message and a user's read mark.
  * Knows nothing of httpd or SQL. */
-#ifndef WCIM_ROUTING_H
-#define WCIM_ROUTING_H
+#ifndef WCIM_ROUTE_PARSE_H
+#define WCIM_ROUTE_PARSE_H
 
 #include <apr_pools.h>
 #include <apr_tables.h>

@@ -2,7 +2,7 @@
 #include <apr_base64.h>
 #include <apr_strings.h>
 
-#include "wcim_token.h"
+#include "wcim_login_token.h"
 #include "wcim_decimal.h"
 #include "wcim_digest.h"
 #include "wcim_result.h"

@@ -8,7 +8,7 @@
 #include "wcim_api.h"
 #include "wcim_ctx.h"
 #include "wcim_digest.h"
-#include "wcim_routing.h"
+#include "wcim_route_parse.h"
 
 /* Refused callbacks are said at most every 10 s, with how many there
  * were: anyone can post to the routing address, and a flood of forgeries

@@ -3,7 +3,7 @@
 #include <apr_strings.h>
 #include <jansson.h>
 
-#include "wcim_routing.h"
+#include "wcim_route_parse.h"
 #include "wcim_decimal.h"
 #include "wcim_digest.h"
 #include "wcim_json.h"

@@ -1,8 +1,8 @@
 /* The weclubs user token (protocol.md section 4):
  *   base64( md5hex(md5hex(password + user_id) + caller) + "_date=" + create_date )
  * issued at login and stored in t_token, one row per (uid, caller). */
-#ifndef WCIM_TOKEN_H
-#define WCIM_TOKEN_H
+#ifndef WCIM_LOGIN_TOKEN_H
+#define WCIM_LOGIN_TOKEN_H
 
 #include <apr_pools.h>
 #include <apr_time.h>
