@@ -4,16 +4,18 @@
 #   1. installs the build dependencies (apt-get build-dep) and lintian;
 #   2. copies the tree (git's files, tracked and untracked, not ignored ones;
 #      the whole folder outside git) to a scratch folder and runs
-#      `dpkg-buildpackage -us -uc` there (source and binary; the unit tests
-#      run, the Apache::Test suite does not);
+#      `dpkg-buildpackage -us -uc` there (source and binary; `make check`
+#      runs: the unit tests and the corpus replay, not the Apache::Test
+#      suite);
 #   3. lintian on the .changes: any E: or W: fails;
 #   4. apt-get install ./libapache2-mod-weclubs-im_*.deb (pulls Depends and
 #      Recommends), checks the files are where README.md and README.Debian
 #      say, that the module is not enabled by the installation, then
 #      a2enmod weclubs_im and `apache2ctl configtest` on Debian's default
-#      apache2.conf (must say Syntax OK), and one signed request to a private
-#      httpd on loopback that loads the installed module, schema and demo
-#      data;
+#      apache2.conf (must say Syntax OK), then the package's autopkgtest
+#      (debian/tests: its Depends installed, each test run as root from the
+#      unpacked source): one signed request to a private httpd on loopback
+#      that loads the installed module, schema and demo data;
 #   5. puts the machine back: a2dismod, the modules a2enmod pulled in, purges
 #      the package and whatever its installation pulled in, and checks that
 #      /etc/apache2 and /var/lib/apache2 are as before.
@@ -36,7 +38,6 @@ if dpkg-query -W -f '${Status}\n' "$PKG" 2>/dev/null | grep -q 'ok installed\|co
 fi
 
 SCRATCH=$(mktemp -d /tmp/wcim-deb.XXXXXX)
-HTTPD_PID=""
 INSTALLED=""
 NEW_PKGS=""
 ENMODS=""
@@ -56,10 +57,6 @@ installed_now() {
 cleanup() {
     rc=$?
     set +e
-    if [ -n "$HTTPD_PID" ] && kill -0 "$HTTPD_PID" 2>/dev/null; then
-        kill "$HTTPD_PID"
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$HTTPD_PID" 2>/dev/null || break; sleep 0.5; done
-    fi
     if [ -n "$INSTALLED" ]; then
         say "restoring the machine"
         if command -v a2query >/dev/null; then
@@ -209,56 +206,37 @@ echo "$out"
 echo "$out" | grep -qx 'Syntax OK' || fail "configtest did not say Syntax OK"
 apache2ctl -M 2>/dev/null | grep -q 'weclubs_im_module' || fail "apache2ctl -M does not list weclubs_im_module"
 
-say "one signed request to a private httpd with the installed module and demo data"
-RUN="$SCRATCH/run"
-mkdir -p "$RUN"
-python3 - "$RUN/weclubs.sqlite" /usr/share/mod_weclubs_im/sql/sqlite/schema.sql \
-    /usr/share/mod_weclubs_im/sql/sqlite/messages.sql /usr/share/mod_weclubs_im/sql/sqlite/demo-data.sql <<'EOF'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-for path in sys.argv[2:]:
-    with open(path, encoding="utf-8") as f:
-        db.executescript(f.read())
-db.commit()
-EOF
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-chown -R www-data:www-data "$RUN"
-chmod 755 "$SCRATCH"
-cat >"$RUN/httpd.conf" <<EOF
-ServerRoot "$RUN"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$PORT
-PidFile "$RUN/httpd.pid"
-DefaultRuntimeDir "$RUN"
-ErrorLog "$RUN/error_log"
-User www-data
-Group www-data
-LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
-Include /etc/apache2/mods-available/dbd.load
-Include /etc/apache2/mods-available/socache_shmcb.load
-Include /etc/apache2/mods-available/weclubs_im.load
-DBDriver sqlite3
-DBDParams "$RUN/weclubs.sqlite"
-WeclubsIMSignSecret 8924d49e61e1dc9e1618d3bae21ea493
-WeclubsIMTokenLifetime off
-WeclubsIMGroupSync Off
-<Location /im>
-    SetHandler weclubs-im
-</Location>
-EOF
-apache2 -f "$RUN/httpd.conf" -k start || { cat "$RUN/error_log" 2>/dev/null; fail "private httpd did not start"; }
-for _ in $(seq 50); do [ -s "$RUN/httpd.pid" ] && break; sleep 0.1; done
-HTTPD_PID=$(cat "$RUN/httpd.pid")
-ans=$(weclubs-im-request --secret 8924d49e61e1dc9e1618d3bae21ea493 \
-    "http://127.0.0.1:$PORT/im/get_group_chat_list" 38 \
-    NmQ1NTY2MjY2MTUxZDM4ZjE0YTM5ZWJhYmE5NTIwMDRfZGF0ZT0xNDkxODk4NzM5MDk4) \
-    || { echo "$ans"; cat "$RUN/error_log"; fail "get_group_chat_list did not answer 2000"; }
-echo "$ans" | head -n 4
-echo "..."
-kill "$HTTPD_PID"
-for _ in $(seq 20); do kill -0 "$HTTPD_PID" 2>/dev/null || break; sleep 0.25; done
-HTTPD_PID=""
+# debian/tests/control, as autopkgtest reads it: a field's value over all
+# stanzas, its continuation lines joined
+control_field() {
+    awk -v f="$1:" '
+        /^#/ { next }
+        /^$/ { on = 0; next }
+        /^[ \t]/ { if (on) printf "%s ", $0; next }
+        { on = ($1 == f); if (on) { sub(/^[^:]*:/, ""); printf "%s ", $0 } }
+    ' "$SRC/debian/tests/control"
+}
+say "autopkgtest: debian/tests (the installed package)"
+# Depends: @ is the package (installed above); the others come from apt and
+# go again with the purge below. Alternatives and versions are not read.
+TEST_DEPS=$(control_field Depends | tr ',' '\n' | sed 's/^[[:space:]]*//; s/[[:space:]]*$//' | grep -vx '@' | grep -v '^$' || true)
+case "$TEST_DEPS" in *'|'*|*'('*) fail "debian/tests/control: alternatives or versions in Depends (not read here)" ;; esac
+# shellcheck disable=SC2086
+$APT install $TEST_DEPS >"$SCRATCH/test-deps.log" 2>&1 \
+    || { cat "$SCRATCH/test-deps.log"; fail "installing the tests' Depends: $(echo "$TEST_DEPS" | tr '\n' ' ')"; }
+TESTS=$(control_field Tests)
+[ -n "$TESTS" ] || fail "debian/tests/control names no test"
+for t in $TESTS; do
+    mkdir -p "$SCRATCH/autopkgtest/$t/tmp" "$SCRATCH/autopkgtest/$t/artifacts"
+    # run from the unpacked source, as autopkgtest does; no stderr is
+    # judged here (the control says allow-stderr), the exit status is
+    rc=0
+    (cd "$SRC" && AUTOPKGTEST_TMP="$SCRATCH/autopkgtest/$t/tmp" \
+        AUTOPKGTEST_ARTIFACTS="$SCRATCH/autopkgtest/$t/artifacts" \
+        "debian/tests/$t") || rc=$?
+    [ $rc -eq 0 ] || fail "autopkgtest $t (exit status $rc)"
+    echo "autopkgtest $t: PASS"
+done
 
 say "a2dismod weclubs_im; purge"
 a2dismod -q weclubs_im
