@@ -47,15 +47,7 @@ sub replaced {
     WCIM::Load::metric(qq{weclubs_im_rongcloud_tokens_replaced_total{reason="$_[0]"}});
 }
 
-sub log_since {
-    my ($mark) = @_;
-    open my $fh, '<:raw', $error_log or die "$error_log: $!";
-    seek $fh, $mark, 0;
-    local $/;
-    my $text = <$fh> // '';
-    close $fh;
-    return $text;
-}
+sub log_since { WCIM::Load::log_since(@_) }
 
 sub profile {
     my ($uid) = @_;

@@ -36,22 +36,7 @@ my @uids = map { $BASE + $_ } 0 .. $N - 1;
 my ($QUITS, $RENAMED, $FROZEN, $CLUB) = ($BASE + 0, $BASE + 1, $BASE + 2, $BASE + 1);
 # student i is in club BASE + i % 2: club BASE+1 has students 1, 3, 5
 
-sub restart {
-    my $pidfile = "$t_logs/httpd.pid";
-    open my $pf, '<', $pidfile or BAIL_OUT("$pidfile: $!");
-    chomp(my $pid = <$pf>);
-    close $pf;
-    kill USR1 => $pid or BAIL_OUT("no httpd $pid");
-    # the new generation answers
-    my $deadline = Time::HiRes::time() + 30;
-    Time::HiRes::sleep(1);
-    while (Time::HiRes::time() < $deadline) {
-        my $res = eval { im('get_token', vhost => $VHOST,
-                            data => [user_id => "$uids[-1]", token => $token{$uids[-1]}]) };
-        last if $res && $res->code == 200;
-        Time::HiRes::sleep(0.3);
-    }
-}
+sub restart { WCIM::Load::graceful_restart($VHOST) or BAIL_OUT('httpd did not come back') }
 
 sub metric { WCIM::Load::metric(qq{weclubs_im_reconcile_total{what="$_[0]"}}) }
 

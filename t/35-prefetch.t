@@ -27,20 +27,7 @@ my $GT = WCIM::StandIn::GET_TOKEN;
 my $t_logs = Apache::Test::vars('t_logs');
 my $flag = "$t_logs/prefetch.on";
 
-sub restart {
-    my $pidfile = "$t_logs/httpd.pid";
-    open my $pf, '<', $pidfile or BAIL_OUT("$pidfile: $!");
-    chomp(my $pid = <$pf>);
-    close $pf;
-    kill USR1 => $pid or BAIL_OUT("no httpd $pid");
-    Time::HiRes::sleep(1.5);
-    my $deadline = Time::HiRes::time() + 30;
-    while (Time::HiRes::time() < $deadline) {
-        my $res = eval { WCIM::Request::ua()->get(WCIM::Request::url('/im-status', $VHOST)) };
-        last if $res && $res->code == 200;
-        Time::HiRes::sleep(0.3);
-    }
-}
+sub restart { WCIM::Load::graceful_restart($VHOST) or BAIL_OUT('httpd did not come back') }
 
 sub rows {
     WCIM::DB::sql("SELECT COUNT(*) FROM t_im_rc_token WHERE user_id >= 'im_user_id_800000' AND user_id <= 'im_user_id_801499'")->[0][0];

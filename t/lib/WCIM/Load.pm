@@ -92,4 +92,38 @@ sub not_2000 {
     return $n;
 }
 
+# A graceful restart of the suite's httpd (USR1), back when $vhost's
+# status page answers again (the new generation serves).
+sub graceful_restart {
+    my ($vhost) = @_;
+    require Apache::Test;
+    require Time::HiRes;
+    my $pidfile = Apache::Test::vars('t_logs') . '/httpd.pid';
+    open my $pf, '<', $pidfile or die "$pidfile: $!\n";
+    chomp(my $pid = <$pf>);
+    close $pf;
+    kill(USR1 => $pid) or die "no httpd $pid\n";
+    Time::HiRes::sleep(1.5);
+    my $deadline = Time::HiRes::time() + 30;
+    while (Time::HiRes::time() < $deadline) {
+        my $res = eval { WCIM::Request::ua()->get(WCIM::Request::url('/im-status', $vhost)) };
+        return 1 if $res && $res->code == 200;
+        Time::HiRes::sleep(0.3);
+    }
+    return 0;
+}
+
+# The suite's error log from byte $mark on.
+sub log_since {
+    my ($mark) = @_;
+    require Apache::Test;
+    my $log = Apache::Test::vars('t_logs') . '/error_log';
+    open my $fh, '<:raw', $log or die "$log: $!\n";
+    seek $fh, $mark, 0;
+    local $/;
+    my $text = <$fh> // '';
+    close $fh;
+    return $text;
+}
+
 1;
