@@ -12,6 +12,8 @@
 #include <ap_socache.h>
 
 #include "modules/wcim_api.h"
+#include "modules/wcim_groupsync.h"
+#include "modules/wcim_route_apply.h"
 #include "modules/wcim_cache.h"
 #include "modules/wcim_config.h"
 #include "modules/wcim_flight.h"

@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include "wcim_api.h"
+#include "wcim_groupsync.h"
 #include "wcim_ctx.h"
 #include "wcim_digest.h"
 

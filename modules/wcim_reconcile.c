@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "wcim_reconcile.h"
+#include "wcim_groupsync.h"
 #include "wcim_ctx.h"
 #include "wcim_decimal.h"
 #include "wcim_tokens.h"

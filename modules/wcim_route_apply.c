@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "wcim_api.h"
+#include "wcim_route_apply.h"
 #include "wcim_ctx.h"
 #include "wcim_digest.h"
 #include "wcim_route_parse.h"

@@ -12,6 +12,8 @@
 
 #include "unit_tests.h"
 #include "../modules/wcim_api.h"
+#include "../modules/wcim_groupsync.h"
+#include "../modules/wcim_route_apply.h"
 #include "../modules/wcim_digest.h"
 #include "../modules/wcim_result.h"
 #include "../modules/wcim_envelope.h"
