@@ -123,7 +123,9 @@ static void pass_setup(wcim_ctx_t *pctx, wcim_reconcile_env_t *penv,
     penv->stop = &stopping;
     penv->interval = sc->c.reconcile_interval > 0 ? sc->c.reconcile_interval
                                                   : PREFETCH_ROUND;
-    penv->holder = apr_psprintf(pool, "%s:%ld %s:%u", host, (long)getpid(),
+    /* this node's httpd (its parent process, which a graceful restart
+     * keeps: the new children take the lease over at once) and server */
+    penv->holder = apr_psprintf(pool, "%s:%ld %s:%u", host, (long)getppid(),
                                 s->server_hostname ? s->server_hostname
                                                    : "-", (unsigned)s->port);
 }

@@ -18,6 +18,9 @@
 /* user/block has no documented limit: the pass sends at most this many a
  * second. */
 #define WCIM_RECONCILE_BLOCK_RATE 10.0
+/* After each page the pass rests this many times as long as it spent
+ * reading it: at most a quarter of a core for the pass. */
+#define WCIM_RECONCILE_REST 3
 /* A block lasts RongCloud's longest (30 days) and is renewed when less
  * than this is left. */
 #define WCIM_RECONCILE_REBLOCK apr_time_from_sec(86400)
