@@ -165,6 +165,13 @@ my @after = grep { $_->{path} ne '/_control' && $_->{path} ne WCIM::StandIn::GET
 is(scalar @after, 0, 'after a restart: nothing is told again')
     or diag(join ', ', map { $_->{path} . ' ' . (WCIM::StandIn::field($_, 'userId') // '') } @after);
 
+# and the new children pass at once: the lease is the node's, not a child's
+$since = WCIM::StandIn::last_seq();
+my $QUITS2 = $BASE + 4;
+WCIM::DB::sql("UPDATE t_student_club_graduate_relation SET status = 0 WHERE stu_clu_gra_rel_id = $QUITS2");
+ok(@{ wait_for($SYNC, $QUITS2, $since, 3 + 2) },
+   'a change after the graceful restart reaches RongCloud within three intervals');
+
 unlink $flag;
 restart();
 WCIM::DB::sql($_) for 'DELETE FROM t_im_rc_told', 'DELETE FROM t_im_rc_lease';
