@@ -204,6 +204,8 @@ static apr_status_t token_fetch(const char **ptoken, void *baton,
     return APR_SUCCESS;
 }
 
+#define ASKED_RESOLUTION_MS 1000
+
 /* When the student last asked for his token (ms), 0 when not within
  * WeclubsIMTokenRecheck as far as the cache knows; then now is noted. */
 static apr_int64_t asked_before(wcim_ctx_t *ctx, apr_int64_t now)
@@ -223,10 +225,16 @@ static apr_int64_t asked_before(wcim_ctx_t *ctx, apr_int64_t now)
             asked = 0;
         }
     }
-    /* a second more than the window: providers count TTLs in seconds */
-    wcim_ctx_cache_put_ttl(ctx, key, apr_psprintf(ctx->pool, "%"
-                                                  APR_INT64_T_FMT, now),
-                           ctx->conf->token_recheck + apr_time_from_sec(1));
+    /* noted to the second: a student asking many times a second costs one
+     * cache write a second, not one each (shmcb writes each entry anew
+     * into its ring; a TTL one second more than the window: providers
+     * count TTLs in seconds) */
+    if (asked == 0 || now - asked >= ASKED_RESOLUTION_MS) {
+        wcim_ctx_cache_put_ttl(ctx, key, apr_psprintf(ctx->pool, "%"
+                                                      APR_INT64_T_FMT, now),
+                               ctx->conf->token_recheck
+                               + apr_time_from_sec(1));
+    }
     return asked;
 }
 
