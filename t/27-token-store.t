@@ -24,6 +24,7 @@ use WCIM::Request qw(im check_answer);
 use WCIM::DB ();
 use WCIM::JSON ();
 use WCIM::StandIn ();
+use WCIM::Load ();
 
 my $N = $ENV{WCIM_TOKSTORE_USERS} || 500;
 my $BASE = 760000;           # student ids of this test's users
@@ -60,16 +61,7 @@ sub calls_of {
     return scalar @{ WCIM::StandIn::calls_for($path, "im_user_id_$uid", $since) };
 }
 
-# the error log from byte $mark on
-sub log_since {
-    my ($mark) = @_;
-    open my $fh, '<:raw', $error_log or die "$error_log: $!";
-    seek $fh, $mark, 0;
-    local $/;
-    my $text = <$fh> // '';
-    close $fh;
-    return $text;
-}
+sub log_since { WCIM::Load::log_since(@_) }
 
 # get_token for every uid on $vhost, over a few keep-alive workers:
 # returns ({ uid => im_token }, number of answers not 2000)
